@@ -1,0 +1,81 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CsrfGuard, SessionEntity, SessionModule, sessionMigrations } from 'nest-sessions';
+import { sampleConfig, type SampleConfig } from './config/sample-config';
+import { User } from './users/user.entity';
+import { Note } from './notes/note.entity';
+import { UsersModule } from './users/users.module';
+import { UsersService } from './users/users.service';
+import { NotesModule } from './notes/notes.module';
+import { MeController } from './me/me.controller';
+import { AdminController } from './admin/admin.controller';
+import { HealthController } from './health/health.controller';
+import { JsonOnlyMiddleware } from './http/json-only.middleware';
+import { CreateSampleTables1764200001000 } from './migrations/1764200001000-create-sample-tables';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [sampleConfig] }),
+    TypeOrmModule.forRootAsync({
+      inject: [sampleConfig.KEY],
+      useFactory: (config: SampleConfig) => ({
+        type: 'postgres',
+        url: config.databaseUrl,
+        entities: [SessionEntity, User, Note],
+        migrations: [...sessionMigrations, CreateSampleTables1764200001000],
+        migrationsRun: true,
+        synchronize: false,
+        // TypeORM's query logging prints parameters (token hashes, emails): keep it off.
+        logging: false,
+        poolSize: config.databasePoolSize,
+        extra: {
+          // A leaked connection or a hung database becomes a 503, not a hang.
+          connectionTimeoutMillis: 5_000,
+          statement_timeout: config.databaseStatementTimeoutMs,
+          query_timeout: config.databaseStatementTimeoutMs + 1_000,
+        },
+      }),
+    }),
+    ScheduleModule.forRoot(),
+    ThrottlerModule.forRootAsync({
+      inject: [sampleConfig.KEY],
+      useFactory: (config: SampleConfig) => ({
+        throttlers: [
+          { name: 'login', ttl: config.rateLimitWindowMs, limit: config.loginRateLimit },
+          { name: 'register', ttl: config.rateLimitWindowMs, limit: config.registerRateLimit },
+        ],
+      }),
+    }),
+    UsersModule,
+    SessionModule.forRootAsync({
+      imports: [UsersModule],
+      inject: [sampleConfig.KEY, UsersService],
+      useFactory: (config: SampleConfig, users: UsersService) => ({
+        jwtSecret: config.jwtSecret,
+        sessionSecret: config.sessionSecret,
+        loadUser: (id: string) => users.findSessionUser(id),
+        accessTokenTtl: config.accessTokenTtl,
+        idleTimeout: config.sessionIdleTimeout,
+        absoluteTimeout: config.sessionAbsoluteTimeout,
+        refreshReuseGrace: config.refreshReuseGrace,
+        revocation: config.revocation,
+        transports: config.transports,
+        cookies: { secure: config.cookieSecure },
+        clearSiteData: config.clearSiteData,
+        csrf: { appOrigin: config.appOrigin, trustedOrigins: config.trustedOrigins },
+      }),
+    }),
+    NotesModule,
+  ],
+  controllers: [MeController, AdminController, HealthController],
+  providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],
+})
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonOnlyMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

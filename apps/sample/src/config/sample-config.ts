@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { registerAs } from '@nestjs/config';
+import { parseDuration, type SessionTransport } from 'nest-sessions';
+
+/** The sample app's settings, read once from the environment (see README for each variable). */
+export interface SampleConfig {
+  production: boolean;
+  port: number;
+  databaseUrl: string;
+  databasePoolSize: number;
+  databaseStatementTimeoutMs: number;
+  jwtSecret: string;
+  sessionSecret: string;
+  accessTokenTtl: number;
+  sessionIdleTimeout: number;
+  sessionAbsoluteTimeout: number;
+  refreshReuseGrace: number;
+  revocation: 'strict' | 'stateless';
+  transports: SessionTransport[];
+  trustedOrigins: string[];
+  appOrigin?: string;
+  adminEmails: Set<string>;
+  cookieSecure: boolean;
+  clearSiteData: boolean;
+  loginRateLimit: number;
+  registerRateLimit: number;
+  rateLimitWindowMs: number;
+}
+
+const RANDOM_SECRET_ENVS = new Set(['development', 'test']);
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function bool(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`${name} must be "true" or "false"; got ${JSON.stringify(value)}`);
+}
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer; got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value) return value;
+  if (!RANDOM_SECRET_ENVS.has(env.NODE_ENV ?? '')) {
+    throw new Error(
+      `${name} is not set. Set it to at least 32 random bytes, e.g. ` +
+        `${name}=$(node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`,
+    );
+  }
+  new Logger('Config').warn(`${name} is not set: using a random one for this run (sessions end at restart).`);
+  return randomBytes(32).toString('base64url');
+}
+
+/** Reads and checks the environment; throws a message that says what to set. */
+export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  const production = env.NODE_ENV === 'production';
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set (npm start sets it to the embedded engine when it is missing).');
+  const adminEmails = new Set(list(env.ADMIN_EMAILS).map(normaliseEmail));
+  if (production && adminEmails.size > 0) throw new Error('ADMIN_EMAILS is refused when NODE_ENV=production: grant roles another way.');
+  const cookieSecure = bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE');
+  if (production && !cookieSecure) throw new Error('COOKIE_SECURE=false is refused when NODE_ENV=production.');
+  const revocation = env.SESSION_REVOCATION ?? 'strict';
+  if (revocation !== 'strict' && revocation !== 'stateless') {
+    throw new Error(`SESSION_REVOCATION must be "strict" or "stateless"; got ${JSON.stringify(revocation)}`);
+  }
+  const transports = list(env.SESSION_TRANSPORTS ?? 'cookie,bearer') as SessionTransport[];
+  return {
+    production,
+    port: int(env.PORT, 3000, 'PORT'),
+    databaseUrl,
+    databasePoolSize: int(env.DATABASE_POOL_SIZE, 10, 'DATABASE_POOL_SIZE'),
+    databaseStatementTimeoutMs: parseDuration(env.DB_STATEMENT_TIMEOUT ?? '2', 'DB_STATEMENT_TIMEOUT') * 1000,
+    jwtSecret: secret(env, 'JWT_SECRET'),
+    sessionSecret: secret(env, 'SESSION_SECRET'),
+    accessTokenTtl: parseDuration(env.ACCESS_TOKEN_TTL ?? '10m', 'ACCESS_TOKEN_TTL'),
+    sessionIdleTimeout: parseDuration(env.SESSION_IDLE_TIMEOUT ?? '24h', 'SESSION_IDLE_TIMEOUT'),
+    sessionAbsoluteTimeout: parseDuration(env.SESSION_ABSOLUTE_TIMEOUT ?? '7d', 'SESSION_ABSOLUTE_TIMEOUT'),
+    refreshReuseGrace: parseDuration(env.REFRESH_REUSE_GRACE ?? '10s', 'REFRESH_REUSE_GRACE'),
+    revocation,
+    transports,
+    trustedOrigins: list(env.TRUSTED_ORIGINS),
+    appOrigin: env.APP_ORIGIN || undefined,
+    adminEmails,
+    cookieSecure,
+    clearSiteData: bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA'),
+    loginRateLimit: int(env.LOGIN_RATE_LIMIT, 10, 'LOGIN_RATE_LIMIT'),
+    registerRateLimit: int(env.REGISTER_RATE_LIMIT, 5, 'REGISTER_RATE_LIMIT'),
+    rateLimitWindowMs: parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW') * 1000,
+  };
+}
+
+/** NFKC and lower case, so that look-alike spellings of one address are one account. */
+export function normaliseEmail(email: string): string {
+  return email.normalize('NFKC').trim().toLowerCase();
+}
+
+/**
+ * The `sample` config namespace for `ConfigModule.forRoot({ load: [sampleConfig] })`. Its factory
+ * runs when the app starts, so a bad variable stops the start with a message.
+ */
+export const sampleConfig = registerAs('sample', () => loadSampleConfig());

@@ -1,0 +1,73 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'VALIDATION_FAILED',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+const GENERIC_MESSAGE: Record<number, string> = {
+  400: 'The request is invalid.',
+  401: 'Authentication required.',
+  403: 'You are not allowed to do this.',
+  404: 'Not found.',
+  413: 'The request body is too large.',
+  415: 'Send a JSON body with Content-Type: application/json.',
+  429: 'Too many requests; try again later.',
+};
+
+/**
+ * Every error leaves as `{ statusCode, code, message }`. Library errors already have that shape;
+ * framework errors get a code from their status; anything unexpected becomes a bare 500 whose
+ * log line names the error's class and code only, never its message (it may quote input or SQL).
+ */
+@Catch()
+export class ErrorBodyFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body } = this.describe(exception);
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  }
+
+  private describe(exception: unknown): { status: number; body: { statusCode: number; code: string; message: string } } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      if (typeof response === 'object' && response !== null && typeof (response as { code?: unknown }).code === 'string') {
+        const r = response as { code: string; message: string };
+        return { status, body: { statusCode: status, code: r.code, message: r.message } };
+      }
+      const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
+      return { status, body: { statusCode: status, code, message: this.messageOf(status, response) } };
+    }
+    // body-parser errors (malformed JSON, too large, bad charset) carry a 4xx `status`.
+    const status = (exception as { status?: unknown })?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return { status, body: { statusCode: status, code: CODE_BY_STATUS[status] ?? 'VALIDATION_FAILED', message: GENERIC_MESSAGE[status] ?? 'The request is invalid.' } };
+    }
+    const name = (exception as Error)?.constructor?.name ?? 'unknown';
+    const code = (exception as { code?: unknown })?.code;
+    this.logger.error(`unhandled ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
+    return { status: 500, body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Something went wrong.' } };
+  }
+
+  /** Validation messages name fields and rules, never values; everything else gets a fixed text. */
+  private messageOf(status: number, response: string | object): string {
+    if (status === HttpStatus.BAD_REQUEST && typeof response === 'object') {
+      const message = (response as { message?: unknown }).message;
+      if (Array.isArray(message)) return message.filter((m) => typeof m === 'string').join('; ');
+    }
+    return GENERIC_MESSAGE[status] ?? 'The request failed.';
+  }
+}

@@ -1,0 +1,88 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+/** Every stable error code the library (and the sample app) answers with. */
+export type SessionErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_CREDENTIALS'
+  | 'UNAUTHENTICATED'
+  | 'ACCESS_TOKEN_EXPIRED'
+  | 'SESSION_REVOKED'
+  | 'REAUTHENTICATION_REQUIRED'
+  | 'CSRF_REJECTED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE';
+
+/**
+ * Base of every error the library throws at a request. The HTTP body is always
+ * `{ statusCode, code, message }`; messages are fixed strings so that nothing a
+ * client sent (a token, a cookie) can be echoed back.
+ */
+export class SessionError extends HttpException {
+  constructor(
+    readonly code: SessionErrorCode,
+    status: HttpStatus,
+    message: string,
+  ) {
+    super({ statusCode: status, code, message }, status);
+  }
+}
+
+/** 401 for anything that fails to authenticate; deliberately does not say which check failed. */
+export class UnauthenticatedError extends SessionError {
+  constructor(message = 'Authentication required.') {
+    super('UNAUTHENTICATED', HttpStatus.UNAUTHORIZED, message);
+  }
+}
+
+/** 401 after a valid signature, `typ`, `iss` and `aud`: the client should call `/auth/refresh`. */
+export class AccessTokenExpiredError extends SessionError {
+  constructor() {
+    super('ACCESS_TOKEN_EXPIRED', HttpStatus.UNAUTHORIZED, 'The access token has expired; refresh it.');
+  }
+}
+
+/** 401: the session has ended (logout, revocation, reuse detection). No reason is given. */
+export class SessionRevokedError extends SessionError {
+  constructor() {
+    super('SESSION_REVOKED', HttpStatus.UNAUTHORIZED, 'The session has ended; log in again.');
+  }
+}
+
+/** 401: the session ran past its idle or absolute lifetime; the user must log in again. */
+export class ReauthenticationRequiredError extends SessionError {
+  constructor() {
+    super('REAUTHENTICATION_REQUIRED', HttpStatus.UNAUTHORIZED, 'The session has expired; log in again.');
+  }
+}
+
+/** 403: a signed-in user lacks a role the route requires. */
+export class ForbiddenError extends SessionError {
+  constructor(message = 'You are not allowed to do this.') {
+    super('FORBIDDEN', HttpStatus.FORBIDDEN, message);
+  }
+}
+
+/** 403: a cookie-authenticated unsafe request failed the CSRF checks. */
+export class CsrfRejectedError extends SessionError {
+  constructor() {
+    super('CSRF_REJECTED', HttpStatus.FORBIDDEN, 'The request failed the CSRF check.');
+  }
+}
+
+/** 404, also for resources that exist but belong to someone else. */
+export class NotFoundError extends SessionError {
+  constructor(message = 'Not found.') {
+    super('NOT_FOUND', HttpStatus.NOT_FOUND, message);
+  }
+}
+
+/** 503: the session store could not be reached or did not answer in time. Fails closed. */
+export class ServiceUnavailableError extends SessionError {
+  constructor() {
+    super('SERVICE_UNAVAILABLE', HttpStatus.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
+  }
+}

@@ -1,0 +1,72 @@
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { LRUCache } from 'lru-cache';
+import { IS_PUBLIC_KEY, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS, SESSION_JWT_STRATEGY } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import { AccessTokenExpiredError, SessionError, UnauthenticatedError } from '../errors/session-error';
+import { findAccessToken } from '../http/access-token-source';
+import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
+import { SessionService, toAuthenticated } from '../session.service';
+
+/**
+ * Authenticates a request by its access token (cookie or `Authorization: Bearer`) through the
+ * passport-jwt strategy, then, in strict mode, checks that the session is still open.
+ *
+ * A bounded cache of verified tokens (keyed by the whole token, `exp` re-checked on every hit)
+ * answers repeat requests without passport; revocation is still checked on every request in
+ * strict mode, so the cache never hides a logout.
+ *
+ * @example
+ * @UseGuards(SessionGuard)
+ * @Get('me') me(@CurrentUser() user: SessionUser) { return user; }
+ */
+@Injectable()
+export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
+  private readonly verified: LRUCache<string, AccessClaims> | null;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly sessionOptions: ResolvedSessionOptions,
+    private readonly sessions: SessionService,
+  ) {
+    super();
+    const max = sessionOptions.verifiedTokenCacheSize;
+    this.verified = max > 0 ? new LRUCache<string, AccessClaims>({ max }) : null;
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isPublic(context)) return true;
+    const req = context.switchToHttp().getRequest<Record<string, unknown> & Parameters<typeof findAccessToken>[0]>();
+    const source = findAccessToken(req, this.sessionOptions.cookies.accessName);
+    if (!source || !isWellFormedJwt(source.token)) throw new UnauthenticatedError();
+
+    let claims = this.verified?.get(source.token);
+    if (claims) {
+      if (isExpired(claims, Date.now(), this.sessionOptions.clockSkew)) throw new AccessTokenExpiredError();
+    } else {
+      req[REQUEST_ACCESS_TOKEN] = source.token;
+      await super.canActivate(context);
+      claims = req.user as AccessClaims;
+      this.verified?.set(source.token, claims);
+    }
+    await this.sessions.assertLive(claims);
+    const { user, session } = toAuthenticated(claims, source.via);
+    req.user = user;
+    req[REQUEST_SESSION] = session;
+    delete req[REQUEST_ACCESS_TOKEN];
+    return true;
+  }
+
+  /** Never tells the client which check failed; library errors keep their stable code. */
+  override handleRequest<T>(err: unknown, user: T): T {
+    if (err instanceof SessionError) throw err;
+    if (err || !user) throw new UnauthenticatedError();
+    return user;
+  }
+
+  /** Override to skip more routes; the default honours `@Public()`. */
+  protected isPublic(context: ExecutionContext): boolean {
+    return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+  }
+}

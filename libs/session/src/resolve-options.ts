@@ -1,0 +1,191 @@
+import { createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
+import { parseDuration } from './duration';
+import { SessionConfigError } from './errors/session-config-error';
+import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+import type { SessionTransport, SessionUser } from './session.types';
+
+/** Options after validation: durations in seconds, keys as KeyObjects, names with prefixes. */
+export interface ResolvedSessionOptions {
+  jwtKey: KeyObject;
+  csrfKey: Buffer;
+  refreshPepper: Buffer;
+  loadUser: (userId: string) => Promise<SessionUser | null> | SessionUser | null;
+  issuer: string;
+  audience: string;
+  accessTokenTtl: number;
+  idleTimeout: number;
+  absoluteTimeout: number;
+  refreshReuseGrace: number;
+  clockSkew: number;
+  revocation: 'strict' | 'stateless';
+  transports: ReadonlySet<SessionTransport>;
+  cookies: {
+    secure: boolean;
+    accessName: string;
+    refreshName: string;
+    csrfName: string;
+    refreshPath: string;
+  };
+  clearSiteData: boolean;
+  csrf: { appOrigin: string | null; trustedOrigins: ReadonlySet<string> };
+  verifiedTokenCacheSize: number;
+  lineageSize: number;
+  routePrefix: string;
+}
+
+export const DEFAULT_ROUTE_PREFIX = 'auth';
+const MIN_SECRET_BYTES = 32;
+const PLACEHOLDER = /(change.?me|secret|password|example|placeholder|your[-_ ]|xxxx|1234)/i;
+
+function secretBytes(value: unknown, name: string): Buffer {
+  if (value instanceof KeyObject) {
+    if (value.type !== 'secret') throw new SessionConfigError(`${name} must be a secret key (HS256).`);
+    return value.export();
+  }
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  throw new SessionConfigError(`${name} is required: set it to at least ${MIN_SECRET_BYTES} random bytes.`);
+}
+
+function assertStrong(bytes: Buffer, name: string): void {
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new SessionConfigError(
+      `${name} is ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ` +
+        `(for example: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))").`,
+    );
+  }
+  const text = bytes.toString('latin1');
+  if (PLACEHOLDER.test(text) || new Set(text).size < 10) {
+    throw new SessionConfigError(`${name} looks like a placeholder; generate a random value instead.`);
+  }
+}
+
+function duration(value: SessionModuleOptions[keyof SessionModuleOptions], fallback: number, name: string) {
+  if (value === undefined) return fallback;
+  try {
+    return parseDuration(value as string | number, name);
+  } catch (error) {
+    throw new SessionConfigError((error as Error).message);
+  }
+}
+
+function derive(root: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), `nest-sessions ${purpose} v1`, 32));
+}
+
+function cookieName(base: string, secure: boolean, prefix: '__Host-' | '__Secure-'): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(base)) {
+    throw new SessionConfigError(`cookie name ${JSON.stringify(base)} may contain only letters, digits, "-" and "_".`);
+  }
+  return secure ? prefix + base : base;
+}
+
+/** Validates the app's options once at start and derives every key the library needs. */
+export function resolveSessionOptions(
+  options: SessionModuleOptions,
+  extras: SessionModuleExtras = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedSessionOptions {
+  if (!options || typeof options !== 'object') throw new SessionConfigError('options are required.');
+  const production = env.NODE_ENV === 'production';
+
+  const jwtBytes = secretBytes(options.jwtSecret, 'jwtSecret');
+  assertStrong(jwtBytes, 'jwtSecret');
+  const rootBytes = secretBytes(options.sessionSecret, 'sessionSecret');
+  assertStrong(rootBytes, 'sessionSecret');
+  if (jwtBytes.equals(rootBytes)) {
+    throw new SessionConfigError('sessionSecret must differ from jwtSecret: each key has one purpose.');
+  }
+  if (typeof options.loadUser !== 'function') {
+    throw new SessionConfigError('loadUser is required: a function (userId) => { id, roles } | null, called at refresh.');
+  }
+
+  const accessTokenTtl = duration(options.accessTokenTtl, 600, 'accessTokenTtl');
+  const idleTimeout = duration(options.idleTimeout, 86_400, 'idleTimeout');
+  const absoluteTimeout = duration(options.absoluteTimeout, 7 * 86_400, 'absoluteTimeout');
+  const refreshReuseGrace = duration(options.refreshReuseGrace, 10, 'refreshReuseGrace');
+  const clockSkew = duration(options.clockSkew, 5, 'clockSkew');
+  if (accessTokenTtl < 1) throw new SessionConfigError('accessTokenTtl must be at least 1 second.');
+  if (idleTimeout < accessTokenTtl) {
+    throw new SessionConfigError(
+      `idleTimeout (${idleTimeout}s) must not be shorter than accessTokenTtl (${accessTokenTtl}s): ` +
+        'an active user would be logged out between two refreshes.',
+    );
+  }
+  if (absoluteTimeout < idleTimeout) {
+    throw new SessionConfigError(`absoluteTimeout (${absoluteTimeout}s) must not be shorter than idleTimeout (${idleTimeout}s).`);
+  }
+  if (refreshReuseGrace > 60) {
+    throw new SessionConfigError('refreshReuseGrace above 60 s keeps a stolen refresh token usable too long; use at most 60.');
+  }
+  if (clockSkew > 60) throw new SessionConfigError('clockSkew must be at most 60 seconds.');
+
+  const revocation = options.revocation ?? 'strict';
+  if (revocation !== 'strict' && revocation !== 'stateless') {
+    throw new SessionConfigError(`revocation must be "strict" or "stateless"; got ${JSON.stringify(revocation)}.`);
+  }
+  const transports = new Set<SessionTransport>(options.transports ?? ['cookie', 'bearer']);
+  if (transports.size === 0 || [...transports].some((t) => t !== 'cookie' && t !== 'bearer')) {
+    throw new SessionConfigError('transports must list "cookie", "bearer" or both.');
+  }
+
+  const cookies = options.cookies ?? {};
+  const secure = cookies.secure ?? true;
+  if (!secure && production) {
+    throw new SessionConfigError('cookies.secure=false (COOKIE_SECURE=false) is refused when NODE_ENV=production.');
+  }
+  const routePrefix = (extras.routePrefix ?? DEFAULT_ROUTE_PREFIX).replace(/^\/+|\/+$/g, '');
+  const lineageSize = options.lineageSize ?? 32;
+  if (!Number.isInteger(lineageSize) || lineageSize < 1 || lineageSize > 256) {
+    throw new SessionConfigError('lineageSize must be an integer from 1 to 256.');
+  }
+  const verifiedTokenCacheSize = options.verifiedTokenCacheSize ?? 10_000;
+  if (!Number.isInteger(verifiedTokenCacheSize) || verifiedTokenCacheSize < 0) {
+    throw new SessionConfigError('verifiedTokenCacheSize must be a non-negative integer.');
+  }
+
+  return {
+    jwtKey: createSecretKey(jwtBytes),
+    csrfKey: derive(rootBytes, 'csrf'),
+    refreshPepper: derive(rootBytes, 'refresh-pepper'),
+    loadUser: options.loadUser,
+    issuer: options.issuer ?? 'nest-sessions',
+    audience: options.audience ?? 'nest-sessions',
+    accessTokenTtl,
+    idleTimeout,
+    absoluteTimeout,
+    refreshReuseGrace,
+    clockSkew,
+    revocation,
+    transports,
+    cookies: {
+      secure,
+      accessName: cookieName(cookies.accessName ?? 'ns-at', secure, '__Host-'),
+      refreshName: cookieName(cookies.refreshName ?? 'ns-rt', secure, '__Secure-'),
+      csrfName: cookieName(cookies.csrfName ?? 'ns-csrf', secure, '__Host-'),
+      refreshPath: cookies.refreshPath ?? `/${routePrefix}`,
+    },
+    clearSiteData: options.clearSiteData ?? true,
+    csrf: {
+      appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,
+      trustedOrigins: new Set((options.csrf?.trustedOrigins ?? []).map((o) => origin(o, 'csrf.trustedOrigins'))),
+    },
+    verifiedTokenCacheSize,
+    lineageSize,
+    routePrefix,
+  };
+}
+
+/** Normalises an origin (`scheme://host[:port]`) and refuses anything else, such as a path or `*`. */
+function origin(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SessionConfigError(`${name}: ${JSON.stringify(value)} is not an origin like https://app.example.com.`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.username) {
+    throw new SessionConfigError(`${name}: ${JSON.stringify(value)} is not an origin like https://app.example.com.`);
+  }
+  return url.origin;
+}

@@ -1,0 +1,17 @@
+/** Injection token of the options as the app gave them (from the module definition). */
+export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS } from './session.module-definition';
+/** Injection token of the validated, normalised options. */
+export const RESOLVED_SESSION_OPTIONS = 'NEST_SESSIONS:RESOLVED_OPTIONS';
+/** Injection token of the static module extras (route prefix). */
+export const SESSION_MODULE_EXTRAS = 'NEST_SESSIONS:MODULE_EXTRAS';
+/** The passport strategy name. */
+export const SESSION_JWT_STRATEGY = 'nest-sessions-jwt';
+export const IS_PUBLIC_KEY = 'nest-sessions:public';
+export const ROLES_KEY = 'nest-sessions:roles';
+export const SKIP_CSRF_KEY = 'nest-sessions:skip-csrf';
+/** Request property holding the verified session of the request. */
+export const REQUEST_SESSION = 'nestSession';
+/** Request property the guard hands the extracted access token to the strategy through. */
+export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
+/** Tokens and cookies above this size are refused before any decoding (SECURITY case 12). */
+export const MAX_TOKEN_BYTES = 4096;

@@ -1,0 +1,12 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+
+export const {
+  ConfigurableModuleClass: SessionConfigurableModule,
+  MODULE_OPTIONS_TOKEN,
+  OPTIONS_TYPE: SESSION_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
+  .setClassMethodName('forRoot')
+  .setExtras<SessionModuleExtras>({ routePrefix: 'auth', controller: true }, (definition) => definition)
+  .build();

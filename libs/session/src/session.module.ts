@@ -1,0 +1,76 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import {
+  SessionConfigurableModule,
+  MODULE_OPTIONS_TOKEN,
+  SESSION_ASYNC_OPTIONS_TYPE,
+  SESSION_OPTIONS_TYPE,
+} from './session.module-definition';
+import { RESOLVED_SESSION_OPTIONS } from './session.constants';
+import { resolveSessionOptions, DEFAULT_ROUTE_PREFIX } from './resolve-options';
+import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+import { SessionService } from './session.service';
+import { SessionStore } from './store/session.store';
+import { AccessTokenService } from './tokens/access-token';
+import { SessionCookies } from './http/session-cookies';
+import { SessionEvents } from './events/session-events';
+import { SessionJwtStrategy } from './guards/jwt.strategy';
+import { SessionGuard } from './guards/session.guard';
+import { RolesGuard } from './guards/roles.guard';
+import { CsrfGuard } from './guards/csrf.guard';
+import { createSessionController } from './session.controller';
+
+const EXPORTED = [SessionService, SessionGuard, RolesGuard, CsrfGuard, SessionEvents, AccessTokenService, RESOLVED_SESSION_OPTIONS];
+
+/**
+ * Secure sessions for a Nest app on its own Postgres (through the app's TypeORM DataSource).
+ * Global, so guards and decorators work in every module. It never binds a global guard and
+ * never calls `ScheduleModule.forRoot()`: the app decides both.
+ *
+ * @example
+ * SessionModule.forRootAsync({
+ *   inject: [ConfigService, UsersService],
+ *   useFactory: (config: ConfigService, users: UsersService) => ({
+ *     jwtSecret: config.getOrThrow('JWT_SECRET'),
+ *     sessionSecret: config.getOrThrow('SESSION_SECRET'),
+ *     loadUser: (id) => users.findSessionUser(id),
+ *   }),
+ * })
+ */
+@Module({})
+export class SessionModule extends SessionConfigurableModule {
+  static override forRoot(options: typeof SESSION_OPTIONS_TYPE): DynamicModule {
+    return withProviders(super.forRoot(options), options);
+  }
+
+  static override forRootAsync(options: typeof SESSION_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withProviders(super.forRootAsync(options), options);
+  }
+}
+
+function withProviders(definition: DynamicModule, extras: SessionModuleExtras): DynamicModule {
+  const routePrefix = extras.routePrefix ?? DEFAULT_ROUTE_PREFIX;
+  const resolved: Provider = {
+    provide: RESOLVED_SESSION_OPTIONS,
+    inject: [MODULE_OPTIONS_TOKEN],
+    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options, { routePrefix }),
+  };
+  return {
+    ...definition,
+    global: true,
+    controllers: extras.controller === false ? [] : [createSessionController(routePrefix)],
+    providers: [
+      ...(definition.providers ?? []),
+      resolved,
+      SessionStore,
+      AccessTokenService,
+      SessionCookies,
+      SessionEvents,
+      SessionService,
+      SessionJwtStrategy,
+      SessionGuard,
+      RolesGuard,
+      CsrfGuard,
+    ],
+    exports: [...(definition.exports ?? []), ...EXPORTED],
+  };
+}

@@ -1,0 +1,86 @@
+import type { KeyObject } from 'node:crypto';
+import type { Duration } from './duration';
+import type { SessionTransport, SessionUser } from './session.types';
+
+/**
+ * Options of `SessionModule.forRoot()` / `forRootAsync()`. Validated once at start:
+ * a bad value throws a `SessionConfigError` saying what to fix.
+ */
+export interface SessionModuleOptions {
+  /** HS256 signing key for access tokens: at least 32 bytes, random. Required. */
+  jwtSecret: string | Buffer | KeyObject;
+  /**
+   * Root secret (at least 32 bytes) from which the CSRF key and the refresh-token pepper are
+   * derived with HKDF. Must differ from `jwtSecret`. Required.
+   */
+  sessionSecret: string | Buffer;
+  /**
+   * Loads the user at each refresh (never per request). Return `null` for a deleted or disabled
+   * user: the session is then revoked. Required.
+   */
+  loadUser: (userId: string) => Promise<SessionUser | null> | SessionUser | null;
+  /** `iss` claim of access tokens. Default `'nest-sessions'`. */
+  issuer?: string;
+  /** `aud` claim of access tokens. Default `'nest-sessions'`. */
+  audience?: string;
+  /** Access token lifetime. Default 10 minutes; must not exceed the idle timeout. */
+  accessTokenTtl?: Duration;
+  /** A session whose refresh token is unused this long ends. Default 24 hours. */
+  idleTimeout?: Duration;
+  /** No session lives longer than this, however often refreshed. Default 7 days. */
+  absoluteTimeout?: Duration;
+  /** How long the just-rotated refresh token is still accepted (parallel tabs). Default 10 s; 0 turns it off. */
+  refreshReuseGrace?: Duration;
+  /** Allowed clock difference when checking `exp`, `nbf` and `iat`. Default 5 s. */
+  clockSkew?: Duration;
+  /**
+   * `strict` (default): every guarded request checks that the session is live, so a revocation
+   * acts at once. `stateless`: no database work per request; revocation reaches access tokens
+   * when they expire (at most `accessTokenTtl`).
+   */
+  revocation?: 'strict' | 'stateless';
+  /** Transports the app allows. Default both: `['cookie', 'bearer']`. */
+  transports?: SessionTransport[];
+  /** Cookie settings. */
+  cookies?: SessionCookieOptions;
+  /** Send `Clear-Site-Data: "cookies"` on logout. Default `true` (it clears every cookie of the site). */
+  clearSiteData?: boolean;
+  /** CSRF protection settings (used by `CsrfGuard`). */
+  csrf?: SessionCsrfOptions;
+  /** Capacity of the verified-access-token cache in front of passport. Default 10,000; 0 disables it. */
+  verifiedTokenCacheSize?: number;
+  /** How many earlier refresh-secret hashes a session keeps for reuse detection. Default 32. */
+  lineageSize?: number;
+}
+
+export interface SessionCookieOptions {
+  /**
+   * `Secure` flag and `__Host-`/`__Secure-` prefixes. Default `true`. `false` is for plain-http
+   * development only and is refused when `NODE_ENV=production`.
+   */
+  secure?: boolean;
+  /** Base names; the prefix is added. Defaults `ns-at`, `ns-rt`, `ns-csrf`. */
+  accessName?: string;
+  refreshName?: string;
+  csrfName?: string;
+  /** Path of the refresh cookie. Default `/` + the route prefix (`/auth`). */
+  refreshPath?: string;
+}
+
+/** Static options of the module itself, fixed when the module is declared. */
+export interface SessionModuleExtras {
+  /** Prefix of the refresh controller's routes. Default `'auth'`. */
+  routePrefix?: string;
+  /** Register the refresh controller. Default `true`. */
+  controller?: boolean;
+}
+
+export interface SessionCsrfOptions {
+  /**
+   * The app's own origin (`https://app.example.com`). Default: derived from each request's
+   * `Host` header and protocol.
+   */
+  appOrigin?: string;
+  /** Other origins of the same site allowed to make cookie-authenticated unsafe requests. */
+  trustedOrigins?: string[];
+}

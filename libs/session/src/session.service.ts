@@ -1,0 +1,359 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { RESOLVED_SESSION_OPTIONS } from './session.constants';
+import type { ResolvedSessionOptions } from './resolve-options';
+import { AccessTokenService, type AccessClaims } from './tokens/access-token';
+import {
+  formatRefreshToken,
+  hashesEqual,
+  hashRefreshSecret,
+  newRefreshSecret,
+  newSessionId,
+  parseRefreshToken,
+} from './tokens/refresh-token';
+import { mintCsrfToken } from './tokens/csrf-token';
+import { SessionStore, type RefreshRow } from './store/session.store';
+import { SessionEvents } from './events/session-events';
+import { SessionCookies } from './http/session-cookies';
+import type { RequestLike, ResponseLike } from './http/http-types';
+import {
+  ReauthenticationRequiredError,
+  SessionError,
+  SessionRevokedError,
+  UnauthenticatedError,
+} from './errors/session-error';
+import type { RevokeReason, SessionInfo, SessionListItem, SessionTransport, SessionUser } from './session.types';
+
+/** Where the app's login handler is, so that `issue` can read the client and write cookies. */
+export interface IssueContext {
+  /** The login request: user agent, IP and `X-Session-Transport` are read from it. */
+  request?: RequestLike;
+  /** The login response: cookies (cookie transport) and `Cache-Control: no-store` are written to it. */
+  response?: ResponseLike;
+  /** Overrides the transport the request asks for. */
+  transport?: SessionTransport;
+  userAgent?: string;
+  ip?: string;
+}
+
+/**
+ * What a login or refresh returns. In cookie transport with a response, the tokens went into
+ * cookies and are absent here, so a handler can return this object as its body unchanged.
+ */
+export interface SessionGrant {
+  sessionId: string;
+  transport: SessionTransport;
+  csrfToken: string;
+  accessTokenExpiresAt: Date;
+  sessionExpiresAt: Date;
+  accessToken?: string;
+  /** Absent after a grace-window refresh: the client keeps the refresh token it has. */
+  refreshToken?: string;
+}
+
+/** A refresh token as the controller found it: the cookie, or a bearer client's body. */
+export interface PresentedRefreshToken {
+  token: string;
+  via: 'cookie' | 'body';
+}
+
+/** The user and session of a verified access token. */
+export interface AuthenticatedSession {
+  user: SessionUser;
+  session: SessionInfo;
+  claims: AccessClaims;
+}
+
+type Match = 'current' | 'previous' | 'older';
+
+/**
+ * The session lifecycle: issue, refresh (rotation with reuse detection), revoke, list, and
+ * validation of access tokens. Every decision about expiry is taken from the database row and
+ * the server clock, never from a cookie or a claim the client could edit.
+ */
+@Injectable()
+export class SessionService {
+  private readonly logger = new Logger('SessionService');
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly store: SessionStore,
+    private readonly accessTokens: AccessTokenService,
+    private readonly cookies: SessionCookies,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /**
+   * Starts a new session for a user whose credentials the app has just checked. Always a new
+   * session id and refresh token: a session or token the client already holds is never adopted.
+   *
+   * @example
+   * const user = await this.users.verifyPassword(dto.email, dto.password);
+   * const grant = await this.sessions.issue({ id: user.id, roles: user.roles }, { request: req, response: res });
+   * return { user: { id: user.id, email: user.email }, ...grant };
+   */
+  async issue(user: SessionUser, context: IssueContext = {}): Promise<SessionGrant> {
+    const subject = normaliseUser(user);
+    const transport = this.chooseTransport(context);
+    const nowMs = Date.now();
+    const now = new Date(nowMs);
+    const sessionId = newSessionId();
+    const secret = newRefreshSecret();
+    const absoluteExpiresAt = new Date(nowMs + this.options.absoluteTimeout * 1000);
+    const expiresAt = this.idleExpiry(nowMs, absoluteExpiresAt);
+    await this.store.insert({
+      id: sessionId,
+      userId: subject.id,
+      transport,
+      secretHash: hashRefreshSecret(secret, this.options.refreshPepper),
+      now,
+      expiresAt,
+      absoluteExpiresAt,
+      userAgent: truncate(context.userAgent ?? header(context.request, 'user-agent'), 512),
+      ip: truncate(context.ip ?? context.request?.ip ?? context.request?.socket?.remoteAddress, 64),
+    });
+    this.events.emit('issued', { sessionId, userId: subject.id, at: now });
+    const access = this.accessTokens.sign(subject, sessionId, nowMs, absoluteExpiresAt.getTime());
+    return this.grant(context.response, transport, nowMs, {
+      sessionId,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: formatRefreshToken(sessionId, secret),
+      sessionExpiresAt: expiresAt,
+    });
+  }
+
+  /**
+   * Rotates a refresh token. The current secret rotates once (compare-and-swap on the
+   * generation); the just-rotated one within the grace window gets a new access token only;
+   * any other secret this session issued revokes the whole session; a secret it never issued is
+   * refused without touching anything.
+   */
+  async refresh(presented: PresentedRefreshToken, response?: ResponseLike): Promise<SessionGrant> {
+    const parsed = parseRefreshToken(presented.token);
+    if (!parsed) throw new UnauthenticatedError();
+    const hash = hashRefreshSecret(parsed.secret, this.options.refreshPepper);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const row = await this.store.findForRefresh(parsed.sessionId);
+      if (!row) throw new UnauthenticatedError();
+      const match = classify(row, hash);
+      if (!match) throw new UnauthenticatedError();
+      if (row.revokedAt) throw new SessionRevokedError();
+      const nowMs = Date.now();
+      const now = new Date(nowMs);
+      if (nowMs >= row.expiresAt.getTime()) {
+        const reason = nowMs >= row.absoluteExpiresAt.getTime() ? 'absolute_timeout' : 'idle_timeout';
+        await this.revokeSession(parsed.sessionId, reason, now);
+        throw new ReauthenticationRequiredError();
+      }
+      // A cookie session never refreshes into body tokens, nor a bearer one into cookies.
+      if ((row.transport === 'cookie') !== (presented.via === 'cookie')) throw new UnauthenticatedError();
+      const inGrace =
+        match === 'previous' &&
+        this.options.refreshReuseGrace > 0 &&
+        row.rotatedAt !== null &&
+        nowMs - row.rotatedAt.getTime() <= this.options.refreshReuseGrace * 1000;
+      if (match !== 'current' && !inGrace) {
+        await this.revokeSession(parsed.sessionId, 'reuse_detected', now);
+        this.logger.warn(`refresh token reuse detected; session ${parsed.sessionId} of user ${row.userId} revoked`);
+        this.events.emit('reuse_detected', { sessionId: parsed.sessionId, userId: row.userId, at: now });
+        throw new SessionRevokedError();
+      }
+      // Roles are re-read at every refresh, before the rotating write (one connection: no nesting).
+      const user = await this.loadUser(row.userId);
+      if (!user) {
+        await this.revokeSession(parsed.sessionId, 'user_disabled', now);
+        throw new SessionRevokedError();
+      }
+      if (inGrace) {
+        const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
+        return this.grant(response, row.transport, nowMs, {
+          sessionId: parsed.sessionId,
+          accessToken: access.token,
+          accessTokenExpiresAt: access.expiresAt,
+          sessionExpiresAt: row.expiresAt,
+        });
+      }
+      const secret = newRefreshSecret();
+      const expiresAt = this.idleExpiry(nowMs, row.absoluteExpiresAt);
+      const rotated = await this.store.rotate(
+        parsed.sessionId,
+        row.generation,
+        hashRefreshSecret(secret, this.options.refreshPepper),
+        now,
+        expiresAt,
+        this.options.lineageSize,
+      );
+      // Lost the race to a parallel refresh of the same secret: read again, now as the previous one.
+      if (!rotated) continue;
+      this.events.emit('refreshed', { sessionId: parsed.sessionId, userId: row.userId, at: now });
+      const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
+      return this.grant(response, row.transport, nowMs, {
+        sessionId: parsed.sessionId,
+        accessToken: access.token,
+        accessTokenExpiresAt: access.expiresAt,
+        refreshToken: formatRefreshToken(parsed.sessionId, secret),
+        sessionExpiresAt: expiresAt,
+      });
+    }
+    throw new SessionRevokedError();
+  }
+
+  /**
+   * Verifies an access token (signature, `typ`, `iss`, `aud`, claims, expiry) and, in strict
+   * mode, that its session is still open. For use outside HTTP guards (websockets, jobs).
+   */
+  async validateAccessToken(token: string): Promise<AuthenticatedSession> {
+    const claims = this.accessTokens.verify(token, Date.now());
+    await this.assertLive(claims);
+    return toAuthenticated(claims, 'bearer');
+  }
+
+  /** Strict revocation: the session row must be open. A no-op in stateless mode. */
+  async assertLive(claims: AccessClaims): Promise<void> {
+    if (this.options.revocation !== 'strict') return;
+    if (!(await this.store.isLive(claims.sid, claims.sub, new Date()))) throw new SessionRevokedError();
+  }
+
+  /**
+   * Ends the session a logout request proves it holds: by its refresh token, or by an access
+   * token whose signature verifies even if it has expired. Returns the revoked session id, or
+   * null when nothing was proven (logout still clears the cookies).
+   */
+  async logout(refresh: PresentedRefreshToken | null, accessToken: string | null): Promise<string | null> {
+    const sessionId = (await this.sessionOfRefreshToken(refresh)) ?? this.sessionOfAccessToken(accessToken);
+    if (!sessionId) return null;
+    await this.revoke(sessionId, 'logout');
+    return sessionId;
+  }
+
+  /**
+   * Revokes one session. With `userId`, only if it belongs to that user; returns whether a
+   * session of that user exists (already revoked counts), so callers can answer 404 otherwise.
+   */
+  async revoke(sessionId: string, reason: RevokeReason = 'revoked', userId?: string): Promise<boolean> {
+    const now = new Date();
+    const owner = await this.revokeSession(sessionId, reason, now, userId);
+    if (owner) return true;
+    return userId === undefined ? false : this.store.belongsTo(sessionId, userId);
+  }
+
+  /** Ends every session of a user (logout-all, password change, account disabled). */
+  async revokeAllForUser(userId: string, reason: RevokeReason = 'logout_all'): Promise<string[]> {
+    const now = new Date();
+    const ids = await this.store.revokeAllForUser(String(userId), reason, now);
+    for (const sessionId of ids) this.events.emit('revoked', { sessionId, userId: String(userId), at: now, reason });
+    return ids;
+  }
+
+  /** The user's open sessions, newest first; `current` marks the caller's own. */
+  async listForUser(userId: string, currentSessionId?: string): Promise<SessionListItem[]> {
+    const rows = await this.store.listLive(String(userId), new Date());
+    return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
+  }
+
+  /** A fresh CSRF token bound to the session (for `GET /auth/csrf`). */
+  csrfTokenFor(sessionId: string): string {
+    return mintCsrfToken(this.options.csrfKey, sessionId);
+  }
+
+  private async revokeSession(sessionId: string, reason: RevokeReason, now: Date, userId?: string): Promise<string | null> {
+    const owner = await this.store.revoke(sessionId, reason, now, userId);
+    if (owner) this.events.emit('revoked', { sessionId, userId: owner, at: now, reason });
+    return owner;
+  }
+
+  private async sessionOfRefreshToken(refresh: PresentedRefreshToken | null): Promise<string | null> {
+    const parsed = refresh ? parseRefreshToken(refresh.token) : null;
+    if (!parsed) return null;
+    const row = await this.store.findForRefresh(parsed.sessionId);
+    if (!row) return null;
+    return classify(row, hashRefreshSecret(parsed.secret, this.options.refreshPepper)) ? parsed.sessionId : null;
+  }
+
+  private sessionOfAccessToken(token: string | null): string | null {
+    if (!token) return null;
+    try {
+      return this.accessTokens.verify(token, Date.now(), true).sid;
+    } catch {
+      return null;
+    }
+  }
+
+  private async loadUser(userId: string): Promise<SessionUser | null> {
+    const user = await this.options.loadUser(userId);
+    return user ? normaliseUser(user) : null;
+  }
+
+  private idleExpiry(nowMs: number, absoluteExpiresAt: Date): Date {
+    return new Date(Math.min(nowMs + this.options.idleTimeout * 1000, absoluteExpiresAt.getTime()));
+  }
+
+  private chooseTransport(context: IssueContext): SessionTransport {
+    const asked = context.transport ?? (header(context.request, 'x-session-transport')?.toLowerCase() === 'bearer' ? 'bearer' : 'cookie');
+    if (!this.options.transports.has(asked)) {
+      throw new SessionError('VALIDATION_FAILED', HttpStatus.BAD_REQUEST, `The ${asked} transport is not enabled.`);
+    }
+    return asked;
+  }
+
+  private grant(
+    response: ResponseLike | undefined,
+    transport: SessionTransport,
+    nowMs: number,
+    tokens: Omit<SessionGrant, 'transport' | 'csrfToken'>,
+  ): SessionGrant {
+    const csrfToken = this.csrfTokenFor(tokens.sessionId);
+    if (!response) return { ...tokens, transport, csrfToken };
+    if (transport === 'bearer') {
+      response.setHeader('Cache-Control', 'no-store');
+      return { ...tokens, transport, csrfToken };
+    }
+    this.cookies.write(response, { accessToken: tokens.accessToken!, refreshToken: tokens.refreshToken, csrfToken, sessionExpiresAt: tokens.sessionExpiresAt }, nowMs);
+    const { accessToken: _a, refreshToken: _r, ...withoutTokens } = tokens;
+    return { ...withoutTokens, transport, csrfToken };
+  }
+}
+
+function classify(row: RefreshRow, hash: Buffer): Match | null {
+  if (hashesEqual(row.secretHash, hash)) return 'current';
+  const previous = row.previousHashes ?? [];
+  let match: Match | null = null;
+  // Walk the whole lineage so the time taken does not say which generation matched.
+  for (let i = 0; i < previous.length; i++) {
+    if (hashesEqual(previous[i], hash) && match === null) match = i === 0 ? 'previous' : 'older';
+  }
+  return match;
+}
+
+function toAuthenticated(claims: AccessClaims, tokenSource: 'cookie' | 'bearer'): AuthenticatedSession {
+  return {
+    claims,
+    user: { id: claims.sub, roles: claims.roles },
+    session: {
+      id: claims.sid,
+      userId: claims.sub,
+      tokenSource,
+      accessTokenExpiresAt: new Date(claims.exp * 1000),
+    },
+  };
+}
+
+export { toAuthenticated };
+
+function normaliseUser(user: SessionUser): SessionUser {
+  const id = typeof user?.id === 'number' ? String(user.id) : user?.id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+    throw new TypeError('nest-sessions: a user needs a non-empty string or number id.');
+  }
+  const roles = Array.isArray(user.roles) ? user.roles.filter((r): r is string => typeof r === 'string') : [];
+  return { id, roles };
+}
+
+function header(req: RequestLike | undefined, name: string): string | undefined {
+  const value = req?.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function truncate(value: string | undefined, max: number): string | null {
+  return value ? value.slice(0, max) : null;
+}

@@ -1,0 +1,42 @@
+/** The user a session belongs to, as the app's `loadUser` returns it. */
+export interface SessionUser {
+  /** The app's user id (stored as text; numbers are converted). */
+  id: string;
+  /** Roles copied into each access token; re-read from `loadUser` at every refresh. */
+  roles: string[];
+}
+
+/** What a guarded handler learns about the session behind the request (`@CurrentSession()`). */
+export interface SessionInfo {
+  /** The session id (a public UUID, safe to log). */
+  id: string;
+  userId: string;
+  /** How this request carried its access token: a cookie (CSRF applies) or `Authorization: Bearer`. */
+  tokenSource: 'cookie' | 'bearer';
+  /** When the access token of this request expires. */
+  accessTokenExpiresAt: Date;
+}
+
+/** `cookie`: tokens in HttpOnly cookies (browsers). `bearer`: tokens in JSON bodies (other clients). */
+export type SessionTransport = 'cookie' | 'bearer';
+
+/** A live session as `listForUser` and `GET /auth/sessions` show it. Never carries a token or hash. */
+export interface SessionListItem {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+/** Why a session ended, as stored in `revoke_reason`. */
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'revoked'
+  | 'reuse_detected'
+  | 'user_disabled'
+  | 'idle_timeout'
+  | 'absolute_timeout';

@@ -1,0 +1,62 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * One row per login session. Register it in your TypeORM `entities` and run the shipped
+ * migrations (`sessionMigrations`); the schema is never synchronised.
+ *
+ * `expires_at` is when the session ends or ended: the idle expiry (capped at the absolute
+ * expiry), moved back to the revocation time on revoke. Cleanup and listing read only it.
+ */
+@Entity({ name: 'auth_sessions' })
+@Index('auth_sessions_user_live_idx', ['userId'], { where: 'revoked_at IS NULL' })
+@Index('auth_sessions_expires_at_idx', ['expiresAt'])
+export class SessionEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('text', { name: 'user_id' })
+  userId!: string;
+
+  @Column('text')
+  transport!: 'cookie' | 'bearer';
+
+  /** HMAC-SHA-256 of the current refresh secret under the server-side pepper. */
+  @Column('bytea', { name: 'secret_hash' })
+  secretHash!: Buffer;
+
+  /** Earlier secrets' hashes, newest first (the first is the previous one); bounded. */
+  @Column('bytea', { name: 'previous_hashes', array: true, default: () => "'{}'" })
+  previousHashes!: Buffer[];
+
+  /** When the previous secret was rotated out: the start of its grace window. */
+  @Column('timestamptz', { name: 'rotated_at', nullable: true })
+  rotatedAt!: Date | null;
+
+  /** Rotation count; the compare-and-swap version of a refresh. */
+  @Column('integer', { default: 0 })
+  generation!: number;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'last_seen_at' })
+  lastSeenAt!: Date;
+
+  @Column('timestamptz', { name: 'expires_at' })
+  expiresAt!: Date;
+
+  @Column('timestamptz', { name: 'absolute_expires_at' })
+  absoluteExpiresAt!: Date;
+
+  @Column('timestamptz', { name: 'revoked_at', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column('text', { name: 'revoke_reason', nullable: true })
+  revokeReason!: string | null;
+
+  @Column('text', { name: 'user_agent', nullable: true })
+  userAgent!: string | null;
+
+  @Column('text', { nullable: true })
+  ip!: string | null;
+}

@@ -1,0 +1,148 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ServiceUnavailableError } from '../errors/session-error';
+import type { RevokeReason, SessionTransport } from '../session.types';
+
+/** The columns a refresh needs, read by primary key. */
+export interface RefreshRow {
+  userId: string;
+  transport: SessionTransport;
+  secretHash: Buffer;
+  previousHashes: Buffer[];
+  rotatedAt: Date | null;
+  generation: number;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface NewSessionRow {
+  id: string;
+  userId: string;
+  transport: SessionTransport;
+  secretHash: Buffer;
+  now: Date;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface LiveSessionRow {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/**
+ * All SQL of the session lifecycle. Every write is one statement, so it is atomic without an
+ * explicit transaction and never holds a connection across round trips (the embedded engine
+ * has one connection). Times come from the app's clock as parameters, never `now()`, so one
+ * clock decides every expiry. Query failures become 503s; parameters (hashes) are never logged.
+ */
+@Injectable()
+export class SessionStore {
+  private readonly logger = new Logger('SessionStore');
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async insert(row: NewSessionRow): Promise<void> {
+    await this.run(
+      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at,
+         absolute_expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)`,
+      [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip],
+    );
+  }
+
+  async findForRefresh(id: string): Promise<RefreshRow | null> {
+    const rows = await this.run<RefreshRow>(
+      `SELECT user_id AS "userId", transport, secret_hash AS "secretHash", previous_hashes AS "previousHashes",
+              rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
+              absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt"
+         FROM auth_sessions WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Compare-and-swap rotation: succeeds only if no other refresh rotated this generation first
+   * and the session is still open. The old hash joins the bounded lineage in the same statement,
+   * so a crash leaves either the old or the new secret active, never both or neither.
+   */
+  async rotate(id: string, generation: number, newHash: Buffer, now: Date, expiresAt: Date, lineageSize: number): Promise<boolean> {
+    const rows = await this.run(
+      `UPDATE auth_sessions
+          SET previous_hashes = (array_prepend(secret_hash, previous_hashes))[1:$6],
+              secret_hash = $3, rotated_at = $4, last_seen_at = $4, expires_at = $5, generation = generation + 1
+        WHERE id = $1 AND generation = $2 AND revoked_at IS NULL AND expires_at > $4
+        RETURNING generation`,
+      [id, generation, newHash, now, expiresAt, lineageSize],
+    );
+    return rows.length === 1;
+  }
+
+  /** Revokes one open session; returns its user id, or null if it was not open. */
+  async revoke(id: string, reason: RevokeReason, now: Date, userId?: string): Promise<string | null> {
+    const rows = await this.run<{ userId: string }>(
+      `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
+        WHERE id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR user_id = $4)
+        RETURNING user_id AS "userId"`,
+      [id, now, reason, userId ?? null],
+    );
+    return rows[0]?.userId ?? null;
+  }
+
+  /** Revokes every open session of a user; returns their ids. */
+  async revokeAllForUser(userId: string, reason: RevokeReason, now: Date): Promise<string[]> {
+    const rows = await this.run<{ id: string }>(
+      `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
+        WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
+      [userId, now, reason],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async belongsTo(id: string, userId: string): Promise<boolean> {
+    const rows = await this.run(`SELECT 1 FROM auth_sessions WHERE id = $1 AND user_id = $2`, [id, userId]);
+    return rows.length === 1;
+  }
+
+  /** True when the session is open (strict revocation's per-request check, by primary key). */
+  async isLive(id: string, userId: string, now: Date): Promise<boolean> {
+    const rows = await this.run(
+      `SELECT 1 FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
+      [id, userId, now],
+    );
+    return rows.length === 1;
+  }
+
+  async listLive(userId: string, now: Date): Promise<LiveSessionRow[]> {
+    return this.run<LiveSessionRow>(
+      `SELECT id, created_at AS "createdAt", last_seen_at AS "lastSeenAt", expires_at AS "expiresAt",
+              user_agent AS "userAgent", ip
+         FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+        ORDER BY created_at DESC`,
+      [userId, now],
+    );
+  }
+
+  private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
+    try {
+      const result: unknown = await this.dataSource.query(sql, params);
+      // UPDATE ... RETURNING comes back from TypeORM's postgres driver as [rows, count].
+      if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+        return result[0] as T[];
+      }
+      return result as T[];
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      this.logger.error(`session store query failed (${typeof code === 'string' ? code : (error as Error).name})`);
+      throw new ServiceUnavailableError();
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import type { VerifyOptions } from 'jsonwebtoken';
+import { RESOLVED_SESSION_OPTIONS, MAX_TOKEN_BYTES } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import type { SessionUser } from '../session.types';
+import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session-error';
+
+/** The claims of a verified access token. */
+export interface AccessClaims {
+  iss: string;
+  aud: string | string[];
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  roles: string[];
+}
+
+/** jsonwebtoken's `complete: true` result. */
+export interface DecodedJwt {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown> | string;
+}
+
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Cheap shape and size check done before any base64 decoding or crypto (SECURITY cases 5, 12). */
+export function isWellFormedJwt(token: string): boolean {
+  return token.length <= MAX_TOKEN_BYTES && JWT_SHAPE.test(token);
+}
+
+/**
+ * Signing and verification of access tokens. The signature, algorithm, `iss` and `aud` are
+ * checked by jsonwebtoken with the algorithm pinned; `typ`, `crit`, the required claims and the
+ * times are checked here on our own clock, so that `ACCESS_TOKEN_EXPIRED` is only said about a
+ * token whose signature, `typ`, `iss` and `aud` all verified.
+ */
+@Injectable()
+export class AccessTokenService {
+  private readonly jwt = new JwtService({});
+  readonly verifyOptions: VerifyOptions & { complete: true };
+
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
+    this.verifyOptions = {
+      algorithms: ['HS256'],
+      issuer: options.issuer,
+      audience: options.audience,
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
+      complete: true,
+    };
+  }
+
+  /** Signs a token for the session; `exp` never passes the session's absolute expiry. */
+  sign(user: SessionUser, sessionId: string, nowMs: number, sessionEndsAtMs: number): { token: string; expiresAt: Date } {
+    const iat = Math.floor(nowMs / 1000);
+    const exp = Math.min(iat + this.options.accessTokenTtl, Math.floor(sessionEndsAtMs / 1000));
+    const payload = {
+      iss: this.options.issuer,
+      aud: this.options.audience,
+      sub: user.id,
+      sid: sessionId,
+      jti: randomUUID(),
+      iat,
+      exp,
+      roles: user.roles,
+    };
+    const token = this.jwt.sign(payload, {
+      secret: this.options.jwtKey as unknown as string,
+      algorithm: 'HS256',
+      header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
+    });
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * Verifies a token completely. With `allowExpired`, an expired but otherwise valid token is
+   * returned (logout uses this to find the session of an expired access token).
+   */
+  verify(token: string, nowMs: number, allowExpired = false): AccessClaims {
+    if (!isWellFormedJwt(token)) throw new UnauthenticatedError();
+    let decoded: DecodedJwt;
+    try {
+      decoded = this.jwt.verify(token, { ...this.verifyOptions, secret: this.options.jwtKey as unknown as string }) as unknown as DecodedJwt;
+    } catch {
+      throw new UnauthenticatedError();
+    }
+    return this.checkClaims(decoded, nowMs, allowExpired);
+  }
+
+  /** Checks what jsonwebtoken does not: header `typ` and `crit`, required claims, times. */
+  checkClaims(decoded: DecodedJwt, nowMs: number, allowExpired = false): AccessClaims {
+    const { header, payload } = decoded;
+    if (header.typ !== ACCESS_TOKEN_TYP && header.typ !== `application/${ACCESS_TOKEN_TYP}`) throw new UnauthenticatedError();
+    if (header.crit !== undefined || header.alg !== 'HS256') throw new UnauthenticatedError();
+    if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
+    const { sub, sid, jti, iat, exp, nbf, roles } = payload;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();
+    if (typeof sid !== 'string' || !UUID.test(sid)) throw new UnauthenticatedError();
+    if (typeof jti !== 'string' || jti.length === 0) throw new UnauthenticatedError();
+    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
+      throw new UnauthenticatedError();
+    }
+    if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
+      throw new UnauthenticatedError();
+    }
+    const now = nowMs / 1000;
+    const skew = this.options.clockSkew;
+    if (iat > now + skew) throw new UnauthenticatedError();
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + skew)) throw new UnauthenticatedError();
+    const claims = payload as unknown as AccessClaims;
+    if (!allowExpired && isExpired(claims, nowMs, skew)) throw new AccessTokenExpiredError();
+    return { ...claims, roles: (roles as string[] | undefined) ?? [] };
+  }
+}
+
+export function isExpired(claims: Pick<AccessClaims, 'exp'>, nowMs: number, skewSeconds: number): boolean {
+  return nowMs / 1000 >= claims.exp + skewSeconds;
+}

@@ -1,0 +1,26 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Signed double-submit CSRF token (OWASP): `<nonce>.<HMAC(key, sid . nonce)>`. Bound to the
+ * session id, not to a refresh generation, so it keeps working across refreshes of its session
+ * and fails for every other session. The key is derived from `sessionSecret`, never the JWT key.
+ */
+const FORMAT = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+function tag(key: Buffer, sessionId: string, nonce: string): Buffer {
+  return createHmac('sha256', key).update(`${sessionId}.${nonce}`).digest();
+}
+
+export function mintCsrfToken(key: Buffer, sessionId: string): string {
+  const nonce = randomBytes(16).toString('base64url');
+  return `${nonce}.${tag(key, sessionId, nonce).toString('base64url')}`;
+}
+
+export function verifyCsrfToken(key: Buffer, sessionId: string, token: unknown): boolean {
+  if (typeof token !== 'string' || token.length > 128) return false;
+  const match = FORMAT.exec(token);
+  if (!match) return false;
+  const expected = tag(key, sessionId, match[1]);
+  const presented = Buffer.from(match[2], 'base64url');
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}

@@ -1,0 +1,45 @@
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Refresh token = `<session id>.<secret>`. The id finds the row by primary key; the secret is
+ * 32 bytes from `crypto` and only its HMAC-SHA-256 under a server-side pepper is stored, so a
+ * database dump yields no usable token. Not bcrypt: it truncates at 72 bytes and costs CPU on
+ * every refresh, and a 256-bit random secret needs no stretching.
+ */
+export interface ParsedRefreshToken {
+  sessionId: string;
+  secret: string;
+}
+
+/** Tokens longer than this are refused unparsed (SECURITY case 23). */
+export const MAX_REFRESH_TOKEN_LENGTH = 1024;
+const SECRET_BYTES = 32;
+const FORMAT = /^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
+
+export function newSessionId(): string {
+  return randomUUID();
+}
+
+export function newRefreshSecret(): string {
+  return randomBytes(SECRET_BYTES).toString('base64url');
+}
+
+export function formatRefreshToken(sessionId: string, secret: string): string {
+  return `${sessionId}.${secret}`;
+}
+
+/** Returns null for anything that is not exactly a token this library could have issued. */
+export function parseRefreshToken(token: unknown): ParsedRefreshToken | null {
+  if (typeof token !== 'string' || token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
+  const match = FORMAT.exec(token);
+  return match ? { sessionId: match[1], secret: match[2] } : null;
+}
+
+export function hashRefreshSecret(secret: string, pepper: Buffer): Buffer {
+  return createHmac('sha256', pepper).update(secret).digest();
+}
+
+/** Constant-time equality of two hashes; a missing stored hash never matches. */
+export function hashesEqual(stored: Buffer | null | undefined, presented: Buffer): boolean {
+  return !!stored && stored.length === presented.length && timingSafeEqual(stored, presented);
+}
