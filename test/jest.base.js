@@ -1,0 +1,31 @@
+// Shared Jest settings. NestJS 12 packages (and lru-cache) are ESM-only, so @swc/jest compiles
+// them too; ts-jest cannot (import.meta.url). Type checking is `npm run typecheck`.
+const swc = (syntax) => [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: syntax === 'ts' ? { syntax: 'typescript', decorators: true } : { syntax: 'ecmascript', importMeta: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': swc('ts'),
+    '^.+\\.m?js$': swc('js'),
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|lru-cache)/)'],
+  moduleNameMapper: {
+    '^nest-sessions$': '<rootDir>/libs/session/src/index.ts',
+    '^nest-sessions/(.*)$': '<rootDir>/libs/session/src/$1',
+  },
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  testTimeout: 30_000,
+};

@@ -1,0 +1,66 @@
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { LoggerService } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../apps/sample/src/app.module';
+import { configureSampleApp } from '../../apps/sample/src/app.setup';
+
+/** One pair of secrets per test run, so that several app instances accept each other's tokens. */
+export const TEST_JWT_SECRET = process.env.NS_TEST_JWT_SECRET ?? randomBytes(32).toString('base64url');
+export const TEST_SESSION_SECRET = process.env.NS_TEST_SESSION_SECRET ?? randomBytes(32).toString('base64url');
+
+export const BASE_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  JWT_SECRET: TEST_JWT_SECRET,
+  SESSION_SECRET: TEST_SESSION_SECRET,
+  LOGIN_RATE_LIMIT: '100000',
+  REGISTER_RATE_LIMIT: '100000',
+};
+
+/** Collects every line the app logs, at every level, for the no-secrets-in-logs checks. */
+export class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  private push(level: string, args: unknown[]) {
+    this.lines.push(`${level} ${args.map((a) => (a instanceof Error ? `${a.message}\n${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`);
+  }
+  log(...args: unknown[]) { this.push('log', args); }
+  error(...args: unknown[]) { this.push('error', args); }
+  warn(...args: unknown[]) { this.push('warn', args); }
+  debug(...args: unknown[]) { this.push('debug', args); }
+  verbose(...args: unknown[]) { this.push('verbose', args); }
+  fatal(...args: unknown[]) { this.push('fatal', args); }
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  server: ReturnType<NestExpressApplication['getHttpServer']>;
+  dataSource: DataSource;
+  logger: CapturingLogger;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real sample app (its AppModule, its setup, its migrations) on the test database,
+ * with `env` on top of the base settings. The environment is restored once the app has read it.
+ */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, BASE_ENV, env);
+  const logger = new CapturingLogger();
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger });
+    configureSampleApp(app);
+    await app.init();
+    return {
+      app,
+      server: app.getHttpServer(),
+      dataSource: app.get(DataSource),
+      logger,
+      close: () => app.close(),
+    };
+  } finally {
+    process.env = saved;
+  }
+}
