@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
+import { useFakeDate } from './support/clock';
 import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, signedInBrowser, uniqueEmail } from './support/browser';
 
 describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
@@ -80,9 +81,9 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     expect((await browser.send('get', '/me')).status).toBe(200);
 
     // The grace window (10 s by default) is passed by moving the clock, not by sleeping.
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'hrtime', 'performance'] });
+    const clock = useFakeDate(t0);
     try {
-      jest.setSystemTime(t0 + 11_000);
+      clock.advance(11_000);
       const thief = new Browser(t);
       thief.cookies.set(REFRESH, { value: rt1, path: '/auth' });
       thief.csrfToken = browser.csrfToken;
@@ -95,7 +96,7 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
       expect(me.status).toBe(401);
       expect(me.body.code).toBe('SESSION_REVOKED');
     } finally {
-      jest.useRealTimers();
+      clock.restore();
     }
     const row = await t.dataSource.query(`SELECT revoke_reason FROM auth_sessions WHERE id = $1`, [rt1.split('.')[0]]);
     expect(row[0].revoke_reason).toBe('reuse_detected');
@@ -109,14 +110,14 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     thief.csrfToken = victim.csrfToken;
     expect((await thief.post('/auth/refresh')).status).toBe(200);
     const thiefAccess = thief.get(ACCESS)!;
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'hrtime', 'performance'] });
+    const clock = useFakeDate();
     try {
-      jest.setSystemTime(Date.now() + 11_000);
+      clock.advance(11_000);
       expect((await victim.post('/auth/refresh')).status).toBe(401);
       expect((await thief.post('/auth/refresh')).status).toBe(401);
       expect((await request(t.server).get('/me').set('Authorization', `Bearer ${thiefAccess}`)).status).toBe(401);
     } finally {
-      jest.useRealTimers();
+      clock.restore();
     }
   });
 

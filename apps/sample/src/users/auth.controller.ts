@@ -1,17 +1,19 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { Public, SessionError, SessionService } from 'nest-sessions';
+import { Public, SessionError, SessionService, SkipCsrf } from 'nest-sessions';
 import { CredentialsDto } from './credentials.dto';
 import { UsersService } from './users.service';
 import { CrossSiteLoginGuard } from '../http/cross-site-login.guard';
 
 /**
  * Register and log in: the app checks credentials, then hands the user to `SessionService.issue`.
- * Both routes are rate-limited per client IP, and refuse cross-site requests (login CSRF).
+ * Both routes are rate-limited per client IP, and refuse cross-site requests (login CSRF). They
+ * skip the CSRF token check: they act on the credentials in the body, never on a cookie.
  */
 @Controller('auth')
 @Public()
+@SkipCsrf()
 @UseGuards(CrossSiteLoginGuard, ThrottlerGuard)
 export class AuthController {
   constructor(

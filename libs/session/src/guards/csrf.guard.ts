@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { RESOLVED_SESSION_OPTIONS, SKIP_CSRF_KEY } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import { CsrfRejectedError } from '../errors/session-error';
+import { CsrfRejectedError, UnauthenticatedError } from '../errors/session-error';
 import { readCookie } from '../http/cookies';
 import type { RequestLike } from '../http/http-types';
 import { AccessTokenService } from '../tokens/access-token';
@@ -50,6 +50,8 @@ export class CsrfGuard implements CanActivate {
     const access = readCookie(req, accessName);
     const refresh = readCookie(req, refreshName);
     if (access.status === 'absent' && refresh.status === 'absent') return null;
+    // Duplicate or look-alike auth cookies are an authentication failure, whatever the route.
+    if (access.status === 'conflict' || refresh.status === 'conflict') throw new UnauthenticatedError();
     const ids: string[] = [];
     if (access.status === 'ok') {
       try {
