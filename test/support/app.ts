@@ -49,7 +49,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   Object.assign(process.env, BASE_ENV, env);
   const logger = new CapturingLogger();
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logger).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger });
     configureSampleApp(app);
     await app.init();
