@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { useFakeDate } from './support/clock';
-import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, signedInBrowser, uniqueEmail } from './support/browser';
+import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 
 describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
   let t: TestApp;
@@ -286,11 +286,23 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
       expect((await request(t.server).get('/me').set('Authorization', `Bearer ${refreshed.body.accessToken}`)).status).toBe(401);
     });
 
-    it('a cookie session never refreshes into body tokens', async () => {
+    it('a cookie session never refreshes into body tokens; its HttpOnly secret in a body ends the session', async () => {
       const { browser } = await signedInBrowser(t);
       const res = await request(t.server).post('/auth/refresh').send({ refreshToken: browser.get(REFRESH) });
       expect(res.status).toBe(401);
       expect(res.body.refreshToken).toBeUndefined();
+      expect(res.body.accessToken).toBeUndefined();
+      expect((await browser.send('get', '/me')).status).toBe(401);
+      const [row] = await t.dataSource.query(`SELECT revoke_reason FROM auth_sessions WHERE id = $1`, [browser.get(REFRESH)!.split('.')[0]]);
+      expect(row.revoke_reason).toBe('transport_mismatch');
+    });
+
+    it('a bearer session never refreshes into cookies', async () => {
+      const { refreshToken, accessToken, csrfToken } = await bearerLogin(t);
+      const res = await request(t.server).post('/auth/refresh').set('Cookie', `${REFRESH}=${refreshToken}`).set('x-csrf-token', csrfToken);
+      expect(res.status).toBe(401);
+      expect(setCookies(res).filter((c) => c.value)).toEqual([]);
+      expect((await request(t.server).get('/me').set('Authorization', `Bearer ${accessToken}`)).status).toBe(401);
     });
   });
 });

@@ -99,5 +99,5 @@ export async function bearerLogin(t: TestApp, email = uniqueEmail()) {
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status}`);
   const res = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD });
   if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
-  return { userId: reg.body.id as string, email, accessToken: res.body.accessToken as string, refreshToken: res.body.refreshToken as string };
+  return { userId: reg.body.id as string, email, accessToken: res.body.accessToken as string, refreshToken: res.body.refreshToken as string, csrfToken: res.body.csrfToken as string };
 }

@@ -48,7 +48,15 @@ describe('parseDuration', () => {
     expect(thrown).toBeInstanceOf(TypeError);
     const message = (thrown as Error).message;
     expect(message).toMatch(/^idleTimeout must be a number of seconds or a string like/);
-    expect(message).toContain(`got ${JSON.stringify(value)}`);
+    expect(message).toContain(`got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  });
+
+  it.each<[string, unknown]>([
+    ['400 nines', '9'.repeat(400)],
+    ['eleven years in days', `${11 * 365}d`],
+    ['a huge number', 1e300],
+  ])('rejects %s as longer than ten years', (_label, value) => {
+    expect(() => parseDuration(value as string | number, 'absoluteTimeout')).toThrow(/at most 10 years/);
   });
 
   it('names the value "duration" when no name is given', () => {

@@ -1,4 +1,6 @@
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** Ten years: longer is a typo, and would overflow a Date once added to the clock. */
+const MAX_SECONDS = 10 * 365 * 86400;
 
 /** A duration: a number of seconds, or a string such as `900`, `90s`, `15m`, `12h`, `30d`. */
 export type Duration = number | string;
@@ -7,16 +9,19 @@ export type Duration = number | string;
  * Parses a {@link Duration} into whole seconds.
  *
  * @example parseDuration('15m') // 900
- * @throws TypeError naming the value when it is not a duration.
+ * @throws TypeError naming the value when it is not a duration or exceeds ten years.
  */
 export function parseDuration(value: Duration, name = 'duration'): number {
+  let seconds = Number.NaN;
   if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return Math.floor(value);
-  } else {
-    const match = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(value);
-    if (match) return Number(match[1]) * UNIT_SECONDS[match[2] || 's'];
+    seconds = Math.floor(value);
+  } else if (typeof value === 'string') {
+    const match = /^\s*(\d{1,12})\s*([smhd]?)\s*$/.exec(value);
+    if (match) seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's'];
   }
+  if (Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_SECONDS) return seconds;
   throw new TypeError(
-    `${name} must be a number of seconds or a string like "900", "15m", "12h" or "30d"; got ${JSON.stringify(value)}`,
+    `${name} must be a number of seconds or a string like "900", "15m", "12h" or "30d", at most 10 years; ` +
+      `got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
   );
 }

@@ -35,7 +35,8 @@ export interface ResolvedSessionOptions {
 
 export const DEFAULT_ROUTE_PREFIX = 'auth';
 const MIN_SECRET_BYTES = 32;
-const PLACEHOLDER = /(change.?me|secret|password|example|placeholder|your[-_ ]|xxxx|1234)/i;
+// Words, not character runs: a random base64url secret contains `xxxx` or `1234` now and then.
+const PLACEHOLDER = /(change.?me|secret|password|example|placeholder|your[-_ ])/i;
 
 function secretBytes(value: unknown, name: string): Buffer {
   if (value instanceof KeyObject) {
@@ -124,6 +125,9 @@ export function resolveSessionOptions(
   if (revocation !== 'strict' && revocation !== 'stateless') {
     throw new SessionConfigError(`revocation must be "strict" or "stateless"; got ${JSON.stringify(revocation)}.`);
   }
+  if (options.transports !== undefined && !Array.isArray(options.transports)) {
+    throw new SessionConfigError('transports must be an array such as ["cookie", "bearer"].');
+  }
   const transports = new Set<SessionTransport>(options.transports ?? ['cookie', 'bearer']);
   if (transports.size === 0 || [...transports].some((t) => t !== 'cookie' && t !== 'bearer')) {
     throw new SessionConfigError('transports must list "cookie", "bearer" or both.');
@@ -133,6 +137,10 @@ export function resolveSessionOptions(
   const secure = cookies.secure ?? true;
   if (!secure && production) {
     throw new SessionConfigError('cookies.secure=false (COOKIE_SECURE=false) is refused when NODE_ENV=production.');
+  }
+  const trustedOrigins = options.csrf?.trustedOrigins ?? [];
+  if (!Array.isArray(trustedOrigins)) {
+    throw new SessionConfigError('csrf.trustedOrigins must be an array of origins (split a comma-separated variable first).');
   }
   const routePrefix = (extras.routePrefix ?? DEFAULT_ROUTE_PREFIX).replace(/^\/+|\/+$/g, '');
   const lineageSize = options.lineageSize ?? 32;
@@ -168,7 +176,7 @@ export function resolveSessionOptions(
     clearSiteData: options.clearSiteData ?? true,
     csrf: {
       appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,
-      trustedOrigins: new Set((options.csrf?.trustedOrigins ?? []).map((o) => origin(o, 'csrf.trustedOrigins'))),
+      trustedOrigins: new Set(trustedOrigins.map((o) => origin(o, 'csrf.trustedOrigins'))),
     },
     verifiedTokenCacheSize,
     lineageSize,
@@ -177,15 +185,16 @@ export function resolveSessionOptions(
 }
 
 /** Normalises an origin (`scheme://host[:port]`) and refuses anything else, such as a path or `*`. */
-function origin(value: string, name: string): string {
+function origin(value: unknown, name: string): string {
+  const refuse = () => new SessionConfigError(`${name}: ${JSON.stringify(value)} is not an origin like https://app.example.com (no path, no wildcard).`);
+  if (typeof value !== 'string' || value.includes('*')) throw refuse();
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new SessionConfigError(`${name}: ${JSON.stringify(value)} is not an origin like https://app.example.com.`);
+    throw refuse();
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.username) {
-    throw new SessionConfigError(`${name}: ${JSON.stringify(value)} is not an origin like https://app.example.com.`);
-  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !value.includes('#');
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !bare) throw refuse();
   return url.origin;
 }

@@ -145,8 +145,6 @@ export class SessionService {
         await this.revokeSession(parsed.sessionId, reason, now);
         throw new ReauthenticationRequiredError();
       }
-      // A cookie session never refreshes into body tokens, nor a bearer one into cookies.
-      if ((row.transport === 'cookie') !== (presented.via === 'cookie')) throw new UnauthenticatedError();
       const inGrace =
         match === 'previous' &&
         this.options.refreshReuseGrace > 0 &&
@@ -156,6 +154,13 @@ export class SessionService {
         await this.revokeSession(parsed.sessionId, 'reuse_detected', now);
         this.logger.warn(`refresh token reuse detected; session ${parsed.sessionId} of user ${row.userId} revoked`);
         this.events.emit('reuse_detected', { sessionId: parsed.sessionId, userId: row.userId, at: now });
+        throw new SessionRevokedError();
+      }
+      // A cookie session never refreshes into body tokens, nor a bearer one into cookies. A genuine
+      // HttpOnly cookie secret arriving in a body was taken out of the browser: end the session.
+      if ((row.transport === 'cookie') !== (presented.via === 'cookie')) {
+        await this.revokeSession(parsed.sessionId, 'transport_mismatch', now);
+        this.logger.warn(`refresh token sent over the wrong transport; session ${parsed.sessionId} of user ${row.userId} revoked`);
         throw new SessionRevokedError();
       }
       // Roles are re-read at every refresh, before the rotating write (one connection: no nesting).

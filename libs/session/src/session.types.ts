@@ -37,6 +37,7 @@ export type RevokeReason =
   | 'logout_all'
   | 'revoked'
   | 'reuse_detected'
+  | 'transport_mismatch'
   | 'user_disabled'
   | 'idle_timeout'
   | 'absolute_timeout';

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { SkipThrottle } from '@nestjs/throttler';
+import { AuthThrottlerGuard } from '../http/auth-throttler.guard';
 import type { Request, Response } from 'express';
 import { Public, SessionError, SessionService, SkipCsrf } from 'nest-sessions';
 import { CredentialsDto } from './credentials.dto';
@@ -14,7 +15,7 @@ import { CrossSiteLoginGuard } from '../http/cross-site-login.guard';
 @Controller('auth')
 @Public()
 @SkipCsrf()
-@UseGuards(CrossSiteLoginGuard, ThrottlerGuard)
+@UseGuards(CrossSiteLoginGuard, AuthThrottlerGuard)
 export class AuthController {
   constructor(
     private readonly users: UsersService,

@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
+import { PasswordHasher } from './password-hasher';
 import { AuthController } from './auth.controller';
 
 @Module({
   imports: [TypeOrmModule.forFeature([User])],
   controllers: [AuthController],
-  providers: [UsersService],
+  providers: [UsersService, PasswordHasher],
   exports: [UsersService],
 })
 export class UsersModule {}

@@ -1,34 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { randomBytes, randomUUID } from 'node:crypto';
-import * as argon2 from 'argon2';
+import { randomUUID } from 'node:crypto';
 import { SessionError, type SessionUser } from 'nest-sessions';
 import { HttpStatus } from '@nestjs/common';
 import { User } from './user.entity';
+import { PasswordHasher } from './password-hasher';
 import { normaliseEmail, sampleConfig, type SampleConfig } from '../config/sample-config';
-
-/** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane. */
-const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 @Injectable()
 export class UsersService {
-  /** Verified against when the email is unknown, so both failures cost one argon2 verification. */
-  private readonly dummyHash: Promise<string>;
-
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     @Inject(sampleConfig.KEY) private readonly config: SampleConfig,
-  ) {
-    this.dummyHash = argon2.hash(randomBytes(32).toString('base64url'), ARGON2);
-  }
+    private readonly passwords: PasswordHasher,
+  ) {}
 
   async register(email: string, password: string): Promise<User> {
     const normalised = normaliseEmail(email);
     const user = this.users.create({
       id: randomUUID(),
       email: normalised,
-      passwordHash: await argon2.hash(password, ARGON2),
+      passwordHash: await this.passwords.hash(password),
       roles: this.config.adminEmails.has(normalised) ? ['admin'] : [],
       disabledAt: null,
       createdAt: new Date(),
@@ -47,8 +40,8 @@ export class UsersService {
   /** The user if the password matches; null otherwise, after the same work for both failures. */
   async verifyCredentials(email: string, password: string): Promise<User | null> {
     const user = await this.users.findOneBy({ email: normaliseEmail(email) });
-    const hash = user?.passwordHash ?? (await this.dummyHash);
-    const ok = await argon2.verify(hash, password).catch(() => false);
+    const hash = user?.passwordHash ?? (await this.passwords.dummyHash);
+    const ok = await this.passwords.verify(hash, password);
     return ok && user && !user.disabledAt ? user : null;
   }
 

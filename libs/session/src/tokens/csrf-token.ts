@@ -20,7 +20,9 @@ export function verifyCsrfToken(key: Buffer, sessionId: string, token: unknown):
   if (typeof token !== 'string' || token.length > 128) return false;
   const match = FORMAT.exec(token);
   if (!match) return false;
-  const expected = tag(key, sessionId, match[1]);
-  const presented = Buffer.from(match[2], 'base64url');
+  // Compare the text, not decoded bytes: base64url decoding ignores the last character's low
+  // bits, which would let four spellings of one tag verify.
+  const expected = Buffer.from(tag(key, sessionId, match[1]).toString('base64url'));
+  const presented = Buffer.from(match[2]);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }

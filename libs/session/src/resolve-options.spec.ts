@@ -1,0 +1,487 @@
+import { createSecretKey, generateKeyPairSync, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
+import { resolveSessionOptions, type ResolvedSessionOptions } from './resolve-options';
+import { SessionConfigError } from './errors/session-config-error';
+import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+
+/**
+ * A fresh random secret. The library's placeholder heuristic also refuses the rare random value
+ * that happens to contain e.g. "xxxx" or "1234" (about 1 in 25,000); skip those so no run is flaky.
+ */
+function randomSecret(): string {
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url');
+    if (!/(change.?me|secret|password|example|placeholder|your[-_ ])/i.test(secret)) return secret;
+  }
+}
+
+const loadUser = (id: string) => ({ id, roles: [] as string[] });
+const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test' };
+
+function valid(overrides: Partial<SessionModuleOptions> = {}): SessionModuleOptions {
+  return { jwtSecret: randomSecret(), sessionSecret: randomSecret(), loadUser, ...overrides };
+}
+
+function resolve(
+  overrides: Partial<SessionModuleOptions> = {},
+  extras: SessionModuleExtras = {},
+  env: NodeJS.ProcessEnv = TEST_ENV,
+): ResolvedSessionOptions {
+  return resolveSessionOptions(valid(overrides), extras, env);
+}
+
+/** Runs `fn`, asserts it threw a SessionConfigError, and returns it. */
+function configError(fn: () => unknown): SessionConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SessionConfigError);
+    const e = error as SessionConfigError;
+    expect(e.code).toBe('SESSION_CONFIG_INVALID');
+    expect(e.name).toBe('SessionConfigError');
+    expect(e.message.startsWith('nest-sessions: ')).toBe(true);
+    return e;
+  }
+  throw new Error('expected a SessionConfigError; nothing was thrown');
+}
+
+/** Reads a field as an unchecked value, to feed wrong types the way a JS or env-driven app could. */
+const unchecked = <T>(value: unknown) => value as T;
+
+describe('resolveSessionOptions', () => {
+  describe('the options object', () => {
+    it.each([undefined, null, 'options', 42])('refuses %p', (options) => {
+      const e = configError(() => resolveSessionOptions(unchecked<SessionModuleOptions>(options), {}, TEST_ENV));
+      expect(e.message).toBe('nest-sessions: options are required.');
+    });
+  });
+
+  describe.each(['jwtSecret', 'sessionSecret'] as const)('%s', (name) => {
+    it.each<[string, unknown]>([
+      ['missing', undefined],
+      ['null', null],
+      ['a number', 12345678901234567890],
+      ['an object', { value: 'x' }],
+      ['a Uint8Array that is not a Buffer', new Uint8Array(32)],
+    ])('is required: %s', (_label, value) => {
+      const e = configError(() => resolve({ [name]: unchecked(value) }));
+      expect(e.message).toBe(`nest-sessions: ${name} is required: set it to at least 32 random bytes.`);
+    });
+
+    it.each<[string, string | Buffer, number]>([
+      ['an empty string', '', 0],
+      ['a 16-byte random string', randomBytes(12).toString('base64url'), 16],
+      ['a 31-byte random string', randomSecret().slice(0, 31), 31],
+      ['a 31-byte random Buffer', randomBytes(31), 31],
+    ])('refuses %s as too short, saying how to make a good one', (_label, value, bytes) => {
+      const e = configError(() => resolve({ [name]: value }));
+      expect(e.message).toContain(`${name} is ${bytes} bytes; use at least 32 random bytes`);
+      expect(e.message).toContain("require('crypto').randomBytes(32).toString('base64url')");
+    });
+
+    it('counts UTF-8 bytes, not characters', () => {
+      // 16 two-byte characters = 32 bytes: long enough; 15 of them (30 bytes) are not.
+      const sixteen = 'äöüßéèêëàâîïôûçñ';
+      expect(sixteen).toHaveLength(16);
+      expect(() => resolve({ [name]: sixteen })).not.toThrow();
+      expect(configError(() => resolve({ [name]: sixteen.slice(1) })).message).toContain(`${name} is 30 bytes`);
+    });
+
+    it.each<[string, string]>([
+      ['changeme', 'changeme-changeme-changeme-changeme'],
+      ['CHANGE_ME', `CHANGE_ME_${randomSecret()}`],
+      ['change-me', `${randomSecret()}change-me`],
+      ['a repeated letter', 'a'.repeat(40)],
+      ['two alternating letters', 'ab'.repeat(20)],
+      ['nine distinct characters', 'abcdefghi'.repeat(4)],
+      ['"secret"', `my-super-secret-jwt-key-${randomSecret()}`],
+      ['"password"', `Password${randomSecret()}`],
+      ['"example"', `example-${randomSecret()}`],
+      ['"placeholder"', `placeholder-${randomSecret()}`],
+      ['"your-"', `your-256-bit-key-${randomSecret()}`],
+    ])('refuses a placeholder (%s)', (_label, value) => {
+      expect(Buffer.byteLength(value)).toBeGreaterThanOrEqual(32);
+      const e = configError(() => resolve({ [name]: value }));
+      expect(e.message).toBe(`nest-sessions: ${name} looks like a placeholder; generate a random value instead.`);
+    });
+
+    it('refuses a placeholder given as a Buffer too', () => {
+      const e = configError(() => resolve({ [name]: Buffer.from('changeme-changeme-changeme-changeme') }));
+      expect(e.message).toContain(`${name} looks like a placeholder`);
+    });
+
+    it('accepts 32 random bytes as a Buffer and a random base64url string', () => {
+      expect(() => resolve({ [name]: randomBytes(32) })).not.toThrow();
+      expect(() => resolve({ [name]: randomSecret() })).not.toThrow();
+    });
+  });
+
+  describe('jwtSecret as a KeyObject', () => {
+    it('accepts a secret KeyObject and uses its bytes as the HS256 key', () => {
+      const bytes = randomBytes(32);
+      const resolved = resolve({ jwtSecret: createSecretKey(bytes) });
+      expect(resolved.jwtKey.type).toBe('secret');
+      expect(resolved.jwtKey.export().equals(bytes)).toBe(true);
+    });
+
+    it('refuses an asymmetric key', () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      for (const key of [publicKey, privateKey]) {
+        const e = configError(() => resolve({ jwtSecret: key }));
+        expect(e.message).toBe('nest-sessions: jwtSecret must be a secret key (HS256).');
+      }
+    });
+
+    it('refuses a short secret KeyObject', () => {
+      const e = configError(() => resolve({ jwtSecret: createSecretKey(randomBytes(16)) }));
+      expect(e.message).toContain('jwtSecret is 16 bytes');
+    });
+  });
+
+  describe('one key, one purpose', () => {
+    it('refuses the same value for jwtSecret and sessionSecret', () => {
+      const secret = randomSecret();
+      const e = configError(() => resolve({ jwtSecret: secret, sessionSecret: secret }));
+      expect(e.message).toBe('nest-sessions: sessionSecret must differ from jwtSecret: each key has one purpose.');
+    });
+
+    it('refuses the same bytes given in different forms', () => {
+      const secret = randomSecret();
+      expect(() => resolve({ jwtSecret: Buffer.from(secret), sessionSecret: secret })).toThrow(/sessionSecret must differ from jwtSecret/);
+      expect(() => resolve({ jwtSecret: createSecretKey(Buffer.from(secret)), sessionSecret: secret })).toThrow(
+        /sessionSecret must differ from jwtSecret/,
+      );
+    });
+  });
+
+  describe('loadUser', () => {
+    it.each<[string, unknown]>([
+      ['missing', undefined],
+      ['null', null],
+      ['an object', { loadUser() {} }],
+      ['a string', 'users.findById'],
+    ])('is required: %s', (_label, value) => {
+      const e = configError(() => resolve({ loadUser: unchecked(value) }));
+      expect(e.message).toContain('loadUser is required');
+      expect(e.message).toContain('(userId) =>');
+    });
+
+    it('is kept as given', () => {
+      const fn = jest.fn();
+      expect(resolve({ loadUser: fn }).loadUser).toBe(fn);
+    });
+  });
+
+  describe('defaults', () => {
+    let jwtSecret: string;
+    let resolved: ResolvedSessionOptions;
+    beforeAll(() => {
+      jwtSecret = randomSecret();
+      resolved = resolveSessionOptions({ jwtSecret, sessionSecret: randomSecret(), loadUser }, {}, TEST_ENV);
+    });
+
+    it('lifetimes: 600 s access token, 24 h idle, 7 d absolute, 10 s grace, 5 s skew', () => {
+      expect(resolved.accessTokenTtl).toBe(600);
+      expect(resolved.idleTimeout).toBe(86_400);
+      expect(resolved.absoluteTimeout).toBe(604_800);
+      expect(resolved.refreshReuseGrace).toBe(10);
+      expect(resolved.clockSkew).toBe(5);
+    });
+
+    it('strict revocation and both transports', () => {
+      expect(resolved.revocation).toBe('strict');
+      expect([...resolved.transports].sort()).toEqual(['bearer', 'cookie']);
+    });
+
+    it('secure, prefixed cookie names and the /auth refresh path', () => {
+      expect(resolved.cookies).toEqual({
+        secure: true,
+        accessName: '__Host-ns-at',
+        refreshName: '__Secure-ns-rt',
+        csrfName: '__Host-ns-csrf',
+        refreshPath: '/auth',
+      });
+    });
+
+    it('issuer, audience, route prefix, cache sizes, Clear-Site-Data and CSRF origins', () => {
+      expect(resolved.issuer).toBe('nest-sessions');
+      expect(resolved.audience).toBe('nest-sessions');
+      expect(resolved.routePrefix).toBe('auth');
+      expect(resolved.verifiedTokenCacheSize).toBe(10_000);
+      expect(resolved.lineageSize).toBe(32);
+      expect(resolved.clearSiteData).toBe(true);
+      expect(resolved.csrf.appOrigin).toBeNull();
+      expect(resolved.csrf.trustedOrigins.size).toBe(0);
+    });
+
+    it('the JWT key is a secret KeyObject holding the jwtSecret bytes', () => {
+      expect(resolved.jwtKey).toBeInstanceOf(KeyObject);
+      expect(resolved.jwtKey.type).toBe('secret');
+      expect(resolved.jwtKey.export().equals(Buffer.from(jwtSecret, 'utf8'))).toBe(true);
+    });
+
+    it('the defaults hold with NODE_ENV=production too', () => {
+      const production = resolve({}, {}, { NODE_ENV: 'production' });
+      expect(production.cookies.secure).toBe(true);
+      expect(production.cookies.accessName).toBe('__Host-ns-at');
+    });
+  });
+
+  describe('durations', () => {
+    it('accepts numbers and duration strings', () => {
+      const resolved = resolve({
+        accessTokenTtl: '5m',
+        idleTimeout: '12h',
+        absoluteTimeout: '30d',
+        refreshReuseGrace: '0',
+        clockSkew: '1m',
+      });
+      expect(resolved.accessTokenTtl).toBe(300);
+      expect(resolved.idleTimeout).toBe(43_200);
+      expect(resolved.absoluteTimeout).toBe(2_592_000);
+      expect(resolved.refreshReuseGrace).toBe(0);
+      expect(resolved.clockSkew).toBe(60);
+      expect(resolve({ accessTokenTtl: 60, idleTimeout: 60, absoluteTimeout: 60 }).absoluteTimeout).toBe(60);
+    });
+
+    it.each(['accessTokenTtl', 'idleTimeout', 'absoluteTimeout', 'refreshReuseGrace', 'clockSkew'] as const)(
+      'refuses a malformed %s, naming it and the value',
+      (name) => {
+        for (const value of ['ten minutes', '1.5h', '-5', '15M', '', -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+          const e = configError(() => resolve({ [name]: value }));
+          expect(e.message).toContain(`nest-sessions: ${name} must be a number of seconds or a string like`);
+          expect(e.message).toContain(`got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+        }
+      },
+    );
+
+    it('refuses an access token lifetime under one second', () => {
+      for (const value of [0, '0', 0.5]) {
+        const e = configError(() => resolve({ accessTokenTtl: value }));
+        expect(e.message).toBe('nest-sessions: accessTokenTtl must be at least 1 second.');
+      }
+      expect(resolve({ accessTokenTtl: 1 }).accessTokenTtl).toBe(1);
+    });
+
+    it('refuses an idle timeout shorter than the access token lifetime, with both values', () => {
+      const e = configError(() => resolve({ accessTokenTtl: '15m', idleTimeout: '10m' }));
+      expect(e.message).toContain('idleTimeout (600s) must not be shorter than accessTokenTtl (900s)');
+      expect(e.message).toContain('logged out between two refreshes');
+      expect(resolve({ accessTokenTtl: '10m', idleTimeout: '10m' }).idleTimeout).toBe(600);
+    });
+
+    it('compares a long access token lifetime with the default idle timeout', () => {
+      const e = configError(() => resolve({ accessTokenTtl: '2d' }));
+      expect(e.message).toContain('idleTimeout (86400s) must not be shorter than accessTokenTtl (172800s)');
+    });
+
+    it('refuses an absolute timeout shorter than the idle timeout, with both values', () => {
+      const e = configError(() => resolve({ idleTimeout: '2d', absoluteTimeout: '1d' }));
+      expect(e.message).toBe('nest-sessions: absoluteTimeout (86400s) must not be shorter than idleTimeout (172800s).');
+      const withDefaultAbsolute = configError(() => resolve({ idleTimeout: '8d' }));
+      expect(withDefaultAbsolute.message).toContain('absoluteTimeout (604800s) must not be shorter than idleTimeout (691200s)');
+    });
+
+    it('refuses a refresh reuse grace above 60 s', () => {
+      const e = configError(() => resolve({ refreshReuseGrace: 61 }));
+      expect(e.message).toContain('refreshReuseGrace above 60 s');
+      expect(e.message).toContain('use at most 60');
+      expect(resolve({ refreshReuseGrace: '1m' }).refreshReuseGrace).toBe(60);
+    });
+
+    it('refuses a clock skew above 60 s', () => {
+      const e = configError(() => resolve({ clockSkew: '2m' }));
+      expect(e.message).toBe('nest-sessions: clockSkew must be at most 60 seconds.');
+      expect(resolve({ clockSkew: 0 }).clockSkew).toBe(0);
+    });
+  });
+
+  describe('revocation', () => {
+    it('accepts "stateless"', () => {
+      expect(resolve({ revocation: 'stateless' }).revocation).toBe('stateless');
+    });
+
+    it.each(['lenient', 'STRICT', 'Stateless', '', 'none'])('refuses %p, quoting it', (value) => {
+      const e = configError(() => resolve({ revocation: unchecked(value) }));
+      expect(e.message).toBe(`nest-sessions: revocation must be "strict" or "stateless"; got ${JSON.stringify(value)}.`);
+    });
+  });
+
+  describe('transports', () => {
+    it('accepts one transport, and collapses duplicates', () => {
+      expect([...resolve({ transports: ['bearer'] }).transports]).toEqual(['bearer']);
+      expect([...resolve({ transports: ['cookie', 'cookie'] }).transports]).toEqual(['cookie']);
+    });
+
+    it.each<[string, unknown]>([
+      ['an empty list', []],
+      ['an unknown transport', ['cookie', 'session']],
+      ['a capitalised transport', ['Cookie']],
+    ])('refuses %s', (_label, value) => {
+      const e = configError(() => resolve({ transports: unchecked(value) }));
+      expect(e.message).toBe('nest-sessions: transports must list "cookie", "bearer" or both.');
+    });
+
+    it.each<[string, unknown]>([
+      ['a single string instead of a list', 'cookie'],
+      ['a comma-separated string', 'cookie,bearer'],
+      ['an object', {}],
+      ['a boolean', true],
+    ])('refuses %s as not an array', (_label, value) => {
+      const e = configError(() => resolve({ transports: unchecked(value) }));
+      expect(e.message).toBe('nest-sessions: transports must be an array such as ["cookie", "bearer"].');
+    });
+  });
+
+  describe('cookies', () => {
+    it('refuses cookies.secure=false when NODE_ENV=production', () => {
+      const e = configError(() => resolve({ cookies: { secure: false } }, {}, { NODE_ENV: 'production' }));
+      expect(e.message).toBe('nest-sessions: cookies.secure=false (COOKIE_SECURE=false) is refused when NODE_ENV=production.');
+    });
+
+    it.each<[string, NodeJS.ProcessEnv]>([
+      ['development', { NODE_ENV: 'development' }],
+      ['test', { NODE_ENV: 'test' }],
+      ['unset', {}],
+    ])('allows cookies.secure=false when NODE_ENV is %s, without the prefixes', (_label, env) => {
+      const resolved = resolve({ cookies: { secure: false } }, {}, env);
+      expect(resolved.cookies).toEqual({
+        secure: false,
+        accessName: 'ns-at',
+        refreshName: 'ns-rt',
+        csrfName: 'ns-csrf',
+        refreshPath: '/auth',
+      });
+    });
+
+    it('prefixes custom names (when secure) and keeps a custom refresh path', () => {
+      const resolved = resolve({ cookies: { accessName: 'app_at', refreshName: 'app-rt', csrfName: 'XSRF', refreshPath: '/api/auth' } });
+      expect(resolved.cookies).toEqual({
+        secure: true,
+        accessName: '__Host-app_at',
+        refreshName: '__Secure-app-rt',
+        csrfName: '__Host-XSRF',
+        refreshPath: '/api/auth',
+      });
+    });
+
+    it('derives the refresh path from the route prefix', () => {
+      const resolved = resolve({}, { routePrefix: '/api/session/' });
+      expect(resolved.routePrefix).toBe('api/session');
+      expect(resolved.cookies.refreshPath).toBe('/api/session');
+    });
+
+    it.each(['accessName', 'refreshName', 'csrfName'] as const)('refuses an unsafe %s', (field) => {
+      for (const value of ['', 'a b', 'a;b', 'a=b', '__Host-x.y', 'naïve']) {
+        const e = configError(() => resolve({ cookies: { [field]: value } }));
+        expect(e.message).toBe(`nest-sessions: cookie name ${JSON.stringify(value)} may contain only letters, digits, "-" and "_".`);
+      }
+    });
+  });
+
+  describe('CSRF origins', () => {
+    it('normalises good origins', () => {
+      const resolved = resolve({
+        csrf: {
+          appOrigin: 'https://App.Example.com',
+          trustedOrigins: ['HTTPS://admin.example.com:443', 'http://localhost:3000/', 'https://other.example.com:8443'],
+        },
+      });
+      expect(resolved.csrf.appOrigin).toBe('https://app.example.com');
+      expect([...resolved.csrf.trustedOrigins]).toEqual([
+        'https://admin.example.com',
+        'http://localhost:3000',
+        'https://other.example.com:8443',
+      ]);
+    });
+
+    it.each([
+      '*',
+      'null',
+      'app.example.com',
+      '//app.example.com',
+      'https://app.example.com/path',
+      'https://app.example.com/auth/',
+      'https://app.example.com?x=1',
+      'https://user@app.example.com',
+      'ftp://app.example.com',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'ws://app.example.com',
+      '',
+    ])('refuses %p in csrf.trustedOrigins, quoting it', (value) => {
+      const e = configError(() => resolve({ csrf: { trustedOrigins: ['https://ok.example.com', value] } }));
+      expect(e.message).toBe(
+        `nest-sessions: csrf.trustedOrigins: ${JSON.stringify(value)} is not an origin like https://app.example.com (no path, no wildcard).`,
+      );
+    });
+
+    it.each(['*', 'https://app.example.com/app', 'not a url'])('refuses %p as csrf.appOrigin', (value) => {
+      const e = configError(() => resolve({ csrf: { appOrigin: value } }));
+      expect(e.message).toBe(`nest-sessions: csrf.appOrigin: ${JSON.stringify(value)} is not an origin like https://app.example.com (no path, no wildcard).`);
+    });
+  });
+
+  describe('sizes', () => {
+    it.each([0, 257, 1.5, -1, Number.NaN])('refuses lineageSize %p', (value) => {
+      const e = configError(() => resolve({ lineageSize: value }));
+      expect(e.message).toBe('nest-sessions: lineageSize must be an integer from 1 to 256.');
+    });
+
+    it('accepts lineageSize 1 and 256', () => {
+      expect(resolve({ lineageSize: 1 }).lineageSize).toBe(1);
+      expect(resolve({ lineageSize: 256 }).lineageSize).toBe(256);
+    });
+
+    it.each([-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses verifiedTokenCacheSize %p', (value) => {
+      const e = configError(() => resolve({ verifiedTokenCacheSize: value }));
+      expect(e.message).toBe('nest-sessions: verifiedTokenCacheSize must be a non-negative integer.');
+    });
+
+    it('accepts verifiedTokenCacheSize 0 (cache off)', () => {
+      expect(resolve({ verifiedTokenCacheSize: 0 }).verifiedTokenCacheSize).toBe(0);
+    });
+  });
+
+  describe('derived keys', () => {
+    const sessionSecret = randomSecret();
+    const jwtSecret = randomSecret();
+    const first = resolveSessionOptions({ jwtSecret, sessionSecret, loadUser }, {}, TEST_ENV);
+
+    it('the CSRF key and the refresh pepper are 32 bytes each and differ from each other', () => {
+      expect(first.csrfKey).toBeInstanceOf(Buffer);
+      expect(first.refreshPepper).toBeInstanceOf(Buffer);
+      expect(first.csrfKey).toHaveLength(32);
+      expect(first.refreshPepper).toHaveLength(32);
+      expect(first.csrfKey.equals(first.refreshPepper)).toBe(false);
+    });
+
+    it('neither is the sessionSecret or the jwtSecret itself', () => {
+      for (const key of [first.csrfKey, first.refreshPepper]) {
+        expect(key.equals(Buffer.from(sessionSecret).subarray(0, 32))).toBe(false);
+        expect(key.equals(Buffer.from(jwtSecret).subarray(0, 32))).toBe(false);
+        expect(key.equals(first.jwtKey.export())).toBe(false);
+      }
+    });
+
+    it('are deterministic for the same sessionSecret (restarts keep sessions valid), whatever the jwtSecret', () => {
+      const again = resolveSessionOptions({ jwtSecret: randomSecret(), sessionSecret, loadUser }, {}, TEST_ENV);
+      expect(again.csrfKey.equals(first.csrfKey)).toBe(true);
+      expect(again.refreshPepper.equals(first.refreshPepper)).toBe(true);
+      const asBuffer = resolveSessionOptions({ jwtSecret, sessionSecret: Buffer.from(sessionSecret), loadUser }, {}, TEST_ENV);
+      expect(asBuffer.csrfKey.equals(first.csrfKey)).toBe(true);
+      expect(asBuffer.refreshPepper.equals(first.refreshPepper)).toBe(true);
+    });
+
+    it('change with the sessionSecret', () => {
+      const other = resolveSessionOptions({ jwtSecret, sessionSecret: randomSecret(), loadUser }, {}, TEST_ENV);
+      expect(other.csrfKey.equals(first.csrfKey)).toBe(false);
+      expect(other.refreshPepper.equals(first.refreshPepper)).toBe(false);
+    });
+
+    it('are HKDF-SHA-256 with the documented labels (changing them would invalidate every stored session)', () => {
+      const hkdf = (info: string) => Buffer.from(hkdfSync('sha256', Buffer.from(sessionSecret), Buffer.alloc(0), info, 32));
+      expect(first.csrfKey.equals(hkdf('nest-sessions csrf v1'))).toBe(true);
+      expect(first.refreshPepper.equals(hkdf('nest-sessions refresh-pepper v1'))).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import request from 'supertest';
+import { startApp, type TestApp } from './support/app';
+import { PASSWORD, signedInBrowser, uniqueEmail } from './support/browser';
+import { PasswordHasher } from '../apps/sample/src/users/password-hasher';
+
+/** The sample app's own surface: login answers, error bodies, health, rate limits. */
+describe('sample app', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ LOGIN_RATE_LIMIT: '5', REGISTER_RATE_LIMIT: '100000' });
+  });
+  afterAll(() => t.close());
+
+  it('case 35: an unknown email still costs exactly one argon2 verification, like a wrong password', async () => {
+    const { email } = await signedInBrowser(t);
+    const hasher = t.app.get(PasswordHasher);
+    const verify = jest.spyOn(hasher, 'verify');
+    try {
+      const unknown = await request(t.server).post('/auth/login').send({ email: uniqueEmail('ghost'), password: 'wrong password' });
+      expect(verify).toHaveBeenCalledTimes(1);
+      expect(verify.mock.calls[0][0]).toBe(await hasher.dummyHash);
+      verify.mockClear();
+      const wrong = await request(t.server).post('/auth/login').send({ email, password: 'wrong password' });
+      expect(verify).toHaveBeenCalledTimes(1);
+      expect(unknown.status).toBe(401);
+      expect(wrong.status).toBe(401);
+      expect(unknown.body).toEqual(wrong.body);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('error bodies are { statusCode, code, message } for unknown routes, bad JSON and wrong methods', async () => {
+    const notFound = await request(t.server).get('/no/such/route');
+    expect(notFound.body).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: expect.any(String) });
+    const badJson = await request(t.server).post('/auth/register').set('Content-Type', 'application/json').send('{"email": ');
+    expect(badJson.status).toBe(400);
+    expect(badJson.body).toEqual({ statusCode: 400, code: 'VALIDATION_FAILED', message: expect.any(String) });
+    expect(JSON.stringify(badJson.body)).not.toMatch(/Unexpected|JSON at position|at .*\.js/);
+    const extra = await request(t.server).post('/auth/register').send({ email: uniqueEmail(), password: PASSWORD, roles: ['admin'] });
+    expect(extra.status).toBe(400);
+    expect(extra.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('case 44: GET or HEAD on refresh and logout change nothing (404)', async () => {
+    const { browser } = await signedInBrowser(t);
+    for (const path of ['/auth/refresh', '/auth/logout', '/auth/logout-all']) {
+      expect((await browser.send('get', path)).status).toBe(404);
+      expect((await request(t.server).head(path)).status).toBe(404);
+    }
+    expect((await browser.send('get', '/me')).status).toBe(200);
+  });
+
+  it('/health reports the database', async () => {
+    expect((await request(t.server).get('/health')).body).toEqual({ status: 'ok', db: 'up' });
+  });
+
+  it('case 47: login over its limit is 429 RATE_LIMITED with Retry-After', async () => {
+    const email = uniqueEmail();
+    let last: request.Response | undefined;
+    for (let i = 0; i < 7; i++) {
+      last = await request(t.server).post('/auth/login').send({ email, password: 'wrong password' });
+      if (last.status === 429) break;
+    }
+    expect(last!.status).toBe(429);
+    expect(last!.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String) });
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
