@@ -22,8 +22,18 @@ export function configureSampleApp(app: NestExpressApplication): NestExpressAppl
         ),
     }),
   );
-  // Credentials only for the allow-listed origins; every other origin gets no CORS headers.
-  app.enableCors({ origin: config.trustedOrigins, credentials: true, allowedHeaders: ['content-type', 'x-csrf-token', 'authorization', 'x-session-transport'] });
+  // Only allow-listed origins get CORS headers, credentials included; every other origin gets
+  // none at all (the cors package would otherwise send Allow-Credentials to anyone).
+  const corsAllowed = new Set(config.trustedOrigins);
+  app.enableCors((req: { headers: { origin?: string } }, callback: (error: Error | null, options: object) => void) => {
+    const allowed = req.headers.origin !== undefined && corsAllowed.has(req.headers.origin);
+    callback(
+      null,
+      allowed
+        ? { origin: true, credentials: true, allowedHeaders: ['content-type', 'x-csrf-token', 'authorization', 'x-session-transport'], maxAge: 600 }
+        : { origin: false },
+    );
+  });
   app.enableShutdownHooks();
   return app;
 }
