@@ -67,6 +67,12 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
         cookies: { secure: config.cookieSecure },
         clearSiteData: config.clearSiteData,
         csrf: { appOrigin: config.appOrigin, trustedOrigins: config.trustedOrigins },
+        cleanup: {
+          enabled: config.cleanupEnabled,
+          cron: config.cleanupCron,
+          retention: config.sessionRetention,
+          batchSize: config.cleanupBatchSize,
+        },
       }),
     }),
     NotesModule,

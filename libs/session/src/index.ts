@@ -1,5 +1,5 @@
 export { SessionModule } from './session.module';
-export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions } from './session.options';
+export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions } from './session.options';
 export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS } from './session.module-definition';
 export { SessionService } from './session.service';
 export type { IssueContext, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
@@ -12,6 +12,7 @@ export { Public } from './decorators/public.decorator';
 export { Roles } from './decorators/roles.decorator';
 export { SkipCsrf } from './decorators/skip-csrf.decorator';
 export { SessionEvents } from './events/session-events';
+export { SessionCleanupService, type CleanupReport } from './cleanup/session-cleanup.service';
 export type { SessionEvent, SessionEventMap } from './events/session-events';
 export { SessionEntity } from './store/session.entity';
 export { sessionMigrations, CreateAuthSessions1764200000000 } from './store/migrations';

@@ -1,4 +1,5 @@
 import { createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
+import { CronTime } from 'cron';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
@@ -27,6 +28,15 @@ export interface ResolvedSessionOptions {
     refreshPath: string;
   };
   clearSiteData: boolean;
+  cleanup: {
+    enabled: boolean;
+    cron: string;
+    jitterMs: number;
+    retention: number;
+    batchSize: number;
+    timeBudgetMs: number;
+    pauseMs: number;
+  };
   csrf: { appOrigin: string | null; trustedOrigins: ReadonlySet<string> };
   verifiedTokenCacheSize: number;
   lineageSize: number;
@@ -152,6 +162,22 @@ export function resolveSessionOptions(
     throw new SessionConfigError('verifiedTokenCacheSize must be a non-negative integer.');
   }
 
+  const cleanup = options.cleanup ?? {};
+  const batchSize = cleanup.batchSize ?? 5_000;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+    throw new SessionConfigError('cleanup.batchSize must be an integer from 1 to 100,000.');
+  }
+  const pauseMs = cleanup.pauseMs ?? 0;
+  if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) {
+    throw new SessionConfigError('cleanup.pauseMs must be an integer from 0 to 60,000.');
+  }
+  const cron = cleanup.cron ?? '0 */10 * * * *';
+  try {
+    new CronTime(cron);
+  } catch {
+    throw new SessionConfigError(`cleanup.cron must be a cron expression such as "0 */10 * * * *"; got ${JSON.stringify(cron)}.`);
+  }
+
   return {
     jwtKey: createSecretKey(jwtBytes),
     csrfKey: derive(rootBytes, 'csrf'),
@@ -174,6 +200,15 @@ export function resolveSessionOptions(
       refreshPath: cookies.refreshPath ?? `/${routePrefix}`,
     },
     clearSiteData: options.clearSiteData ?? true,
+    cleanup: {
+      enabled: cleanup.enabled ?? true,
+      cron,
+      jitterMs: duration(cleanup.jitter, 60, 'cleanup.jitter') * 1000,
+      retention: duration(cleanup.retention, 7 * 86_400, 'cleanup.retention'),
+      batchSize,
+      timeBudgetMs: duration(cleanup.timeBudget, 60, 'cleanup.timeBudget') * 1000,
+      pauseMs,
+    },
     csrf: {
       appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,
       trustedOrigins: new Set(trustedOrigins.map((o) => origin(o, 'csrf.trustedOrigins'))),

@@ -18,8 +18,9 @@ import { SessionGuard } from './guards/session.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { CsrfGuard } from './guards/csrf.guard';
 import { createSessionController } from './session.controller';
+import { SessionCleanupService } from './cleanup/session-cleanup.service';
 
-const EXPORTED = [SessionService, SessionGuard, RolesGuard, CsrfGuard, SessionEvents, AccessTokenService, RESOLVED_SESSION_OPTIONS];
+const EXPORTED = [SessionService, SessionGuard, RolesGuard, CsrfGuard, SessionEvents, SessionCleanupService, AccessTokenService, RESOLVED_SESSION_OPTIONS];
 
 /**
  * Secure sessions for a Nest app on its own Postgres (through the app's TypeORM DataSource).
@@ -70,6 +71,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionGuard,
       RolesGuard,
       CsrfGuard,
+      SessionCleanupService,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],
   };

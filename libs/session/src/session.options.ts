@@ -47,6 +47,8 @@ export interface SessionModuleOptions {
   clearSiteData?: boolean;
   /** CSRF protection settings (used by `CsrfGuard`). */
   csrf?: SessionCsrfOptions;
+  /** Scheduled deletion of ended sessions (`SessionCleanupService`). */
+  cleanup?: SessionCleanupOptions;
   /** Capacity of the verified-access-token cache in front of passport. Default 10,000; 0 disables it. */
   verifiedTokenCacheSize?: number;
   /** How many earlier refresh-secret hashes a session keeps for reuse detection. Default 32. */
@@ -83,4 +85,25 @@ export interface SessionCsrfOptions {
   appOrigin?: string;
   /** Other origins of the same site allowed to make cookie-authenticated unsafe requests. */
   trustedOrigins?: string[];
+}
+
+export interface SessionCleanupOptions {
+  /** Run the scheduled job. Default `true` (it needs the app's `ScheduleModule.forRoot()`). `runOnce()` works either way. */
+  enabled?: boolean;
+  /** When the job runs (cron syntax, seconds optional). Default every 10 minutes: `'0 *\/10 * * * *'`. */
+  cron?: string;
+  /** Each tick waits a random delay up to this long, so instances do not fire together. Default 60 s. */
+  jitter?: Duration;
+  /**
+   * How long an ended (expired or revoked) session is kept before it is deleted. Default 7 days:
+   * a replayed refresh token of a recently ended session is still recognised and logged, and
+   * recent history stays visible to audits; longer keeps more rows.
+   */
+  retention?: Duration;
+  /** Rows deleted per statement. Default 5,000 (see BENCHMARKS.md). */
+  batchSize?: number;
+  /** A pass stops after this long even if rows remain; the next tick goes on. Default 60 s. */
+  timeBudget?: Duration;
+  /** Pause between batches, in milliseconds. Default 0. */
+  pauseMs?: number;
 }

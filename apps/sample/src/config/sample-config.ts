@@ -26,6 +26,10 @@ export interface SampleConfig {
   loginRateLimit: number;
   registerRateLimit: number;
   rateLimitWindowMs: number;
+  cleanupEnabled: boolean;
+  cleanupCron: string;
+  sessionRetention: number;
+  cleanupBatchSize: number;
 }
 
 const RANDOM_SECRET_ENVS = new Set(['development', 'test']);
@@ -97,6 +101,10 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     loginRateLimit: int(env.LOGIN_RATE_LIMIT, 10, 'LOGIN_RATE_LIMIT'),
     registerRateLimit: int(env.REGISTER_RATE_LIMIT, 5, 'REGISTER_RATE_LIMIT'),
     rateLimitWindowMs: parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW') * 1000,
+    cleanupEnabled: bool(env.SESSION_CLEANUP, true, 'SESSION_CLEANUP'),
+    cleanupCron: env.SESSION_CLEANUP_CRON || '0 */10 * * * *',
+    sessionRetention: parseDuration(env.SESSION_RETENTION ?? '7d', 'SESSION_RETENTION'),
+    cleanupBatchSize: int(env.SESSION_CLEANUP_BATCH, 5_000, 'SESSION_CLEANUP_BATCH'),
   };
 }
 

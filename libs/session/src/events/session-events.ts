@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { RevokeReason } from '../session.types';
+import type { CleanupReport } from '../cleanup/session-cleanup.service';
 
 /** Payload of every session event. Carries ids only, never a token or hash. */
 export interface SessionEvent {
@@ -18,6 +19,8 @@ export interface SessionEventMap {
   reuse_detected: [SessionEvent];
   /** A session ended before its expiry (emitted for reuse detection too). */
   revoked: [SessionEvent & { reason: RevokeReason }];
+  /** A cleanup pass finished (or was skipped because another instance held the lock). */
+  cleanup: [CleanupReport];
 }
 
 /**

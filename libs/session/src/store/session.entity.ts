@@ -9,7 +9,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'auth_sessions' })
 @Index('auth_sessions_user_live_idx', ['userId'], { where: 'revoked_at IS NULL' })
-@Index('auth_sessions_expires_at_idx', ['expiresAt'])
+@Index('auth_sessions_expires_at_id_idx', ['expiresAt', 'id'])
 export class SessionEntity {
   @PrimaryColumn('uuid')
   id!: string;

@@ -131,6 +131,43 @@ export class SessionStore {
     );
   }
 
+  /**
+   * Deletes one batch of sessions that ended before `cutoff`, if this instance holds the cleanup
+   * lock. One statement: the transaction-scoped advisory lock, the victims (walked in
+   * `(expires_at, id)` order from the cursor on the index, locked rows skipped) and the delete
+   * commit together, so no lock outlives the batch and the index is never re-walked.
+   */
+  async deleteEndedBatch(
+    lockKey: number,
+    cutoff: Date,
+    after: { expiresAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<{ locked: boolean; deleted: number; last: { expiresAt: Date; id: string } | null }> {
+    const rows = await this.run<{ locked: boolean; deleted: number; lastExpiresAt: Date | null; lastId: string | null }>(
+      `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS got),
+            victims AS (
+              SELECT id, expires_at FROM auth_sessions
+               WHERE (SELECT got FROM lock) AND expires_at < $2
+                 AND ($3::timestamptz IS NULL OR (expires_at, id) > ($3::timestamptz, $4::uuid))
+               ORDER BY expires_at, id
+               LIMIT $5
+               FOR UPDATE SKIP LOCKED),
+            deleted AS (DELETE FROM auth_sessions s USING victims v WHERE s.id = v.id RETURNING v.expires_at, v.id)
+       SELECT (SELECT got FROM lock) AS locked,
+              (SELECT count(*) FROM deleted)::int AS deleted,
+              last.expires_at AS "lastExpiresAt", last.id AS "lastId"
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT expires_at, id FROM deleted ORDER BY expires_at DESC, id DESC LIMIT 1) last ON true`,
+      [lockKey, cutoff, after?.expiresAt ?? null, after?.id ?? null, limit],
+    );
+    const row = rows[0];
+    return {
+      locked: row.locked,
+      deleted: row.deleted,
+      last: row.lastId && row.lastExpiresAt ? { expiresAt: row.lastExpiresAt, id: row.lastId } : null,
+    };
+  }
+
   private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
     try {
       const result: unknown = await this.dataSource.query(sql, params);

@@ -1,5 +1,6 @@
 import { CreateAuthSessions1764200000000 } from './1764200000000-create-auth-sessions';
+import { IndexSessionsByEnd1764200002000 } from './1764200002000-index-sessions-by-end';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateAuthSessions1764200000000];
-export { CreateAuthSessions1764200000000 };
+export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000];
+export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000 };

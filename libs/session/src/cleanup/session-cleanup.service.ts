@@ -1,0 +1,126 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { randomInt } from 'node:crypto';
+import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import { SessionStore } from '../store/session.store';
+import { SessionEvents } from '../events/session-events';
+
+/** What one cleanup pass did; also emitted as the `cleanup` event. */
+export interface CleanupReport {
+  /** False when another instance held the cleanup lock: this pass did nothing, by design. */
+  ran: boolean;
+  deleted: number;
+  batches: number;
+  durationMs: number;
+  /** True when the time budget ended the pass with rows left for the next one. */
+  truncated: boolean;
+}
+
+/** Advisory-lock key shared by every instance: the first 32 bits of sha256("nest-sessions cleanup"). */
+export const CLEANUP_LOCK_KEY = 0x2f6b_91c3;
+const JOB_NAME = 'nest-sessions-cleanup';
+
+/**
+ * Deletes ended sessions (expired or revoked) once their retention has passed, in batches that
+ * each hold their row locks for one short statement. Every instance may run it: a
+ * transaction-scoped advisory lock lets one instance at a time delete, and the others skip.
+ *
+ * Scheduled through the app's `ScheduleModule.forRoot()` when the app has imported it (the
+ * library never does); `runOnce()` does a full pass on demand either way.
+ *
+ * @example
+ * await app.get(SessionCleanupService).runOnce(); // { ran: true, deleted: 1200, batches: 1, ... }
+ */
+@Injectable()
+export class SessionCleanupService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('SessionCleanup');
+  private job?: CronJob;
+  private jitterTimer?: NodeJS.Timeout;
+  private running?: Promise<CleanupReport>;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly store: SessionStore,
+    private readonly events: SessionEvents,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { enabled, cron } = this.options.cleanup;
+    if (!enabled) return;
+    let registry: SchedulerRegistry;
+    try {
+      registry = this.moduleRef.get(SchedulerRegistry, { strict: false });
+    } catch {
+      this.logger.warn('ScheduleModule.forRoot() is not imported: scheduled session cleanup is off (runOnce() still works).');
+      return;
+    }
+    this.job = CronJob.from({ cronTime: cron, onTick: () => this.tick(), start: false });
+    if (registry.doesExist('cron', JOB_NAME)) registry.deleteCronJob(JOB_NAME);
+    registry.addCronJob(JOB_NAME, this.job as unknown as Parameters<SchedulerRegistry['addCronJob']>[1]);
+    this.job.start();
+  }
+
+  onApplicationShutdown(): void {
+    void this.job?.stop();
+    clearTimeout(this.jitterTimer);
+  }
+
+  /** One full pass: batches until nothing eligible is left, or the time budget is spent. */
+  runOnce(): Promise<CleanupReport> {
+    // Ticks and manual calls on one instance never overlap.
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private tick(): void {
+    const delay = this.options.cleanup.jitterMs > 0 ? randomInt(this.options.cleanup.jitterMs + 1) : 0;
+    this.jitterTimer = setTimeout(() => {
+      this.runOnce().catch(() => this.logger.error('session cleanup pass failed; the next tick retries'));
+    }, delay);
+  }
+
+  private async pass(): Promise<CleanupReport> {
+    const { retention, batchSize, timeBudgetMs, pauseMs } = this.options.cleanup;
+    const started = Date.now();
+    const cutoff = new Date(started - retention * 1000);
+    let deleted = 0;
+    let batches = 0;
+    let after: { expiresAt: Date; id: string } | null = null;
+    let truncated = false;
+    for (;;) {
+      const batch = await this.store.deleteEndedBatch(CLEANUP_LOCK_KEY, cutoff, after, batchSize);
+      if (!batch.locked) {
+        if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, truncated });
+        truncated = true; // another instance took over between our batches: it finishes the work
+        break;
+      }
+      batches += 1;
+      deleted += batch.deleted;
+      if (batch.deleted < batchSize || !batch.last) break;
+      after = batch.last;
+      if (Date.now() - started >= timeBudgetMs) {
+        truncated = true;
+        break;
+      }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, truncated });
+  }
+
+  private report(report: CleanupReport): CleanupReport {
+    if (report.ran) {
+      this.logger.log(
+        `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms` +
+          (report.truncated ? ' (time budget spent; the next pass goes on)' : ''),
+      );
+    } else {
+      this.logger.debug?.('session cleanup skipped: another instance holds the lock');
+    }
+    this.events.emit('cleanup', report);
+    return report;
+  }
+}

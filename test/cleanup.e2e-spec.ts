@@ -1,0 +1,102 @@
+import request from 'supertest';
+import { randomUUID } from 'node:crypto';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { SessionCleanupService, type CleanupReport } from 'nest-sessions';
+import { startApp, type TestApp } from './support/app';
+import { bearerLogin } from './support/browser';
+
+const DAY = 86_400_000;
+
+/** Issue 4: ended sessions past retention are deleted in batches, once, by one instance at a time. */
+describe('session cleanup', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '7d' });
+    b = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '7d' });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  /** Inserts `count` sessions of a marker user, all ending at `endsAt` (revoked ones when `revoked`). */
+  const insertSessions = async (t: TestApp, user: string, count: number, endsAt: Date, revoked: boolean) => {
+    await t.dataSource.query(
+      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoke_reason)
+       SELECT gen_random_uuid(), $1, 'cookie', sha256(g::text::bytea), $2::timestamptz - interval '1 day', $2::timestamptz - interval '1 day',
+              $2, $2::timestamptz + interval '7 days', CASE WHEN $3 THEN $2::timestamptz END, CASE WHEN $3 THEN 'logout' END
+         FROM generate_series(1, $4) g`,
+      [user, endsAt, revoked, count],
+    );
+  };
+  const countOf = async (t: TestApp, user: string) =>
+    (await t.dataSource.query(`SELECT count(*)::int AS n FROM auth_sessions WHERE user_id = $1`, [user]))[0].n as number;
+  const eligible = async (t: TestApp) =>
+    (await t.dataSource.query(`SELECT count(*)::int AS n FROM auth_sessions WHERE expires_at < $1`, [new Date(Date.now() - 7 * DAY)]))[0].n as number;
+
+  it('deletes ended rows past retention in batches; rows inside retention and live rows stay', async () => {
+    const old = `cleanup-old-${randomUUID()}`;
+    const oldRevoked = `cleanup-old-revoked-${randomUUID()}`;
+    const recent = `cleanup-recent-${randomUUID()}`;
+    const live = `cleanup-live-${randomUUID()}`;
+    await insertSessions(a, old, 1_200, new Date(Date.now() - 8 * DAY), false);
+    await insertSessions(a, oldRevoked, 300, new Date(Date.now() - 30 * DAY), true);
+    await insertSessions(a, recent, 50, new Date(Date.now() - 1 * DAY), true);
+    await insertSessions(a, live, 50, new Date(Date.now() + 1 * DAY), false);
+    const before = await eligible(a);
+    expect(before).toBeGreaterThanOrEqual(1_500);
+
+    const report = await a.app.get(SessionCleanupService).runOnce();
+    expect(report).toEqual({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, durationMs: expect.any(Number), truncated: false });
+    expect(await countOf(a, old)).toBe(0);
+    expect(await countOf(a, oldRevoked)).toBe(0);
+    expect(await countOf(a, recent)).toBe(50);
+    expect(await countOf(a, live)).toBe(50);
+    expect(await eligible(a)).toBe(0);
+    // Nest's logger is process-wide: the app created last receives every instance's lines.
+    const lines = [...a.logger.lines, ...b.logger.lines];
+    expect(lines.some((l) => l.includes(`deleted ${before} ended sessions in ${report.batches} batches`))).toBe(true);
+  });
+
+  it('two instances running a pass at the same moment delete each row once, and neither errors', async () => {
+    const user = `cleanup-race-${randomUUID()}`;
+    await insertSessions(a, user, 3_000, new Date(Date.now() - 10 * DAY), true);
+    const before = await eligible(a);
+    const reports: CleanupReport[] = await Promise.all([a.app.get(SessionCleanupService).runOnce(), b.app.get(SessionCleanupService).runOnce()]);
+    expect(reports[0].deleted + reports[1].deleted).toBe(before);
+    expect(reports.some((r) => r.ran)).toBe(true);
+    expect(await countOf(a, user)).toBe(0);
+    expect(await eligible(a)).toBe(0);
+  });
+
+  it('the refresh token of a deleted session gets 401', async () => {
+    const { refreshToken } = await bearerLogin(a);
+    const sid = refreshToken.split('.')[0];
+    await a.dataSource.query(`UPDATE auth_sessions SET revoked_at = $2, revoke_reason = 'logout', expires_at = $2 WHERE id = $1`, [sid, new Date(Date.now() - 8 * DAY)]);
+    await a.app.get(SessionCleanupService).runOnce();
+    expect((await a.dataSource.query(`SELECT 1 FROM auth_sessions WHERE id = $1`, [sid])).length).toBe(0);
+    const res = await request(a.server).post('/auth/refresh').send({ refreshToken });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('the job is registered with the app\'s scheduler when enabled', () => {
+    expect(a.app.get(SchedulerRegistry).doesExist('cron', 'nest-sessions-cleanup')).toBe(true);
+  });
+
+  it('with the job disabled nothing is scheduled, and runOnce() still works', async () => {
+    const off = await startApp({ SESSION_CLEANUP: 'false' });
+    try {
+      expect(off.app.get(SchedulerRegistry).doesExist('cron', 'nest-sessions-cleanup')).toBe(false);
+      const user = `cleanup-off-${randomUUID()}`;
+      await insertSessions(off, user, 10, new Date(Date.now() - 9 * DAY), true);
+      const report = await off.app.get(SessionCleanupService).runOnce();
+      expect(report.ran).toBe(true);
+      expect(report.deleted).toBeGreaterThanOrEqual(10);
+      expect(await countOf(off, user)).toBe(0);
+    } finally {
+      await off.close();
+    }
+  });
+});
