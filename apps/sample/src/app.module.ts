@@ -67,6 +67,8 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
         cookies: { secure: config.cookieSecure },
         clearSiteData: config.clearSiteData,
         csrf: { appOrigin: config.appOrigin, trustedOrigins: config.trustedOrigins },
+        revocationBus: config.revocationBus,
+        revocationCache: { ttl: config.revocationCacheTtl, max: config.revocationCacheMax },
         cleanup: {
           enabled: config.cleanupEnabled,
           cron: config.cleanupCron,

@@ -28,6 +28,9 @@ export interface ResolvedSessionOptions {
     refreshPath: string;
   };
   clearSiteData: boolean;
+  revocationCache: { ttlMs: number; max: number };
+  revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
+  lastSeenIntervalMs: number;
   cleanup: {
     enabled: boolean;
     cron: string;
@@ -162,6 +165,16 @@ export function resolveSessionOptions(
     throw new SessionConfigError('verifiedTokenCacheSize must be a non-negative integer.');
   }
 
+  const cacheMax = options.revocationCache?.max ?? 100_000;
+  if (!Number.isInteger(cacheMax) || cacheMax < 0) throw new SessionConfigError('revocationCache.max must be a non-negative integer.');
+  const cacheTtl = duration(options.revocationCache?.ttl, 5, 'revocationCache.ttl');
+  if (cacheTtl > 60) throw new SessionConfigError('revocationCache.ttl above 60 s lets a lost broadcast hide a revocation too long; use at most 60.');
+  const bus = options.revocationBus ?? 'postgres';
+  let revocationBus: ResolvedSessionOptions['revocationBus'];
+  if (bus === 'postgres' || bus === 'none') revocationBus = { kind: bus };
+  else if (bus && typeof bus === 'object' && typeof bus.redis === 'string' && /^rediss?:\/\//.test(bus.redis)) revocationBus = { kind: 'redis', url: bus.redis };
+  else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
+
   const cleanup = options.cleanup ?? {};
   const batchSize = cleanup.batchSize ?? 5_000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
@@ -200,6 +213,9 @@ export function resolveSessionOptions(
       refreshPath: cookies.refreshPath ?? `/${routePrefix}`,
     },
     clearSiteData: options.clearSiteData ?? true,
+    revocationCache: { ttlMs: cacheTtl * 1000, max: cacheMax },
+    revocationBus,
+    lastSeenIntervalMs: duration(options.lastSeenInterval, 300, 'lastSeenInterval') * 1000,
     cleanup: {
       enabled: cleanup.enabled ?? true,
       cron,

@@ -19,6 +19,7 @@ import { RolesGuard } from './guards/roles.guard';
 import { CsrfGuard } from './guards/csrf.guard';
 import { createSessionController } from './session.controller';
 import { SessionCleanupService } from './cleanup/session-cleanup.service';
+import { SessionLiveness } from './revocation/session-liveness';
 
 const EXPORTED = [SessionService, SessionGuard, RolesGuard, CsrfGuard, SessionEvents, SessionCleanupService, AccessTokenService, RESOLVED_SESSION_OPTIONS];
 
@@ -72,6 +73,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       RolesGuard,
       CsrfGuard,
       SessionCleanupService,
+      SessionLiveness,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],
   };

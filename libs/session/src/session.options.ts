@@ -47,6 +47,20 @@ export interface SessionModuleOptions {
   clearSiteData?: boolean;
   /** CSRF protection settings (used by `CsrfGuard`). */
   csrf?: SessionCsrfOptions;
+  /**
+   * Strict mode's cache of open sessions. `ttl` (default 5 s) bounds how long a revocation can go
+   * unseen when broadcasts are lost; `max` (default 100,000 sessions) bounds memory; `max: 0`
+   * checks the database on every request.
+   */
+  revocationCache?: { ttl?: Duration; max?: number };
+  /**
+   * How revocations reach other instances in strict mode. `'postgres'` (default): LISTEN/NOTIFY on
+   * the app's database. `{ redis: 'redis://…' }`: Redis pub/sub (PgBouncer in transaction mode).
+   * `'none'`: one instance only (each instance still refuses within the cache TTL).
+   */
+  revocationBus?: 'postgres' | 'none' | { redis: string };
+  /** `last_seen_at` is written at most once per this interval per session (strict mode). Default 5 min; 0 never. */
+  lastSeenInterval?: Duration;
   /** Scheduled deletion of ended sessions (`SessionCleanupService`). */
   cleanup?: SessionCleanupOptions;
   /** Capacity of the verified-access-token cache in front of passport. Default 10,000; 0 disables it. */

@@ -13,6 +13,7 @@ import {
 import { mintCsrfToken } from './tokens/csrf-token';
 import { SessionStore, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
+import { SessionLiveness } from './revocation/session-liveness';
 import { SessionCookies } from './http/session-cookies';
 import type { RequestLike, ResponseLike } from './http/http-types';
 import {
@@ -80,6 +81,7 @@ export class SessionService {
     private readonly accessTokens: AccessTokenService,
     private readonly cookies: SessionCookies,
     private readonly events: SessionEvents,
+    private readonly liveness: SessionLiveness,
   ) {}
 
   /**
@@ -213,10 +215,13 @@ export class SessionService {
     return toAuthenticated(claims, 'bearer');
   }
 
-  /** Strict revocation: the session row must be open. A no-op in stateless mode. */
+  /**
+   * Strict revocation: the session must be open (a bounded cache answers most checks; every
+   * revocation invalidates it on every instance). A no-op in stateless mode.
+   */
   async assertLive(claims: AccessClaims): Promise<void> {
     if (this.options.revocation !== 'strict') return;
-    if (!(await this.store.isLive(claims.sid, claims.sub, new Date()))) throw new SessionRevokedError();
+    if (!(await this.liveness.isLive(claims.sid, claims.sub))) throw new SessionRevokedError();
   }
 
   /**
@@ -245,9 +250,17 @@ export class SessionService {
   /** Ends every session of a user (logout-all, password change, account disabled). */
   async revokeAllForUser(userId: string, reason: RevokeReason = 'logout_all'): Promise<string[]> {
     const now = new Date();
-    const ids = await this.store.revokeAllForUser(String(userId), reason, now);
-    for (const sessionId of ids) this.events.emit('revoked', { sessionId, userId: String(userId), at: now, reason });
-    return ids;
+    return this.revoked(String(userId), await this.store.revokeAllForUser(String(userId), reason, now), reason, now);
+  }
+
+  /**
+   * A per-user "not before": ends every session of the user started before `before` (password
+   * change, account disabled), so their refresh tokens fail in both modes and, in strict mode,
+   * their access tokens too. Sessions started later are untouched.
+   */
+  async revokeIssuedBefore(userId: string, before: Date, reason: RevokeReason = 'not_before'): Promise<string[]> {
+    const now = new Date();
+    return this.revoked(String(userId), await this.store.revokeUserSessionsBefore(String(userId), before, reason, now), reason, now);
   }
 
   /** The user's open sessions, newest first; `current` marks the caller's own. */
@@ -263,8 +276,15 @@ export class SessionService {
 
   private async revokeSession(sessionId: string, reason: RevokeReason, now: Date, userId?: string): Promise<string | null> {
     const owner = await this.store.revoke(sessionId, reason, now, userId);
-    if (owner) this.events.emit('revoked', { sessionId, userId: owner, at: now, reason });
+    if (owner) await this.revoked(owner, [sessionId], reason, now);
     return owner;
+  }
+
+  /** After revocations commit: invalidate caches everywhere, then tell the app. */
+  private async revoked(userId: string, sessionIds: string[], reason: RevokeReason, now: Date): Promise<string[]> {
+    await this.liveness.revoked(sessionIds);
+    for (const sessionId of sessionIds) this.events.emit('revoked', { sessionId, userId, at: now, reason });
+    return sessionIds;
   }
 
   private async sessionOfRefreshToken(refresh: PresentedRefreshToken | null): Promise<string | null> {

@@ -38,6 +38,7 @@ export type RevokeReason =
   | 'revoked'
   | 'reuse_detected'
   | 'transport_mismatch'
+  | 'not_before'
   | 'user_disabled'
   | 'idle_timeout'
   | 'absolute_timeout';

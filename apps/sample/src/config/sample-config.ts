@@ -30,6 +30,9 @@ export interface SampleConfig {
   cleanupCron: string;
   sessionRetention: number;
   cleanupBatchSize: number;
+  revocationBus: 'postgres' | 'none' | { redis: string };
+  revocationCacheTtl: number;
+  revocationCacheMax: number;
 }
 
 const RANDOM_SECRET_ENVS = new Set(['development', 'test']);
@@ -105,7 +108,25 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     cleanupCron: env.SESSION_CLEANUP_CRON || '0 */10 * * * *',
     sessionRetention: parseDuration(env.SESSION_RETENTION ?? '7d', 'SESSION_RETENTION'),
     cleanupBatchSize: int(env.SESSION_CLEANUP_BATCH, 5_000, 'SESSION_CLEANUP_BATCH'),
+    revocationBus: revocationBus(env),
+    revocationCacheTtl: parseDuration(env.REVOCATION_CACHE_TTL ?? '5s', 'REVOCATION_CACHE_TTL'),
+    revocationCacheMax: int(env.REVOCATION_CACHE_MAX, 100_000, 'REVOCATION_CACHE_MAX'),
   };
+}
+
+/**
+ * `REVOCATION_BUS`: `postgres` (LISTEN/NOTIFY, the default on a server), `redis` (needs
+ * `REDIS_URL`) or `none`. The embedded engine has one connection and cannot LISTEN beside it, so
+ * there the default is `none` (one process anyway).
+ */
+function revocationBus(env: NodeJS.ProcessEnv): SampleConfig['revocationBus'] {
+  const bus = env.REVOCATION_BUS || (env.DATABASE_POOL_SIZE === '1' ? 'none' : 'postgres');
+  if (bus === 'postgres' || bus === 'none') return bus;
+  if (bus === 'redis') {
+    if (!env.REDIS_URL) throw new Error('REVOCATION_BUS=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379).');
+    return { redis: env.REDIS_URL };
+  }
+  throw new Error(`REVOCATION_BUS must be "postgres", "redis" or "none"; got ${JSON.stringify(bus)}`);
 }
 
 /** NFKC and lower case, so that look-alike spellings of one address are one account. */

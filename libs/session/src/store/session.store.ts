@@ -121,6 +121,21 @@ export class SessionStore {
     return rows.length === 1;
   }
 
+  /** Records activity; never moves an ended session's times. */
+  async touch(id: string, now: Date): Promise<void> {
+    await this.run(`UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, [id, now]);
+  }
+
+  /** Revokes a user's open sessions created before `before` (a per-user "not before"). */
+  async revokeUserSessionsBefore(userId: string, before: Date, reason: RevokeReason, now: Date): Promise<string[]> {
+    const rows = await this.run<{ id: string }>(
+      `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
+        WHERE user_id = $1 AND revoked_at IS NULL AND created_at < $4 RETURNING id`,
+      [userId, now, reason, before],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async listLive(userId: string, now: Date): Promise<LiveSessionRow[]> {
     return this.run<LiveSessionRow>(
       `SELECT id, created_at AS "createdAt", last_seen_at AS "lastSeenAt", expires_at AS "expiresAt",

@@ -1,0 +1,73 @@
+import { Logger } from '@nestjs/common';
+import { Client, type ClientConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import { backoffDelay } from './backoff';
+import { parseRevocationMessage, REVOCATION_CHANNEL, type RevocationMessage, type RevocationTransport } from './revocation-message';
+
+/**
+ * Postgres LISTEN/NOTIFY: no infrastructure beyond the database. Listens on a dedicated
+ * connection (not one of the pool's), reconnects with backoff, and reports each reconnection so
+ * the cache can be cleared (notifications sent while it was away are lost). Does not work
+ * through PgBouncer in transaction mode: use the Redis transport there.
+ */
+export class PostgresRevocationTransport implements RevocationTransport {
+  private readonly logger = new Logger('SessionRevocation');
+  private client?: Client;
+  private closed = false;
+  private attempt = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void {
+    void this.connect(onMessage, onReconnect);
+  }
+
+  async publish(message: RevocationMessage): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(message)]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): Promise<void> {
+    if (this.closed) return;
+    const client = new Client({ ...this.connectionConfig(), application_name: 'nest-sessions-listener' });
+    const retry = () => {
+      if (this.closed || this.client !== client) return;
+      this.client = undefined;
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      void client.end().catch(() => undefined);
+      const delay = backoffDelay(this.attempt++);
+      this.timer = setTimeout(() => void this.connect(onMessage, onReconnect), delay);
+    };
+    this.client = client;
+    client.on('error', () => retry());
+    client.on('end', () => retry());
+    client.on('notification', (n) => {
+      const message = n.channel === REVOCATION_CHANNEL && n.payload ? parseRevocationMessage(n.payload) : null;
+      if (message) onMessage(message);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      if (this.attempt > 0) this.logger.log('revocation listener reconnected; session cache cleared');
+      this.attempt = 0;
+      onReconnect();
+    } catch {
+      this.logger.warn('revocation listener cannot connect; retrying (the cache TTL bounds revocation meanwhile)');
+      retry();
+    }
+  }
+
+  /** The DataSource's own connection settings, so the listener reaches the same database. */
+  private connectionConfig(): ClientConfig {
+    const driver = this.dataSource.driver as unknown as { master?: { options?: ClientConfig } };
+    const { max: _max, ...options } = (driver.master?.options ?? {}) as ClientConfig & { max?: number };
+    return options;
+  }
+}

@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { parseRevocationMessage, REVOCATION_CHANNEL, type RevocationMessage, type RevocationTransport } from './revocation-message';
+
+/**
+ * Redis pub/sub, for deployments where LISTEN does not work (PgBouncer in transaction mode).
+ * ioredis reconnects on its own; every `ready` after the first clears the cache.
+ */
+export class RedisRevocationTransport implements RevocationTransport {
+  private readonly logger = new Logger('SessionRevocation');
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+
+  constructor(url: string) {
+    const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectionName: 'nest-sessions-revocations' };
+    this.publisher = new Redis(url, options);
+    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on('error', () => undefined); // reconnection is automatic; errors must not crash the app
+    }
+  }
+
+  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void {
+    let first = true;
+    this.subscriber.on('ready', () => {
+      if (!first) this.logger.log('revocation subscriber reconnected; session cache cleared');
+      first = false;
+      onReconnect();
+    });
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      const message = channel === REVOCATION_CHANNEL ? parseRevocationMessage(payload) : null;
+      if (message) onMessage(message);
+    });
+    // ioredis re-subscribes by itself after a reconnection.
+    void this.subscriber.subscribe(REVOCATION_CHANNEL).catch(() => this.logger.warn('cannot subscribe to Redis yet; retrying'));
+  }
+
+  async publish(message: RevocationMessage): Promise<void> {
+    await this.publisher.publish(REVOCATION_CHANNEL, JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    this.publisher.disconnect();
+    this.subscriber.disconnect();
+  }
+}

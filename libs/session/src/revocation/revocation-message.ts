@@ -1,0 +1,28 @@
+/** What instances tell each other: these sessions ended; drop them from your caches. */
+export interface RevocationMessage {
+  /** The sender, so an instance ignores its own echo. */
+  origin: string;
+  sessionIds: string[];
+}
+
+/** One way to broadcast revocations to every instance (Postgres LISTEN/NOTIFY, Redis pub/sub). */
+export interface RevocationTransport {
+  /** Starts listening; `onMessage` for each message, `onReconnect` after every (re)connection. */
+  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void;
+  publish(message: RevocationMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const REVOCATION_CHANNEL = 'nest_sessions_revocations';
+/** NOTIFY payloads stop at 8,000 bytes: 150 UUIDs with JSON framing stay well under. */
+export const MAX_IDS_PER_MESSAGE = 150;
+
+export function parseRevocationMessage(raw: string): RevocationMessage | null {
+  try {
+    const value = JSON.parse(raw) as Partial<RevocationMessage>;
+    if (typeof value.origin !== 'string' || !Array.isArray(value.sessionIds)) return null;
+    return { origin: value.origin, sessionIds: value.sessionIds.filter((id): id is string => typeof id === 'string') };
+  } catch {
+    return null;
+  }
+}
