@@ -183,4 +183,53 @@ describe('CSRF protection', () => {
       .send({ text: 'x' });
     expectRejected(res);
   });
+
+  describe('regressions from the security review', () => {
+    it('a planted refresh cookie of another session cannot make that session\'s CSRF token count', async () => {
+      const { browser: victim } = await signedInBrowser(t);
+      const { browser: attacker } = await signedInBrowser(t);
+      const res = await request(t.server)
+        .post('/notes')
+        .set('Cookie', `${ACCESS}=${victim.get(ACCESS)}; ${REFRESH}=${attacker.get(REFRESH)!.split('.')[0]}.${'A'.repeat(43)}`)
+        .set('x-csrf-token', attacker.csrfToken!)
+        .send({ text: 'planted' });
+      expectRejected(res);
+      expect((await victim.send('get', '/notes')).body).toEqual([]);
+    });
+
+    it('a cross-site logout is refused even without cookies, and clears nothing', async () => {
+      const res = await request(t.server).post('/auth/logout').set('Sec-Fetch-Site', 'cross-site').set('Origin', 'https://evil.test');
+      expectRejected(res);
+      expect(res.headers['clear-site-data']).toBeUndefined();
+      expect(res.headers['set-cookie']).toBeUndefined();
+      const foreign = await request(t.server).post('/auth/logout').set('Origin', 'https://evil.test');
+      expectRejected(foreign);
+    });
+
+    it('a logout that proves no session clears our cookies but sends no Clear-Site-Data', async () => {
+      const res = await request(t.server).post('/auth/logout');
+      expect(res.status).toBe(204);
+      expect(res.headers['clear-site-data']).toBeUndefined();
+    });
+
+    it('a planted duplicate refresh cookie cannot stop a user from logging out', async () => {
+      const { browser } = await signedInBrowser(t);
+      const at = browser.get(ACCESS)!;
+      const res = await request(t.server)
+        .post('/auth/logout')
+        .set('Cookie', `${ACCESS}=${at}; ${REFRESH}=${browser.get(REFRESH)}; ${REFRESH}=junk`)
+        .set('x-csrf-token', browser.csrfToken!);
+      expect(res.status).toBe(204);
+      expect(res.headers['clear-site-data']).toBe('"cookies"');
+      expect((await request(t.server).get('/me').set('Cookie', `${ACCESS}=${at}`)).status).toBe(401);
+      // Other routes still refuse the duplicate outright.
+      const refresh = await request(t.server)
+        .post('/auth/refresh')
+        .set('Cookie', `${REFRESH}=${browser.get(REFRESH)}; ${REFRESH}=junk`)
+        .set('x-csrf-token', browser.csrfToken!);
+      expect(refresh.status).toBe(401);
+    });
+
+
+  });
 });

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
-import { PASSWORD, signedInBrowser, uniqueEmail } from './support/browser';
+import { PASSWORD, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 import { PasswordHasher } from '../apps/sample/src/users/password-hasher';
 
 /** The sample app's own surface: login answers, error bodies, health, rate limits. */
@@ -65,5 +65,45 @@ describe('sample app', () => {
     expect(last!.status).toBe(429);
     expect(last!.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', message: expect.any(String) });
     expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('sample app failure answers', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('unknown body properties are refused without echoing their names', async () => {
+    const res = await request(t.server).post('/auth/register').send({ email: uniqueEmail(), password: PASSWORD, '<img src=x>': 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(res.body)).not.toContain('img');
+  });
+
+  it('a failing user loader during refresh is a 503 with no tokens, never a 500', async () => {
+    const { browser } = await signedInBrowser(t);
+    await t.dataSource.query('ALTER TABLE users RENAME TO users_away');
+    let res: request.Response;
+    try {
+      res = await browser.post('/auth/refresh');
+    } finally {
+      await t.dataSource.query('ALTER TABLE users_away RENAME TO users');
+    }
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: expect.any(String) });
+    expect(res.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/=[^;]+;/)]));
+    expect((await browser.post('/auth/refresh')).status).toBe(200);
+  });
+
+  it('GET /auth/csrf sets a CSRF cookie that lives no longer than the session', async () => {
+    const { browser } = await signedInBrowser(t);
+    const sid = browser.get('__Secure-ns-rt')!.split('.')[0];
+    await t.dataSource.query(`UPDATE auth_sessions SET expires_at = $2 WHERE id = $1`, [sid, new Date(Date.now() + 60_000)]);
+    const res = await browser.send('get', '/auth/csrf');
+    expect(res.status).toBe(200);
+    const cookie = setCookies(res).find((c) => c.name === '__Host-ns-csrf')!;
+    expect(Number(cookie.attributes['max-age'])).toBeLessThanOrEqual(60);
   });
 });

@@ -18,7 +18,10 @@ export function configureSampleApp(app: NestExpressApplication): NestExpressAppl
         new SessionError(
           'VALIDATION_FAILED',
           HttpStatus.BAD_REQUEST,
-          errors.map((e) => `${e.property}: ${Object.keys(e.constraints ?? { invalid: 1 }).join(', ')}`).join('; ') || 'The request is invalid.',
+          // Property names come from our DTOs, except unknown ones, which are never echoed.
+          errors
+            .map((e) => (e.constraints?.whitelistValidation ? 'unexpected property' : `${e.property}: ${Object.keys(e.constraints ?? { invalid: 1 }).join(', ')}`))
+            .join('; ') || 'The request is invalid.',
         ),
     }),
   );

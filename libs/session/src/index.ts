@@ -1,6 +1,6 @@
 export { SessionModule } from './session.module';
 export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions } from './session.options';
-export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS } from './session.module-definition';
+export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
 export { SessionService } from './session.service';
 export type { IssueContext, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
 export { SessionGuard } from './guards/session.guard';

@@ -156,6 +156,12 @@ export function resolveSessionOptions(
     throw new SessionConfigError('csrf.trustedOrigins must be an array of origins (split a comma-separated variable first).');
   }
   const routePrefix = (extras.routePrefix ?? DEFAULT_ROUTE_PREFIX).replace(/^\/+|\/+$/g, '');
+  const refreshPath = cookies.refreshPath ?? `/${routePrefix}`;
+  // It must reach the refresh route: a parent of /<prefix>, or /<global prefix>/<prefix>.
+  const reaches = `/${routePrefix}/`.startsWith(refreshPath.replace(/\/?$/, '/')) || refreshPath.replace(/\/$/, '').endsWith(`/${routePrefix}`);
+  if (!/^\/[A-Za-z0-9\-._~/]*$/.test(refreshPath) || !reaches) {
+    throw new SessionConfigError(`cookies.refreshPath ${JSON.stringify(refreshPath)} must be a plain path that reaches /${routePrefix}/refresh.`);
+  }
   const lineageSize = options.lineageSize ?? 32;
   if (!Number.isInteger(lineageSize) || lineageSize < 1 || lineageSize > 256) {
     throw new SessionConfigError('lineageSize must be an integer from 1 to 256.');
@@ -210,7 +216,7 @@ export function resolveSessionOptions(
       accessName: cookieName(cookies.accessName ?? 'ns-at', secure, '__Host-'),
       refreshName: cookieName(cookies.refreshName ?? 'ns-rt', secure, '__Secure-'),
       csrfName: cookieName(cookies.csrfName ?? 'ns-csrf', secure, '__Host-'),
-      refreshPath: cookies.refreshPath ?? `/${routePrefix}`,
+      refreshPath,
     },
     clearSiteData: options.clearSiteData ?? true,
     revocationCache: { ttlMs: cacheTtl * 1000, max: cacheMax },

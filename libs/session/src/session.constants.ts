@@ -15,3 +15,5 @@ export const REQUEST_SESSION = 'nestSession';
 export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
 /** Tokens and cookies above this size are refused before any decoding (SECURITY case 12). */
 export const MAX_TOKEN_BYTES = 4096;
+/** Routes where CsrfGuard ignores a conflicting auth cookie instead of refusing (logout). */
+export const CSRF_LENIENT_COOKIES_KEY = 'nest-sessions:csrf-lenient-cookies';

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards, type Type } from '@nestjs/common';
-import { RESOLVED_SESSION_OPTIONS } from './session.constants';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
+import { CSRF_LENIENT_COOKIES_KEY, RESOLVED_SESSION_OPTIONS } from './session.constants';
+import { CsrfGuard } from './guards/csrf.guard';
 import type { ResolvedSessionOptions } from './resolve-options';
 import { SessionService, type PresentedRefreshToken } from './session.service';
 import { SessionGuard } from './guards/session.guard';
@@ -10,7 +11,7 @@ import { SessionCookies, noStore } from './http/session-cookies';
 import { readCookie } from './http/cookies';
 import { findAccessToken } from './http/access-token-source';
 import type { RequestLike, ResponseLike } from './http/http-types';
-import { NotFoundError, SessionError, UnauthenticatedError } from './errors/session-error';
+import { CsrfRejectedError, NotFoundError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser } from './session.types';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -18,14 +19,17 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 /**
  * Builds the refresh controller under the configured route prefix (default `auth`):
  * `POST refresh`, `POST logout`, `POST logout-all`, `GET sessions`, `DELETE sessions/:id`,
- * `GET csrf`. Only POST changes state, so GET or HEAD on refresh or logout is a 404.
+ * `GET csrf`. Only POST changes state, so GET or HEAD on refresh or logout is a 404. The routes
+ * carry `CsrfGuard` themselves, so they are protected whether or not the app binds it globally.
  */
 export function createSessionController(prefix: string): Type<unknown> {
   @Controller(prefix)
+  @UseGuards(CsrfGuard)
   class SessionController {
     constructor(
       private readonly sessions: SessionService,
       private readonly cookies: SessionCookies,
+      private readonly csrf: CsrfGuard,
       @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     ) {}
 
@@ -49,22 +53,25 @@ export function createSessionController(prefix: string): Type<unknown> {
       }
     }
 
+    /**
+     * Always clears the cookies and answers 204, whatever credential it is given, so a planted or
+     * stale cookie can never keep a user signed in. Requests started by another site are refused
+     * first: they could otherwise sign users out, and `Clear-Site-Data` clears the whole site.
+     */
     @Public()
     @Post('logout')
     @HttpCode(204)
-    async logout(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
-      let presented: PresentedRefreshToken | null = null;
-      let accessToken: string | null = null;
+    @SetMetadata(CSRF_LENIENT_COOKIES_KEY, true)
+    async logout(@Req() req: RequestLike & { protocol?: string }, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
+      if (!this.csrf.isAllowedOrigin(req)) throw new CsrfRejectedError();
+      const presented = attempt(() => this.presentedRefreshToken(req, body));
+      const accessToken = attempt(() => findAccessToken(req, this.options.cookies.accessName)?.token ?? null);
+      let ended: string | null = null;
       try {
-        presented = this.presentedRefreshToken(req, body);
-        accessToken = findAccessToken(req, this.options.cookies.accessName)?.token ?? null;
-      } catch {
-        // Conflicting cookies prove nothing; logout still clears them.
-      }
-      try {
-        await this.sessions.logout(presented, accessToken);
+        ended = await this.sessions.logout(presented, accessToken);
       } finally {
-        this.cookies.clear(res);
+        // Clear-Site-Data wipes every cookie of the site: only for a session that was proven.
+        this.cookies.clear(res, ended !== null && this.options.clearSiteData);
       }
     }
 
@@ -99,9 +106,11 @@ export function createSessionController(prefix: string): Type<unknown> {
 
     @Get('csrf')
     @UseGuards(SessionGuard)
-    csrf(@CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
+    async csrfToken(@CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       const csrfToken = this.sessions.csrfTokenFor(session.id);
-      if (session.tokenSource === 'cookie') this.cookies.writeCsrf(res, csrfToken);
+      if (session.tokenSource === 'cookie') {
+        this.cookies.writeCsrf(res, csrfToken, await this.sessions.sessionExpiresAt(session.id), Date.now());
+      }
       noStore(res);
       return { csrfToken };
     }
@@ -118,4 +127,13 @@ export function createSessionController(prefix: string): Type<unknown> {
     }
   }
   return SessionController;
+}
+
+/** The value, or null when reading it throws (a conflicting cookie proves nothing). */
+function attempt<T>(read: () => T | null): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,11 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
 
+/** For `forRootAsync({ useClass })` / `useExisting`: a provider that makes the options. */
+export interface SessionOptionsFactory {
+  createSessionOptions(): SessionModuleOptions | Promise<SessionModuleOptions>;
+}
+
 export const {
   ConfigurableModuleClass: SessionConfigurableModule,
   MODULE_OPTIONS_TOKEN,
@@ -8,5 +13,6 @@ export const {
   ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createSessionOptions')
   .setExtras<SessionModuleExtras>({ routePrefix: 'auth', controller: true }, (definition) => definition)
   .build();

@@ -18,6 +18,7 @@ import { SessionCookies } from './http/session-cookies';
 import type { RequestLike, ResponseLike } from './http/http-types';
 import {
   ReauthenticationRequiredError,
+  ServiceUnavailableError,
   SessionError,
   SessionRevokedError,
   UnauthenticatedError,
@@ -269,6 +270,12 @@ export class SessionService {
     return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
   }
 
+  /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */
+  async sessionExpiresAt(sessionId: string): Promise<Date> {
+    const row = await this.store.findForRefresh(sessionId);
+    return row && !row.revokedAt ? row.expiresAt : new Date();
+  }
+
   /** A fresh CSRF token bound to the session (for `GET /auth/csrf`). */
   csrfTokenFor(sessionId: string): string {
     return mintCsrfToken(this.options.csrfKey, sessionId);
@@ -304,8 +311,15 @@ export class SessionService {
     }
   }
 
+  /** The app's loader failing (its database down) fails closed as a 503, never a 500. */
   private async loadUser(userId: string): Promise<SessionUser | null> {
-    const user = await this.options.loadUser(userId);
+    let user: SessionUser | null;
+    try {
+      user = await this.options.loadUser(userId);
+    } catch {
+      this.logger.error('loadUser failed during a refresh; answering 503');
+      throw new ServiceUnavailableError();
+    }
     return user ? normaliseUser(user) : null;
   }
 
@@ -353,7 +367,7 @@ function classify(row: RefreshRow, hash: Buffer): Match | null {
 function toAuthenticated(claims: AccessClaims, tokenSource: 'cookie' | 'bearer'): AuthenticatedSession {
   return {
     claims,
-    user: { id: claims.sub, roles: claims.roles },
+    user: { id: claims.sub, roles: [...claims.roles] },
     session: {
       id: claims.sid,
       userId: claims.sub,

@@ -58,6 +58,10 @@ export class ErrorBodyFilter implements ExceptionFilter {
     }
     const name = (exception as Error)?.constructor?.name ?? 'unknown';
     const code = (exception as { code?: unknown })?.code;
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.error(`database unavailable: ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
+      return { status: 503, body: { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable.' } };
+    }
     this.logger.error(`unhandled ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
     return { status: 500, body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Something went wrong.' } };
   }
@@ -70,4 +74,15 @@ export class ErrorBodyFilter implements ExceptionFilter {
     }
     return GENERIC_MESSAGE[status] ?? 'The request failed.';
   }
+}
+
+/**
+ * Connection failures, timeouts and shutdowns (SQLSTATE classes 08, 53, 57; socket errors; the
+ * pool's acquire timeout) mean the database is unavailable: a 503, so clients retry. Other query
+ * errors are bugs and stay 500.
+ */
+function isDatabaseUnavailable(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (/^(08|53|57)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))) return true;
+  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message);
 }

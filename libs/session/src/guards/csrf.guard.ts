@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { RESOLVED_SESSION_OPTIONS, SKIP_CSRF_KEY } from '../session.constants';
+import { CSRF_LENIENT_COOKIES_KEY, RESOLVED_SESSION_OPTIONS, SKIP_CSRF_KEY } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { CsrfRejectedError, UnauthenticatedError } from '../errors/session-error';
 import { readCookie } from '../http/cookies';
@@ -10,13 +10,15 @@ import { parseRefreshToken } from '../tokens/refresh-token';
 import { verifyCsrfToken } from '../tokens/csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+type OriginRequest = RequestLike & { protocol?: string };
 
 /**
  * CSRF protection for requests authenticated by cookie. Safe methods, `@SkipCsrf()` routes and
  * requests that carry no auth cookie (bearer clients) pass. Otherwise the request must come from
- * our origin (Fetch Metadata, else `Origin`) and carry, in `x-csrf-token`, the signed
- * double-submit token of the session its cookies belong to. It reads the session from the
- * cookies itself, so it works before or after `SessionGuard`.
+ * our origin (Fetch Metadata, else `Origin`/`Referer`) and carry, in `x-csrf-token`, the signed
+ * double-submit token of the one session its cookies authenticate: the access cookie's session
+ * when it verifies, else the refresh cookie's. It reads the cookies itself, so it works before
+ * or after `SessionGuard`.
  *
  * @example
  * providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }]
@@ -31,58 +33,65 @@ export class CsrfGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const req = context.switchToHttp().getRequest<RequestLike & { protocol?: string }>();
+    const req = context.switchToHttp().getRequest<OriginRequest>();
     if (SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
-    if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, [context.getHandler(), context.getClass()])) return true;
-    const sessionIds = this.cookieSessionIds(req);
-    if (sessionIds === null) return true;
-    if (!this.fromAllowedOrigin(req)) throw new CsrfRejectedError();
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
+    const lenient = !!this.reflector.getAllAndOverride<boolean>(CSRF_LENIENT_COOKIES_KEY, targets);
+    const session = this.cookieSession(req, lenient);
+    if (session === null) return true;
+    if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
     const token = req.headers['x-csrf-token'];
-    if (typeof token !== 'string' || !sessionIds.some((sid) => verifyCsrfToken(this.options.csrfKey, sid, token))) {
+    if (!session.id || typeof token !== 'string' || !verifyCsrfToken(this.options.csrfKey, session.id, token)) {
       throw new CsrfRejectedError();
     }
     return true;
   }
 
-  /** Session ids the request's auth cookies name, or null when it carries no auth cookie. */
-  private cookieSessionIds(req: RequestLike): string[] | null {
-    const { accessName, refreshName } = this.options.cookies;
-    const access = readCookie(req, accessName);
-    const refresh = readCookie(req, refreshName);
-    if (access.status === 'absent' && refresh.status === 'absent') return null;
-    // Duplicate or look-alike auth cookies are an authentication failure, whatever the route.
-    if (access.status === 'conflict' || refresh.status === 'conflict') throw new UnauthenticatedError();
-    const ids: string[] = [];
-    if (access.status === 'ok') {
-      try {
-        ids.push(this.accessTokens.verify(access.value, Date.now(), true).sid);
-      } catch {
-        // An access cookie that does not verify names no session; the token check then fails.
-      }
-    }
-    if (refresh.status === 'ok') {
-      const parsed = parseRefreshToken(refresh.value);
-      if (parsed) ids.push(parsed.sessionId);
-    }
-    return ids;
-  }
-
-  private fromAllowedOrigin(req: RequestLike & { protocol?: string }): boolean {
+  /**
+   * True unless the request was started by another site: `Sec-Fetch-Site: cross-site`, or
+   * `same-site` from an origin not allowed, or an `Origin` (else `Referer`) that is present and
+   * is neither ours nor in `trustedOrigins`. With none of these headers (curl, server-side
+   * callers) it says true: the token decides. Login forms use it against login CSRF.
+   */
+  isAllowedOrigin(req: OriginRequest): boolean {
     const site = req.headers['sec-fetch-site'];
     const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
     const allowed = (o: string) => o === this.ownOrigin(req) || this.options.csrf.trustedOrigins.has(o);
     if (site === 'cross-site') return false;
     if (site === 'same-site') return origin !== undefined && allowed(origin);
-    // same-origin, none, or no Fetch Metadata: an Origin (else Referer) that is present must be ours.
-    // With neither (curl, server-side callers) the token decides.
     return origin === undefined || allowed(origin);
   }
 
-  private ownOrigin(req: RequestLike & { protocol?: string }): string | null {
+  /**
+   * The session the request's auth cookies authenticate, or null when it carries none. Cookies
+   * naming two different sessions are refused: a sibling subdomain could plant one of them.
+   * Duplicate or look-alike cookies are a 401, except on `lenient` routes (logout), which ignore
+   * the conflicting cookie so that a planted one cannot stop a user from logging out.
+   */
+  private cookieSession(req: RequestLike, lenient: boolean): { id: string | null } | null {
+    const { accessName, refreshName } = this.options.cookies;
+    const access = readCookie(req, accessName);
+    const refresh = readCookie(req, refreshName);
+    if (access.status === 'absent' && refresh.status === 'absent') return null;
+    if (!lenient && (access.status === 'conflict' || refresh.status === 'conflict')) throw new UnauthenticatedError();
+    let accessSid: string | null = null;
+    if (access.status === 'ok') {
+      try {
+        accessSid = this.accessTokens.verify(access.value, Date.now(), true).sid;
+      } catch {
+        accessSid = null; // an access cookie that does not verify names no session
+      }
+    }
+    const refreshSid = refresh.status === 'ok' ? (parseRefreshToken(refresh.value)?.sessionId ?? null) : null;
+    if (accessSid && refreshSid && accessSid !== refreshSid) throw new CsrfRejectedError();
+    return { id: accessSid ?? refreshSid };
+  }
+
+  private ownOrigin(req: OriginRequest): string | null {
     if (this.options.csrf.appOrigin) return this.options.csrf.appOrigin;
     const host = req.headers.host;
-    if (!host) return null;
-    return `${req.protocol ?? 'http'}://${host}`;
+    return host ? `${req.protocol ?? 'http'}://${host}` : null;
   }
 }
 

@@ -47,7 +47,8 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
     } else {
       req[REQUEST_ACCESS_TOKEN] = source.token;
       await super.canActivate(context);
-      claims = req.user as AccessClaims;
+      // Frozen: the cached claims are shared by every later request with this token.
+      claims = deepFreeze(req.user as AccessClaims);
       this.verified?.set(source.token, claims);
     }
     await this.sessions.assertLive(claims);
@@ -69,4 +70,9 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
   protected isPublic(context: ExecutionContext): boolean {
     return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
   }
+}
+
+function deepFreeze(claims: AccessClaims): AccessClaims {
+  Object.freeze(claims.roles);
+  return Object.freeze(claims);
 }

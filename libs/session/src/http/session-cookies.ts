@@ -37,9 +37,9 @@ export class SessionCookies {
     noStore(res);
   }
 
-  /** The CSRF cookie alone; it is no credential, so it may outlive an idle session. */
-  writeCsrf(res: ResponseLike, csrfToken: string): void {
-    const maxAge = this.options.idleTimeout;
+  /** The CSRF cookie alone, for as long as what is left of the session. */
+  writeCsrf(res: ResponseLike, csrfToken: string, sessionExpiresAt: Date, nowMs: number): void {
+    const maxAge = (sessionExpiresAt.getTime() - nowMs) / 1000;
     appendSetCookie(res, [serializeCookie(this.options.cookies.csrfName, csrfToken, this.attrs(maxAge, '/', false, 'Strict'))]);
     noStore(res);
   }
