@@ -13,7 +13,7 @@ describe('database faults', () => {
   const dbName = new URL(process.env.DATABASE_URL!).pathname.slice(1);
 
   beforeAll(async () => {
-    t = await startApp({ DB_STATEMENT_TIMEOUT: '2' });
+    t = await startApp({ DB_STATEMENT_TIMEOUT: '2', REVOCATION_CACHE_TTL: '1' });
     const url = new URL(process.env.DATABASE_URL!);
     url.pathname = '/postgres';
     admin = new Client({ connectionString: url.toString() });
@@ -59,6 +59,9 @@ describe('database faults', () => {
       expect(refresh.body.accessToken).toBeUndefined();
       expect(refresh.headers['set-cookie']).toBeUndefined();
       expect(JSON.stringify(refresh.body)).not.toMatch(/select|update|auth_sessions|at |Error/i);
+      // A session checked within the last cache TTL (1 s here) still passes, as a revocation would;
+      // past it, the strict guard needs the database and fails closed.
+      await new Promise((r) => setTimeout(r, 1_100));
       const guarded = await request(t.server).get('/whoami').set('Authorization', `Bearer ${accessToken}`);
       expect(guarded.status).toBe(503);
       expect((await request(t.server).get('/health')).status).toBe(503);
@@ -72,5 +75,23 @@ describe('database faults', () => {
     }
     expect(health).toBe(200);
     expect((await request(t.server).post('/auth/refresh').send({ refreshToken })).status).toBe(200);
+  });
+
+  it('stateless mode does no database work per request: a guarded route answers while the database is down', async () => {
+    const stateless = await startApp({ SESSION_REVOCATION: 'stateless' });
+    try {
+      const { accessToken } = await bearerLogin(stateless);
+      await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
+      try {
+        const res = await request(stateless.server).get('/whoami').set('Authorization', `Bearer ${accessToken}`);
+        expect(res.status).toBe(200);
+        expect((await request(stateless.server).get('/health')).status).toBe(503);
+      } finally {
+        await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
+      }
+    } finally {
+      await stateless.close();
+    }
   });
 });
