@@ -15,6 +15,7 @@ import { MeController } from './me/me.controller';
 import { AdminController } from './admin/admin.controller';
 import { HealthController } from './health/health.controller';
 import { JsonOnlyMiddleware } from './http/json-only.middleware';
+import { BenchController } from './bench/bench.controller';
 import { CreateSampleTables1764200001000 } from './migrations/1764200001000-create-sample-tables';
 
 @Module({
@@ -69,6 +70,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
         csrf: { appOrigin: config.appOrigin, trustedOrigins: config.trustedOrigins },
         revocationBus: config.revocationBus,
         revocationCache: { ttl: config.revocationCacheTtl, max: config.revocationCacheMax },
+        verifiedTokenCacheSize: config.verifiedTokenCacheSize,
         cleanup: {
           enabled: config.cleanupEnabled,
           cron: config.cleanupCron,
@@ -79,7 +81,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
     }),
     NotesModule,
   ],
-  controllers: [MeController, AdminController, HealthController],
+  controllers: [MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
   providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],
 })
 export class AppModule implements NestModule {

@@ -138,7 +138,7 @@ export class SessionService {
     for (let attempt = 0; attempt < 2; attempt++) {
       const row = await this.store.findForRefresh(parsed.sessionId);
       if (!row) throw new UnauthenticatedError();
-      const match = classify(row, hash);
+      const match = await this.classify(parsed.sessionId, row, hash);
       if (!match) throw new UnauthenticatedError();
       if (row.revokedAt) throw new SessionRevokedError();
       const nowMs = Date.now();
@@ -299,7 +299,7 @@ export class SessionService {
     if (!parsed) return null;
     const row = await this.store.findForRefresh(parsed.sessionId);
     if (!row) return null;
-    return classify(row, hashRefreshSecret(parsed.secret, this.options.refreshPepper)) ? parsed.sessionId : null;
+    return (await this.classify(parsed.sessionId, row, hashRefreshSecret(parsed.secret, this.options.refreshPepper))) ? parsed.sessionId : null;
   }
 
   private sessionOfAccessToken(token: string | null): string | null {
@@ -312,6 +312,22 @@ export class SessionService {
   }
 
   /** The app's loader failing (its database down) fails closed as a 503, never a 500. */
+  /**
+   * Which of the session's secrets this is, compared in constant time: the current one, the
+   * previous one, an older one of the lineage (read only now: the common case never needs it),
+   * or none it ever issued.
+   */
+  private async classify(sessionId: string, row: RefreshRow, hash: Buffer): Promise<Match | null> {
+    if (hashesEqual(row.secretHash, hash)) return 'current';
+    if (hashesEqual(row.previousHash, hash)) return 'previous';
+    if (!row.previousHash) return null;
+    const lineage = await this.store.findLineage(sessionId);
+    let found = false;
+    // Walk the whole lineage so the time taken does not say which generation matched.
+    for (let i = 1; i < lineage.length; i++) found = hashesEqual(lineage[i], hash) || found;
+    return found ? 'older' : null;
+  }
+
   private async loadUser(userId: string): Promise<SessionUser | null> {
     let user: SessionUser | null;
     try {
@@ -351,17 +367,6 @@ export class SessionService {
     const { accessToken: _a, refreshToken: _r, ...withoutTokens } = tokens;
     return { ...withoutTokens, transport, csrfToken };
   }
-}
-
-function classify(row: RefreshRow, hash: Buffer): Match | null {
-  if (hashesEqual(row.secretHash, hash)) return 'current';
-  const previous = row.previousHashes ?? [];
-  let match: Match | null = null;
-  // Walk the whole lineage so the time taken does not say which generation matched.
-  for (let i = 0; i < previous.length; i++) {
-    if (hashesEqual(previous[i], hash) && match === null) match = i === 0 ? 'previous' : 'older';
-  }
-  return match;
 }
 
 function toAuthenticated(claims: AccessClaims, tokenSource: 'cookie' | 'bearer'): AuthenticatedSession {

@@ -33,6 +33,7 @@ export interface SampleConfig {
   revocationBus: 'postgres' | 'none' | { redis: string };
   revocationCacheTtl: number;
   revocationCacheMax: number;
+  verifiedTokenCacheSize: number;
 }
 
 const RANDOM_SECRET_ENVS = new Set(['development', 'test']);
@@ -111,6 +112,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     revocationBus: revocationBus(env),
     revocationCacheTtl: parseDuration(env.REVOCATION_CACHE_TTL ?? '5s', 'REVOCATION_CACHE_TTL'),
     revocationCacheMax: int(env.REVOCATION_CACHE_MAX, 100_000, 'REVOCATION_CACHE_MAX'),
+    verifiedTokenCacheSize: int(env.VERIFIED_TOKEN_CACHE, 10_000, 'VERIFIED_TOKEN_CACHE'),
   };
 }
 

@@ -15,6 +15,8 @@ export interface CleanupReport {
   deleted: number;
   batches: number;
   durationMs: number;
+  /** The longest single batch as the database timed it: how long its row locks were held. */
+  slowestBatchMs: number;
   /** True when the time budget ended the pass with rows left for the next one. */
   truncated: boolean;
 }
@@ -91,10 +93,12 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     let batches = 0;
     let after: { expiresAt: Date; id: string } | null = null;
     let truncated = false;
+    let slowestBatchMs = 0;
     for (;;) {
       const batch = await this.store.deleteEndedBatch(CLEANUP_LOCK_KEY, cutoff, after, batchSize);
+      slowestBatchMs = Math.max(slowestBatchMs, Math.round(batch.serverMs * 10) / 10);
       if (!batch.locked) {
-        if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, truncated });
+        if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated });
         truncated = true; // another instance took over between our batches: it finishes the work
         break;
       }
@@ -108,13 +112,14 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       }
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
-    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, truncated });
+    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated });
   }
 
   private report(report: CleanupReport): CleanupReport {
     if (report.ran) {
       this.logger.log(
-        `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms` +
+        `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms ` +
+          `(slowest batch ${report.slowestBatchMs} ms)` +
           (report.truncated ? ' (time budget spent; the next pass goes on)' : ''),
       );
     } else {

@@ -8,7 +8,8 @@ export interface RefreshRow {
   userId: string;
   transport: SessionTransport;
   secretHash: Buffer;
-  previousHashes: Buffer[];
+  /** The hash of the secret rotated out last, if any. */
+  previousHash: Buffer | null;
   rotatedAt: Date | null;
   generation: number;
   expiresAt: Date;
@@ -46,6 +47,7 @@ export interface LiveSessionRow {
 @Injectable()
 export class SessionStore {
   private readonly logger = new Logger('SessionStore');
+  private pgPool?: PgPool | null;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -58,15 +60,25 @@ export class SessionStore {
     );
   }
 
+  /**
+   * The row a refresh needs, by primary key. Only the previous hash comes with it: the rest of
+   * the lineage is read (`findLineage`) only when a secret matches neither, which is rare.
+   */
   async findForRefresh(id: string): Promise<RefreshRow | null> {
     const rows = await this.run<RefreshRow>(
-      `SELECT user_id AS "userId", transport, secret_hash AS "secretHash", previous_hashes AS "previousHashes",
+      `SELECT user_id AS "userId", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
               absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt"
          FROM auth_sessions WHERE id = $1`,
       [id],
     );
     return rows[0] ?? null;
+  }
+
+  /** Every earlier secret hash of a session, newest first (the first is the previous one). */
+  async findLineage(id: string): Promise<Buffer[]> {
+    const rows = await this.run<{ lineage: Buffer[] | null }>(`SELECT previous_hashes AS lineage FROM auth_sessions WHERE id = $1`, [id]);
+    return rows[0]?.lineage ?? [];
   }
 
   /**
@@ -148,31 +160,34 @@ export class SessionStore {
 
   /**
    * Deletes one batch of sessions that ended before `cutoff`, if this instance holds the cleanup
-   * lock. One statement: the transaction-scoped advisory lock, the victims (walked in
-   * `(expires_at, id)` order from the cursor on the index, locked rows skipped) and the delete
-   * commit together, so no lock outlives the batch and the index is never re-walked.
+   * lock. One statement, so no lock outlives the batch: a transaction-scoped advisory lock (one
+   * cleaner at a time), then up to `limit` victims walked in `(expires_at, id)` order from the
+   * previous batch's cursor on the index (never re-walking live rows or dead entries), deleted by
+   * `ctid`. No `FOR UPDATE`: ended rows are never updated by the session paths, and locking them
+   * first doubled the heap writes (BENCHMARKS.md); a row updated meanwhile gets a new `ctid` and
+   * is left for the next pass. Returns how long the statement ran on the server.
    */
   async deleteEndedBatch(
     lockKey: number,
     cutoff: Date,
     after: { expiresAt: Date; id: string } | null,
     limit: number,
-  ): Promise<{ locked: boolean; deleted: number; last: { expiresAt: Date; id: string } | null }> {
-    const rows = await this.run<{ locked: boolean; deleted: number; lastExpiresAt: Date | null; lastId: string | null }>(
+  ): Promise<{ locked: boolean; deleted: number; last: { expiresAt: Date; id: string } | null; serverMs: number }> {
+    const rows = await this.run<{ locked: boolean; deleted: number; lastExpiresAt: Date | null; lastId: string | null; serverMs: number }>(
       `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS got),
-            victims AS (
-              SELECT id, expires_at FROM auth_sessions
+            victims AS MATERIALIZED (
+              SELECT ctid AS tid, expires_at, id FROM auth_sessions
                WHERE (SELECT got FROM lock) AND expires_at < $2
                  AND ($3::timestamptz IS NULL OR (expires_at, id) > ($3::timestamptz, $4::uuid))
                ORDER BY expires_at, id
-               LIMIT $5
-               FOR UPDATE SKIP LOCKED),
-            deleted AS (DELETE FROM auth_sessions s USING victims v WHERE s.id = v.id RETURNING v.expires_at, v.id)
+               LIMIT $5),
+            deleted AS (DELETE FROM auth_sessions WHERE ctid = ANY (ARRAY(SELECT tid FROM victims)) RETURNING 1)
        SELECT (SELECT got FROM lock) AS locked,
               (SELECT count(*) FROM deleted)::int AS deleted,
-              last.expires_at AS "lastExpiresAt", last.id AS "lastId"
+              last.expires_at AS "lastExpiresAt", last.id AS "lastId",
+              (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS "serverMs"
          FROM (SELECT 1) one
-         LEFT JOIN LATERAL (SELECT expires_at, id FROM deleted ORDER BY expires_at DESC, id DESC LIMIT 1) last ON true`,
+         LEFT JOIN LATERAL (SELECT expires_at, id FROM victims ORDER BY expires_at DESC, id DESC LIMIT 1) last ON true`,
       [lockKey, cutoff, after?.expiresAt ?? null, after?.id ?? null, limit],
     );
     const row = rows[0];
@@ -180,11 +195,14 @@ export class SessionStore {
       locked: row.locked,
       deleted: row.deleted,
       last: row.lastId && row.lastExpiresAt ? { expiresAt: row.lastExpiresAt, id: row.lastId } : null,
+      serverMs: Number(row.serverMs),
     };
   }
 
   private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
     try {
+      const pool = this.pool();
+      if (pool) return (await pool.query(sql, params)).rows as T[];
       const result: unknown = await this.dataSource.query(sql, params);
       // UPDATE ... RETURNING comes back from TypeORM's postgres driver as [rows, count].
       if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
@@ -197,4 +215,21 @@ export class SessionStore {
       throw new ServiceUnavailableError();
     }
   }
+
+  /**
+   * The DataSource's own `pg` pool: the hot paths (one primary-key read per refresh or cache
+   * miss) skip TypeORM's per-query QueryRunner, which cost more than the query itself
+   * (BENCHMARKS.md). Same pool, same connections, same acquire timeout.
+   */
+  private pool(): PgPool | null {
+    if (this.pgPool === undefined) {
+      const master = (this.dataSource.driver as unknown as { master?: Partial<PgPool> }).master;
+      this.pgPool = master && typeof master.query === 'function' ? (master as PgPool) : null;
+    }
+    return this.pgPool;
+  }
+}
+
+interface PgPool {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
 }
