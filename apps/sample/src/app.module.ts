@@ -16,6 +16,7 @@ import { AdminController } from './admin/admin.controller';
 import { HealthController } from './health/health.controller';
 import { JsonOnlyMiddleware } from './http/json-only.middleware';
 import { BenchController } from './bench/bench.controller';
+import { WebController } from './web/web.controller';
 import { CreateSampleTables1764200001000 } from './migrations/1764200001000-create-sample-tables';
 
 @Module({
@@ -81,7 +82,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
     }),
     NotesModule,
   ],
-  controllers: [MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
+  controllers: [WebController, MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
   providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],
 })
 export class AppModule implements NestModule {

@@ -1,0 +1,129 @@
+/** The sample web page: plain HTML, no inline script (the CSP allows scripts from 'self' only). */
+export const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nest-sessions sample</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+  section { border: 1px solid #ddd; border-radius: 6px; padding: 1rem; margin: 1rem 0; }
+  input, button { font: inherit; padding: .3rem .5rem; margin: .2rem 0; }
+  li { margin: .3rem 0; } .muted { color: #777; font-size: .9em; } #error { color: #b00020; min-height: 1.2em; }
+  [hidden] { display: none; }
+</style>
+</head>
+<body>
+<h1>nest-sessions sample</h1>
+<p id="error" role="alert"></p>
+<section id="signed-out">
+  <h2>Register or log in</h2>
+  <form id="auth-form">
+    <label>Email <input name="email" type="email" autocomplete="username" required></label><br>
+    <label>Password <input name="password" type="password" autocomplete="current-password" minlength="8" required></label><br>
+    <button type="submit" data-action="login">Log in</button>
+    <button type="submit" data-action="register">Register</button>
+  </form>
+</section>
+<section id="signed-in" hidden>
+  <p>Signed in as <strong id="me-email"></strong> <span class="muted" id="me-roles"></span>
+     <button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button></p>
+  <h2>Notes</h2>
+  <form id="note-form"><input name="text" maxlength="2000" required placeholder="A note"> <button>Add</button></form>
+  <ul id="notes"></ul>
+  <h2>My sessions</h2>
+  <ul id="sessions"></ul>
+</section>
+<script src="/app.js"></script>
+</body>
+</html>
+`;
+
+/**
+ * The page's client. It keeps the CSRF token from the login and refresh bodies (and reads the
+ * readable __Host-ns-csrf cookie after a reload), sends it in x-csrf-token on every unsafe
+ * request, and on ACCESS_TOKEN_EXPIRED refreshes once and retries. The token is bound to the
+ * session, so the one it holds keeps working across refreshes; it adopts the fresh one anyway.
+ */
+export const PAGE_JS = `'use strict';
+let csrfToken = readCookie('__Host-ns-csrf') || readCookie('ns-csrf');
+const $ = (id) => document.getElementById(id);
+
+function readCookie(name) {
+  const hit = document.cookie.split('; ').find((c) => c.startsWith(name + '='));
+  return hit ? hit.slice(name.length + 1) : null;
+}
+
+async function api(method, path, body, retried) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (data && data.csrfToken) csrfToken = data.csrfToken;
+  if (res.status === 401 && data && data.code === 'ACCESS_TOKEN_EXPIRED' && !retried) {
+    const refreshed = await api('POST', '/auth/refresh', undefined, true);
+    if (refreshed.ok) return api(method, path, body, true);
+  }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function showError(result) {
+  $('error').textContent = result && !result.ok ? (result.data && result.data.message) || 'Request failed (' + result.status + ')' : '';
+}
+
+async function load() {
+  const me = await api('GET', '/me');
+  $('signed-in').hidden = !me.ok;
+  $('signed-out').hidden = me.ok;
+  if (!me.ok) return;
+  $('me-email').textContent = me.data.email;
+  $('me-roles').textContent = me.data.roles.length ? '(' + me.data.roles.join(', ') + ')' : '';
+  const notes = await api('GET', '/notes');
+  $('notes').replaceChildren(...(notes.data || []).map((n) => li(n.text, new Date(n.createdAt).toLocaleString())));
+  const sessions = await api('GET', '/auth/sessions');
+  $('sessions').replaceChildren(...(sessions.data || []).map((s) => {
+    const item = li((s.current ? 'This browser' : s.userAgent || 'unknown client') + ' from ' + (s.ip || '?'), 'last seen ' + new Date(s.lastSeenAt).toLocaleString());
+    if (!s.current) {
+      const button = document.createElement('button');
+      button.textContent = 'Sign out';
+      button.addEventListener('click', async () => { showError(await api('DELETE', '/auth/sessions/' + s.id)); load(); });
+      item.append(' ', button);
+    }
+    return item;
+  }));
+}
+
+function li(text, note) {
+  const item = document.createElement('li');
+  item.textContent = text + ' ';
+  const small = document.createElement('span');
+  small.className = 'muted';
+  small.textContent = note;
+  item.append(small);
+  return item;
+}
+
+$('auth-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const credentials = { email: form.get('email'), password: form.get('password') };
+  if (event.submitter.dataset.action === 'register') {
+    const registered = await api('POST', '/auth/register', credentials);
+    if (!registered.ok) return showError(registered);
+  }
+  const login = await api('POST', '/auth/login', credentials);
+  showError(login);
+  load();
+});
+$('note-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const result = await api('POST', '/notes', { text: new FormData(event.target).get('text') });
+  showError(result);
+  if (result.ok) event.target.reset();
+  load();
+});
+$('logout').addEventListener('click', async () => { showError(await api('POST', '/auth/logout')); csrfToken = null; load(); });
+$('logout-all').addEventListener('click', async () => { showError(await api('POST', '/auth/logout-all')); csrfToken = null; load(); });
+load();
+`;
