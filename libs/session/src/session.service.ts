@@ -216,6 +216,11 @@ export class SessionService {
     return toAuthenticated(claims, 'bearer');
   }
 
+  /** True when no database check is needed: stateless mode, or a session the cache vouches for. */
+  isKnownLive(claims: AccessClaims): boolean {
+    return this.options.revocation !== 'strict' || this.liveness.isCachedLive(claims.sid, claims.sub);
+  }
+
   /**
    * Strict revocation: the session must be open (a bounded cache answers most checks; every
    * revocation invalidates it on every instance). A no-op in stateless mode.

@@ -35,27 +35,43 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
     this.verified = max > 0 ? new LRUCache<string, AccessClaims>({ max }) : null;
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous on the hot path (a cached token, and a session the liveness cache vouches for or
+   * stateless mode): no promise, no passport. A miss goes through passport and, in strict mode,
+   * the session store.
+   */
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
-    const req = context.switchToHttp().getRequest<Record<string, unknown> & Parameters<typeof findAccessToken>[0]>();
+    const req = context.switchToHttp().getRequest<GuardedRequest>();
     const source = findAccessToken(req, this.sessionOptions.cookies.accessName);
     if (!source || !isWellFormedJwt(source.token)) throw new UnauthenticatedError();
-
-    let claims = this.verified?.get(source.token);
+    const claims = this.verified?.get(source.token);
     if (claims) {
       if (isExpired(claims, Date.now(), this.sessionOptions.clockSkew)) throw new AccessTokenExpiredError();
-    } else {
-      req[REQUEST_ACCESS_TOKEN] = source.token;
-      await super.canActivate(context);
-      // Frozen: the cached claims are shared by every later request with this token.
-      claims = deepFreeze(req.user as AccessClaims);
-      this.verified?.set(source.token, claims);
+      if (this.sessions.isKnownLive(claims)) return this.admit(req, claims, source.via);
+      return this.sessions.assertLive(claims).then(() => this.admit(req, claims, source.via));
     }
+    return this.verifyThenAdmit(context, req, source.token, source.via);
+  }
+
+  private async verifyThenAdmit(context: ExecutionContext, req: GuardedRequest, token: string, via: 'cookie' | 'bearer'): Promise<boolean> {
+    req[REQUEST_ACCESS_TOKEN] = token;
+    try {
+      await super.canActivate(context);
+    } finally {
+      delete req[REQUEST_ACCESS_TOKEN];
+    }
+    // Frozen: the cached claims are shared by every later request with this token.
+    const claims = deepFreeze(req.user as AccessClaims);
+    this.verified?.set(token, claims);
     await this.sessions.assertLive(claims);
-    const { user, session } = toAuthenticated(claims, source.via);
+    return this.admit(req, claims, via);
+  }
+
+  private admit(req: GuardedRequest, claims: AccessClaims, via: 'cookie' | 'bearer'): true {
+    const { user, session } = toAuthenticated(claims, via);
     req.user = user;
     req[REQUEST_SESSION] = session;
-    delete req[REQUEST_ACCESS_TOKEN];
     return true;
   }
 
@@ -71,6 +87,8 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
     return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
   }
 }
+
+type GuardedRequest = Record<string, unknown> & Parameters<typeof findAccessToken>[0];
 
 function deepFreeze(claims: AccessClaims): AccessClaims {
   Object.freeze(claims.roles);

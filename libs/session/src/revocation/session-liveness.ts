@@ -54,6 +54,14 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     await this.transport?.close();
   }
 
+  /** True when the cache vouches for the session right now (no I/O); false means "ask `isLive`". */
+  isCachedLive(sessionId: string, userId: string): boolean {
+    const cached = this.cache?.get(sessionId);
+    if (!cached || cached.userId !== userId) return false;
+    this.touch(sessionId, cached, Date.now());
+    return true;
+  }
+
   /** True when the session is open, from the cache or (on a miss) the database. */
   async isLive(sessionId: string, userId: string): Promise<boolean> {
     const now = Date.now();
