@@ -116,6 +116,12 @@ export function writeReport(results, root) {
     '',
   );
   lines.push(
+    'The default `cleanup.batchSize` is 1,000: under this load it is the size whose slowest batch stayed within the 50 ms goal, ' +
+      'and a cleanup pass is not latency-critical, so short locks win over rows per second. Larger batches delete faster and hold ' +
+      'their (uncontended: ended rows are never updated by the session paths) row locks longer.',
+    '',
+  );
+  lines.push(
     'Anchors from PERF-FACTS.md (not re-measured here): one unbatched `DELETE` 2,500,000 rows/s holding its locks throughout; ' +
       'the common `DELETE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED)` 247,000 rows/s at n = 1,000 and 144,000 at ' +
       'n = 10,000, because its inner scan re-walked the live rows on every batch.',
@@ -158,6 +164,34 @@ export function writeReport(results, root) {
     'The library signs through `@nestjs/jwt` with a `KeyObject` (a string secret would make jsonwebtoken try `createPublicKey` on every call) ' +
       'and verifies every claim; guarded requests mostly skip verification through the verified-token cache. ES256 is not offered by the ' +
       'library yet (asymmetric keys are later work); its raw figures show the cost it would have.',
+    '',
+  );
+  lines.push('## Where the time goes', '');
+  lines.push(
+    'Profiles taken while building this (`node --cpu-prof`, then self and inclusive time per function), on this machine:',
+    '',
+    '- **Load generator.** wrk (C, one thread) rather than autocannon (Node): on two cores the load generator takes one of them, and ' +
+      'autocannon would spend far more of it per request than wrk does. PERF-FACTS.md\'s anchors were taken with wrk, so the ratios compare.',
+    '- **Noise.** Back-to-back 5 s runs of the same route on this shared VM differ by up to ±30 %; only ratios within a round mean ' +
+      'anything, and the min–max columns show the spread. An A/B loop of `/bench/unguarded` against `/whoami` on one server ' +
+      '(3 pairs of 5 s) gave 0.82–0.84× in strict mode and 0.86–0.93× stateless after the change below.',
+    '- **Guarded GET.** Under wrk the sample app\'s process was about 40 % idle in the profile: the load generator, not the server, ' +
+      'is the ceiling at this size. The guard itself was 1 % of samples. What was worth removing: a promise per request. The guard ' +
+      'now answers synchronously when the verified-token cache holds the token and the session cache (strict) vouches for the ' +
+      'session; passport (≈ 27 µs per request per PERF-FACTS.md) runs only on a cache miss. The rest of the gap to the unguarded ' +
+      'route is Nest\'s guard pipeline and the two custom parameter decorators of `/whoami`.',
+    '- **Strict without its cache** pays one primary-key read per request; through TypeORM\'s `DataSource.query` the QueryRunner ' +
+      'cost more than the query, so the store now calls the DataSource\'s own `pg` pool (same connections, same limits).',
+    '- **Refresh.** In the store-level loop 42–45 % of the Node process\'s samples were the `writev` system call that sends each ' +
+      'query (system calls are dear on this VM), then `pg` result parsing (the lineage `bytea[]` was 6 %: it is now read only when a ' +
+      'secret is neither the current nor the previous one), then `crypto.randomFillSync`. The library spends two round trips ' +
+      '(a read, then the compare-and-swap `UPDATE … RETURNING`) where the raw form spends four, but it also signs a JWT ' +
+      '(≈ 13 µs), mints a CSRF token and hashes twice, so the two come out close; both are bound by commit latency (each ' +
+      'rotation is one durable commit). Every rotation also moves `expires_at`, so its updates cannot be HOT while `expires_at` ' +
+      'is indexed (measured: about 10–15 % fewer two-statement rotations per second than an update that leaves it alone).',
+    '- **Cleanup** is measured while 16 clients rotate as fast as they can on two cores, so the purge shares the CPU and the WAL with ' +
+      'them. Without that load the same statement deleted 538,000 rows/s at 5,000 per batch (slowest batch 8.8 ms) and 633,000 rows/s ' +
+      'at 10,000 (24 ms), timed on the server with `clock_timestamp() - statement_timestamp()`.',
     '',
   );
   writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));

@@ -182,7 +182,7 @@ export function resolveSessionOptions(
   else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
 
   const cleanup = options.cleanup ?? {};
-  const batchSize = cleanup.batchSize ?? 5_000;
+  const batchSize = cleanup.batchSize ?? 1_000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new SessionConfigError('cleanup.batchSize must be an integer from 1 to 100,000.');
   }

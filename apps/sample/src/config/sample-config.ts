@@ -108,7 +108,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     cleanupEnabled: bool(env.SESSION_CLEANUP, true, 'SESSION_CLEANUP'),
     cleanupCron: env.SESSION_CLEANUP_CRON || '0 */10 * * * *',
     sessionRetention: parseDuration(env.SESSION_RETENTION ?? '7d', 'SESSION_RETENTION'),
-    cleanupBatchSize: int(env.SESSION_CLEANUP_BATCH, 5_000, 'SESSION_CLEANUP_BATCH'),
+    cleanupBatchSize: int(env.SESSION_CLEANUP_BATCH, 1_000, 'SESSION_CLEANUP_BATCH'),
     revocationBus: revocationBus(env),
     revocationCacheTtl: parseDuration(env.REVOCATION_CACHE_TTL ?? '5s', 'REVOCATION_CACHE_TTL'),
     revocationCacheMax: int(env.REVOCATION_CACHE_MAX, 100_000, 'REVOCATION_CACHE_MAX'),

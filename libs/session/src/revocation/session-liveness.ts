@@ -11,7 +11,7 @@ import { RedisRevocationTransport } from './redis-transport';
 
 interface LiveEntry {
   userId: string;
-  /** When `last_seen_at` was last written for this session by this instance. */
+  /** When `last_seen_at` was last written for this session, as far as this instance knows. */
   seenWrittenAt: number;
 }
 
@@ -70,8 +70,9 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
       this.touch(sessionId, cached, now);
       return true;
     }
-    if (!(await this.store.isLive(sessionId, userId, new Date(now)))) return false;
-    const entry = { userId, seenWrittenAt: cached?.seenWrittenAt ?? 0 };
+    const live = await this.store.findLive(sessionId, userId, new Date(now));
+    if (!live) return false;
+    const entry = { userId, seenWrittenAt: Math.max(cached?.seenWrittenAt ?? 0, live.lastSeenAt.getTime()) };
     this.cache?.set(sessionId, entry);
     this.touch(sessionId, entry, now);
     return true;

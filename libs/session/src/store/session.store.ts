@@ -124,13 +124,16 @@ export class SessionStore {
     return rows.length === 1;
   }
 
-  /** True when the session is open (strict revocation's per-request check, by primary key). */
-  async isLive(id: string, userId: string, now: Date): Promise<boolean> {
-    const rows = await this.run(
-      `SELECT 1 FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
+  /**
+   * Strict revocation's check by primary key: when the session is open, when it was last seen
+   * (so activity is recorded at most once per interval); null when it is not open.
+   */
+  async findLive(id: string, userId: string, now: Date): Promise<{ lastSeenAt: Date } | null> {
+    const rows = await this.run<{ lastSeenAt: Date }>(
+      `SELECT last_seen_at AS "lastSeenAt" FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
       [id, userId, now],
     );
-    return rows.length === 1;
+    return rows[0] ?? null;
   }
 
   /** Records activity; never moves an ended session's times. */
