@@ -1,6 +1,9 @@
 // Raw refresh rotations (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT) from 16 clients, each on its
 // own session, in a process of its own so the measurement does not share an event loop with
-// what it measures. Runs until SIGTERM, then prints one JSON line: count, p50, p99 (ms).
+// what it measures. Paced at BENCH_ROTATION_RATE rotations/s in all (default 400: steady refresh
+// traffic, not a saturating flood, so the purge is measured beside traffic rather than against
+// a machine already at 100 %). Runs until SIGTERM, then prints one JSON line: count, rate, p50,
+// p99 (ms).
 import { createRequire } from 'node:module';
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -8,6 +11,8 @@ const require = createRequire(import.meta.url);
 const { Client } = require('pg');
 const ids = process.env.BENCH_SESSION_IDS.split(',');
 const latencies = [];
+const perClientInterval = (1000 * ids.length) / Number(process.env.BENCH_ROTATION_RATE ?? 400);
+const startedAt = performance.now();
 let running = true;
 process.on('SIGTERM', () => (running = false));
 
@@ -21,7 +26,12 @@ const clients = await Promise.all(
 process.stdout.write('ready\n');
 await Promise.all(
   clients.map(async (client, i) => {
+    let next = performance.now() + Math.random() * perClientInterval;
     while (running) {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next += perClientInterval;
+      if (!running) break;
       const t0 = performance.now();
       await client.query('BEGIN');
       const { rows } = await client.query('SELECT generation FROM auth_sessions WHERE id = $1 FOR UPDATE', [ids[i]]);
@@ -38,4 +48,5 @@ await Promise.all(
 await Promise.all(clients.map((c) => c.end()));
 latencies.sort((a, b) => a - b);
 const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-process.stdout.write(`${JSON.stringify({ count: latencies.length, p50: at(50), p99: at(99) })}\n`);
+const seconds = (performance.now() - startedAt) / 1000;
+process.stdout.write(`${JSON.stringify({ count: latencies.length, rate: latencies.length / seconds, p50: at(50), p99: at(99) })}\n`);
