@@ -66,9 +66,12 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     this.job.start();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     void this.job?.stop();
     clearTimeout(this.jitterTimer);
+    this.jitterTimer = undefined;
+    // Let a pass in progress finish its current batch rather than run against a closing pool.
+    await this.running?.catch(() => undefined);
   }
 
   /** One full pass: batches until nothing eligible is left, or the time budget is spent. */
@@ -79,8 +82,10 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   }
 
   private tick(): void {
+    if (this.jitterTimer) return; // the previous tick is still waiting out its jitter
     const delay = this.options.cleanup.jitterMs > 0 ? randomInt(this.options.cleanup.jitterMs + 1) : 0;
     this.jitterTimer = setTimeout(() => {
+      this.jitterTimer = undefined;
       this.runOnce().catch(() => this.logger.error('session cleanup pass failed; the next tick retries'));
     }, delay);
   }

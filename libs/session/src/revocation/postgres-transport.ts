@@ -35,7 +35,15 @@ export class PostgresRevocationTransport implements RevocationTransport {
 
   private async connect(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): Promise<void> {
     if (this.closed) return;
-    const client = new Client({ ...this.connectionConfig(), application_name: 'nest-sessions-listener' });
+    // keepAlive and a connect timeout: a connection that dies silently must still end in an
+    // error, so the listener reconnects and clears the cache instead of waiting forever.
+    const client = new Client({
+      connectionTimeoutMillis: 10_000,
+      ...this.connectionConfig(),
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: 'nest-sessions-listener',
+    });
     const retry = () => {
       if (this.closed || this.client !== client) return;
       this.client = undefined;

@@ -47,7 +47,6 @@ export interface LiveSessionRow {
 @Injectable()
 export class SessionStore {
   private readonly logger = new Logger('SessionStore');
-  private pgPool?: PgPool | null;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -166,9 +165,10 @@ export class SessionStore {
    * lock. One statement, so no lock outlives the batch: a transaction-scoped advisory lock (one
    * cleaner at a time), then up to `limit` victims walked in `(expires_at, id)` order from the
    * previous batch's cursor on the index (never re-walking live rows or dead entries), deleted by
-   * `ctid`. No `FOR UPDATE`: ended rows are never updated by the session paths, and locking them
-   * first doubled the heap writes (BENCHMARKS.md); a row updated meanwhile gets a new `ctid` and
-   * is left for the next pass. Returns how long the statement ran on the server.
+   * `ctid`. No `FOR UPDATE`: ended rows are never updated by the session paths (an ended row
+   * cannot become live again), and locking them first doubled the heap writes (BENCHMARKS.md);
+   * the DELETE re-checks `expires_at`, so whatever version of a row it reaches is still ended.
+   * Needs READ COMMITTED (Postgres' default). Returns how long the statement ran on the server.
    */
   async deleteEndedBatch(
     lockKey: number,
@@ -184,7 +184,7 @@ export class SessionStore {
                  AND ($3::timestamptz IS NULL OR (expires_at, id) > ($3::timestamptz, $4::uuid))
                ORDER BY expires_at, id
                LIMIT $5),
-            deleted AS (DELETE FROM auth_sessions WHERE ctid = ANY (ARRAY(SELECT tid FROM victims)) RETURNING 1)
+            deleted AS (DELETE FROM auth_sessions WHERE ctid = ANY (ARRAY(SELECT tid FROM victims)) AND expires_at < $2 RETURNING 1)
        SELECT (SELECT got FROM lock) AS locked,
               (SELECT count(*) FROM deleted)::int AS deleted,
               last.expires_at AS "lastExpiresAt", last.id AS "lastId",
@@ -225,14 +225,14 @@ export class SessionStore {
    * (BENCHMARKS.md). Same pool, same connections, same acquire timeout.
    */
   private pool(): PgPool | null {
-    if (this.pgPool === undefined) {
-      const master = (this.dataSource.driver as unknown as { master?: Partial<PgPool> }).master;
-      this.pgPool = master && typeof master.query === 'function' ? (master as PgPool) : null;
-    }
-    return this.pgPool;
+    // Looked up each time (a property read): the DataSource may be initialised later, or
+    // destroyed and initialised again with a new pool.
+    const master = (this.dataSource.driver as unknown as { master?: Partial<PgPool> }).master;
+    return master && typeof master.query === 'function' && !master.ending ? (master as PgPool) : null;
   }
 }
 
 interface PgPool {
+  ending?: boolean;
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
 }
