@@ -1,9 +1,5 @@
-/** Injection token of the options as the app gave them (from the module definition). */
-export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS } from './session.module-definition';
 /** Injection token of the validated, normalised options. */
 export const RESOLVED_SESSION_OPTIONS = 'NEST_SESSIONS:RESOLVED_OPTIONS';
-/** Injection token of the static module extras (route prefix). */
-export const SESSION_MODULE_EXTRAS = 'NEST_SESSIONS:MODULE_EXTRAS';
 /** The passport strategy name. */
 export const SESSION_JWT_STRATEGY = 'nest-sessions-jwt';
 export const IS_PUBLIC_KEY = 'nest-sessions:public';

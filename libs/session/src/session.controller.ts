@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, SetMetadata, UseGuards, type Type } from '@nestjs/common';
 import { CSRF_LENIENT_COOKIES_KEY, RESOLVED_SESSION_OPTIONS } from './session.constants';
 import { CsrfGuard } from './guards/csrf.guard';
+import { isSessionId } from './tokens/refresh-token';
 import type { ResolvedSessionOptions } from './resolve-options';
 import { SessionService, type PresentedRefreshToken } from './session.service';
 import { SessionGuard } from './guards/session.guard';
@@ -13,8 +14,6 @@ import { findAccessToken } from './http/access-token-source';
 import type { RequestLike, ResponseLike } from './http/http-types';
 import { CsrfRejectedError, NotFoundError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser } from './session.types';
-
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
  * Builds the refresh controller under the configured route prefix (default `auth`):
@@ -99,7 +98,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       @CurrentSession() session: SessionInfo,
       @Res({ passthrough: true }) res: ResponseLike,
     ) {
-      if (!UUID_V4.test(id)) throw new NotFoundError();
+      if (!isSessionId(id)) throw new NotFoundError();
       if (!(await this.sessions.revoke(id, 'revoked', user.id))) throw new NotFoundError();
       if (id === session.id && session.tokenSource === 'cookie') this.cookies.clear(res, false);
     }

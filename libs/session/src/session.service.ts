@@ -14,7 +14,7 @@ import { mintCsrfToken } from './tokens/csrf-token';
 import { SessionStore, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
 import { SessionLiveness } from './revocation/session-liveness';
-import { SessionCookies } from './http/session-cookies';
+import { SessionCookies, noStore } from './http/session-cookies';
 import type { RequestLike, ResponseLike } from './http/http-types';
 import {
   ReauthenticationRequiredError,
@@ -256,7 +256,7 @@ export class SessionService {
   /** Ends every session of a user (logout-all, password change, account disabled). */
   async revokeAllForUser(userId: string, reason: RevokeReason = 'logout_all'): Promise<string[]> {
     const now = new Date();
-    return this.revoked(String(userId), await this.store.revokeAllForUser(String(userId), reason, now), reason, now);
+    return this.revoked(String(userId), await this.store.revokeUserSessions(String(userId), reason, now), reason, now);
   }
 
   /**
@@ -266,7 +266,7 @@ export class SessionService {
    */
   async revokeIssuedBefore(userId: string, before: Date, reason: RevokeReason = 'not_before'): Promise<string[]> {
     const now = new Date();
-    return this.revoked(String(userId), await this.store.revokeUserSessionsBefore(String(userId), before, reason, now), reason, now);
+    return this.revoked(String(userId), await this.store.revokeUserSessions(String(userId), reason, now, before), reason, now);
   }
 
   /** The user's open sessions, newest first; `current` marks the caller's own. */
@@ -365,7 +365,7 @@ export class SessionService {
     const csrfToken = this.csrfTokenFor(tokens.sessionId);
     if (!response) return { ...tokens, transport, csrfToken };
     if (transport === 'bearer') {
-      response.setHeader('Cache-Control', 'no-store');
+      noStore(response);
       return { ...tokens, transport, csrfToken };
     }
     this.cookies.write(response, { accessToken: tokens.accessToken!, refreshToken: tokens.refreshToken, csrfToken, sessionExpiresAt: tokens.sessionExpiresAt }, nowMs);

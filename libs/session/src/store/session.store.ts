@@ -108,16 +108,6 @@ export class SessionStore {
     return rows[0]?.userId ?? null;
   }
 
-  /** Revokes every open session of a user; returns their ids. */
-  async revokeAllForUser(userId: string, reason: RevokeReason, now: Date): Promise<string[]> {
-    const rows = await this.run<{ id: string }>(
-      `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
-        WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
-      [userId, now, reason],
-    );
-    return rows.map((r) => r.id);
-  }
-
   async belongsTo(id: string, userId: string): Promise<boolean> {
     const rows = await this.run(`SELECT 1 FROM auth_sessions WHERE id = $1 AND user_id = $2`, [id, userId]);
     return rows.length === 1;
@@ -140,12 +130,15 @@ export class SessionStore {
     await this.run(`UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, [id, now]);
   }
 
-  /** Revokes a user's open sessions created before `before` (a per-user "not before"). */
-  async revokeUserSessionsBefore(userId: string, before: Date, reason: RevokeReason, now: Date): Promise<string[]> {
+  /**
+   * Revokes a user's open sessions, or only those created before `before` (a per-user "not
+   * before"); returns their ids.
+   */
+  async revokeUserSessions(userId: string, reason: RevokeReason, now: Date, before?: Date): Promise<string[]> {
     const rows = await this.run<{ id: string }>(
       `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
-        WHERE user_id = $1 AND revoked_at IS NULL AND created_at < $4 RETURNING id`,
-      [userId, now, reason, before],
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($4::timestamptz IS NULL OR created_at < $4) RETURNING id`,
+      [userId, now, reason, before ?? null],
     );
     return rows.map((r) => r.id);
   }

@@ -6,6 +6,7 @@ import { RESOLVED_SESSION_OPTIONS, MAX_TOKEN_BYTES } from '../session.constants'
 import type { ResolvedSessionOptions } from '../resolve-options';
 import type { SessionUser } from '../session.types';
 import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session-error';
+import { isSessionId } from './refresh-token';
 
 /** The claims of a verified access token. */
 export interface AccessClaims {
@@ -27,7 +28,6 @@ export interface DecodedJwt {
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Cheap shape and size check done before any base64 decoding or crypto (SECURITY cases 5, 12). */
 export function isWellFormedJwt(token: string): boolean {
@@ -101,7 +101,7 @@ export class AccessTokenService {
     if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
     const { sub, sid, jti, iat, exp, nbf, roles } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();
-    if (typeof sid !== 'string' || !UUID.test(sid)) throw new UnauthenticatedError();
+    if (!isSessionId(sid)) throw new UnauthenticatedError();
     if (typeof jti !== 'string' || jti.length === 0) throw new UnauthenticatedError();
     if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
       throw new UnauthenticatedError();

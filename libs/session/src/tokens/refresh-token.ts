@@ -14,10 +14,17 @@ export interface ParsedRefreshToken {
 /** Tokens longer than this are refused unparsed (SECURITY case 23). */
 export const MAX_REFRESH_TOKEN_LENGTH = 1024;
 const SECRET_BYTES = 32;
-const FORMAT = /^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
+const SESSION_ID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+const FORMAT = new RegExp(`^(${SESSION_ID})\\.([A-Za-z0-9_-]{43})$`);
+const SESSION_ID_ONLY = new RegExp(`^${SESSION_ID}$`);
 
 export function newSessionId(): string {
   return randomUUID();
+}
+
+/** Session ids are random UUIDv4s; anything else names no session and needs no SQL. */
+export function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && SESSION_ID_ONLY.test(value);
 }
 
 export function newRefreshSecret(): string {
