@@ -3,9 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanupSection } from './report-cleanup.mjs';
 
-/** The library's default `cleanup.batchSize` (libs/session/src/resolve-options.ts). */
-const DEFAULT_BATCH = 1_000;
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const r2 = (x) => fmt(x, 2);
 const span = (r, f = r2) => `${f(r.median)} (${f(r.min)}–${f(r.max)})`;
@@ -51,7 +50,6 @@ export function writeReport(results, root) {
   const strictCache = ratio('nest-sessions strict + cache');
   const express = ratio('express-session + connect-pg-simple');
   const refresh = results.refresh;
-  const best = [...results.cleanup.runs].sort((a, b) => b.rowsPerSecond - a.rowsPerSecond)[0];
   const goal = (ok) => (ok ? 'met' : '**missed**');
   const lines = [];
   lines.push('# Benchmarks', '');
@@ -102,51 +100,7 @@ export function writeReport(results, root) {
     '',
   );
 
-  lines.push('## 4. Cleanup: 1,000,000 ended rows past retention beside 100,000 live ones', '');
-  lines.push(
-    `Refresh traffic during and without the purge: raw rotations from 16 clients, each on its own session, paced at about ` +
-      `${fmt(results.cleanup.idleRotation.rate ?? 0)} rotations/s in all (steady traffic, not a flood), from a separate process.`,
-    '',
-  );
-  lines.push('| batch size | rows deleted | time | rows/s | slowest batch (locks held) | raw rotation p99 during the purge |', '| --- | --- | --- | --- | --- | --- |');
-  for (const run of results.cleanup.runs) {
-    lines.push(
-      `| ${fmt(run.batchSize)} | ${fmt(run.report.deleted)} | ${fmt(run.report.durationMs)} ms | ${fmt(run.rowsPerSecond)} | ${run.report.slowestBatchMs} ms | ${r2(run.during.p99)} ms |`,
-    );
-  }
-  lines.push('');
-  const idleP99 = results.cleanup.idleRotation.p99;
-  lines.push(
-    `Raw rotation p99 with no purge running: ${r2(idleP99)} ms. Best batch size here: ${fmt(best.batchSize)} ` +
-      `(${fmt(best.rowsPerSecond)} rows/s, goal ≥ 500,000: ${goal(best.rowsPerSecond >= 500_000)}; slowest batch ${best.report.slowestBatchMs} ms, ` +
-      `goal ≤ 50 ms: ${goal(best.report.slowestBatchMs <= 50)}; refresh p99 during the purge ${r2(best.during.p99 / idleP99)}× idle, goal ≤ 1.5×: ${goal(best.during.p99 / idleP99 <= 1.5)}).`,
-    '',
-  );
-  lines.push(
-    `The default \`cleanup.batchSize\` is ${fmt(DEFAULT_BATCH)}: the size this machine showed keeping every batch's locks short ` +
-      'beside refresh traffic while deleting fast; a cleanup pass is not latency-critical, so short locks win over the last rows per ' +
-      'second. Larger batches delete faster and hold their row locks (on ended rows, which the session paths never update) longer.',
-    '',
-  );
-  lines.push(
-    'Anchors from PERF-FACTS.md (not re-measured here): one unbatched `DELETE` 2,500,000 rows/s holding its locks throughout; ' +
-      'the common `DELETE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED)` 247,000 rows/s at n = 1,000 and 144,000 at ' +
-      'n = 10,000, because its inner scan re-walked the live rows on every batch.',
-    '',
-  );
-  lines.push(
-    'Each batch is one statement: a transaction-scoped advisory lock, then the victims (below), deleted by `ctid`. The plan of one ' +
-      'batch\'s selection is an index range scan on `(expires_at, id)` that starts at the previous batch\'s cursor and stops after ' +
-      '`batchSize` rows, so no batch walks past live rows or the dead entries of earlier batches. An earlier form that locked the ' +
-      'victims first (`FOR UPDATE SKIP LOCKED`) and deleted through a join on `id` managed 126,000 rows/s at 5,000 and 48,000 rows/s ' +
-      'at 10,000 (slowest batch 350 ms) in a side-by-side run on this machine: locking doubled the heap writes, and the join became ' +
-      'a hash join over the table at the larger size.',
-    '',
-    '```',
-    results.cleanup.plan,
-    '```',
-    '',
-  );
+  lines.push(...cleanupSection(results.cleanup));
 
   lines.push('## 5. Memory (RSS of the sample app)', '');
   lines.push('| state | RSS |', '| --- | --- |');

@@ -3,9 +3,10 @@
 // what it measures. Paced at BENCH_ROTATION_RATE rotations/s in all (default 400: steady refresh
 // traffic, not a saturating flood, so the purge is measured beside traffic rather than against
 // a machine already at 100 %). Runs until SIGTERM, then prints one JSON line: count, rate, p50,
-// p99 (ms).
+// p99 (ms), and writes every latency to BENCH_LATENCIES when set (for pooling over rounds).
 import { createRequire } from 'node:module';
 import { createHmac, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const { Client } = require('pg');
@@ -47,6 +48,7 @@ await Promise.all(
 );
 await Promise.all(clients.map((c) => c.end()));
 latencies.sort((a, b) => a - b);
+if (process.env.BENCH_LATENCIES) writeFileSync(process.env.BENCH_LATENCIES, JSON.stringify(latencies));
 const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
 const seconds = (performance.now() - startedAt) / 1000;
 process.stdout.write(`${JSON.stringify({ count: latencies.length, rate: latencies.length / seconds, p50: at(50), p99: at(99) })}\n`);

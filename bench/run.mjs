@@ -15,12 +15,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { createServer } from 'node:net';
+import { runCleanupBench } from './cleanup.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
 const require = createRequire(import.meta.url);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CLEANUP_ROUNDS = Number(process.env.BENCH_CLEANUP_ROUNDS ?? 3);
 const started = Date.now();
 const log = (...args) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s]`, ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -367,67 +369,21 @@ async function main() {
   wrk({ name: 'fill caches', server: memServer, path: '/whoami', ...bearer(memFile) }, Math.max(10, Math.ceil(memBound / 2000)));
   const memFull = rssMiB(memServer.pid);
 
-  // 4. Cleanup at a million rows
+  // 4. Cleanup at a million rows (bench/cleanup.mjs)
   log('cleanup: 1,000,000 ended rows past retention beside 100,000 live ones');
-  const admin = new Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  const fill = async () => {
-    await admin.query('DELETE FROM auth_sessions WHERE user_id LIKE $1', ['bench-purge-%']);
-    await admin.query(`INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoke_reason)
-      SELECT gen_random_uuid(), 'bench-purge-' || (g % 5000), 'bearer', sha256(g::text::bytea), now() - interval '40 days', now() - interval '40 days',
-             now() - interval '30 days' + (g || ' ms')::interval, now() - interval '33 days', now() - interval '30 days', 'logout'
-        FROM generate_series(1, 1000000) g`);
-    await admin.query('VACUUM ANALYZE auth_sessions');
-  };
-  await admin.query(`INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
-    SELECT gen_random_uuid(), 'bench-live-' || g, 'bearer', sha256(g::text::bytea), now(), now(), now() + interval '1 day', now() + interval '7 days'
-      FROM generate_series(1, 100000) g`);
-  await fill();
-  const plan = (
-    await admin.query(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
-       SELECT ctid, expires_at, id FROM auth_sessions
-        WHERE expires_at < now() - interval '7 days' AND (expires_at, id) > (now() - interval '31 days', '00000000-0000-4000-8000-000000000000'::uuid)
-        ORDER BY expires_at, id LIMIT 5000`,
-    )
-  ).rows
-    .map((r) => r['QUERY PLAN'])
-    .join('\n');
-  const batchSizes = (process.env.BENCH_BATCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
-  const cleanupRuns = [];
-  const loadIds = rawClients.map((c) => c.id).join(',');
-  /** Runs the rotation load in its own process while `during()` runs; returns its latencies. */
-  const withRotationLoad = async (during) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/rotation-load.mjs')], { env: { ...process.env, DATABASE_URL, BENCH_SESSION_IDS: loadIds }, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    while (!out.includes('ready')) await sleep(20);
-    await sleep(500);
-    const result = await during();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    return { result, load: JSON.parse(out.trim().split('\n').pop()) };
-  };
-  const idleRotation = (await withRotationLoad(() => sleep(SECONDS * 1000))).load;
-  log(`raw rotation with no purge: p99 ${fmt(idleRotation.p99, 1)} ms`);
-  for (const batchSize of batchSizes) {
-    const { app: cctx, lib: clib } = await libraryContext(DATABASE_URL, secrets, { cleanup: { batchSize } });
-    const cleaner = cctx.get(clib.SessionCleanupService);
-    const { result: report, load: during } = await withRotationLoad(() => cleaner.runOnce());
-    await cctx.close();
-    cleanupRuns.push({ batchSize, report, during, rowsPerSecond: report.deleted / (report.durationMs / 1000) });
-    log(`cleanup batch ${batchSize}: ${fmt(report.deleted)} rows in ${fmt(report.durationMs)} ms (${fmt(report.deleted / (report.durationMs / 1000))} rows/s), slowest batch ${report.slowestBatchMs} ms, rotation p99 ${fmt(during.p99, 1)} ms`);
-    if (batchSize !== batchSizes.at(-1)) await fill();
-  }
+  const cleanup = await runCleanupBench({
+    DATABASE_URL,
+    cleanerContext: (options) => libraryContext(DATABASE_URL, secrets, { cleanup: options }),
+    loadIds: rawClients.map((c) => c.id),
+    rounds: CLEANUP_ROUNDS,
+    log,
+  });
   // A fresh instance with 100,000 live sessions (and a million ended ones) in the table: state
   // lives in Postgres, so the process should weigh what it weighed on an empty table.
   const liveServer = await startServer('with-live-sessions', sampleMain, sampleEnv);
   await sleep(1000);
   const withLive = rssMiB(liveServer.pid);
 
-  await admin.end();
   for (const { client } of rawClients) await client.end();
   await ctx.close();
 
@@ -446,7 +402,7 @@ async function main() {
     login,
     micro: Object.fromEntries(Object.entries(micro).map(([k, v]) => [k, range(v)])),
     memory: { emptyMiB: memoryEmpty, idleMiB: memIdle, cacheFullMiB: memFull, cacheEntries: memBound, with100kLiveMiB: withLive },
-    cleanup: { idleRotation, runs: cleanupRuns, plan },
+    cleanup,
   };
   writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2));
   const { writeReport } = await import('./report.mjs');
@@ -456,7 +412,39 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((error) => {
+/**
+ * `BENCH_ONLY=cleanup npm run bench`: scenario 4 alone, for tuning the purge. Writes
+ * bench/out/cleanup.json and prints the figures; BENCHMARKS.md is left alone.
+ */
+async function cleanupOnly() {
+  mkdirSync(OUT, { recursive: true });
+  const DATABASE_URL = await ensureDatabase();
+  execFileSync('npx', ['nest', 'build', 'sample'], { cwd: ROOT, stdio: 'inherit' });
+  const secrets = { jwtSecret: randomBytes(32).toString('base64url'), sessionSecret: randomBytes(32).toString('base64url') };
+  const migrated = await startServer('migrations', join(ROOT, 'dist/apps/sample/apps/sample/src/main.js'), {
+    NODE_ENV: 'production', DATABASE_URL, ...{ JWT_SECRET: secrets.jwtSecret, SESSION_SECRET: secrets.sessionSecret }, SESSION_CLEANUP: 'false',
+  });
+  migrated.child.kill('SIGTERM');
+  const { app: ctx, lib } = await libraryContext(DATABASE_URL, secrets);
+  const sessions = ctx.get(lib.SessionService);
+  const loadIds = await Promise.all(Array.from({ length: 16 }, async (_, i) => (await sessions.issue({ id: `bench-raw-${i}`, roles: [] }, { transport: 'bearer' })).sessionId));
+  await ctx.close();
+  const cleanup = await runCleanupBench({
+    DATABASE_URL,
+    cleanerContext: (options) => libraryContext(DATABASE_URL, secrets, { cleanup: options }),
+    loadIds,
+    rounds: CLEANUP_ROUNDS,
+    log,
+  });
+  writeFileSync(join(OUT, 'cleanup.json'), JSON.stringify(cleanup, null, 2));
+  for (const run of cleanup.runs) {
+    log(`${run.name}: ${fmt(run.rowsPerSecond.median)} rows/s (${fmt(run.rowsPerSecond.min)}–${fmt(run.rowsPerSecond.max)}), slowest batch ${run.slowestBatchMs} ms, ` +
+      `p99 ${fmt(run.idleP99, 2)} → ${fmt(run.duringP99, 2)} ms = ${fmt(run.ratio, 2)}× (rounds ${fmt(run.roundRatios.min, 2)}–${fmt(run.roundRatios.max, 2)})`);
+  }
+  process.exit(0);
+}
+
+(process.env.BENCH_ONLY === 'cleanup' ? cleanupOnly() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -99,4 +99,17 @@ describe('session cleanup', () => {
       await off.close();
     }
   });
+
+  it('commits its batches asynchronously without leaving synchronous_commit off on the pooled connection', async () => {
+    // One connection, so the session that ran the batches is the one asked afterwards: a
+    // session-wide setting would make every later refresh commit non-durable.
+    const single = await startApp({ DATABASE_POOL_SIZE: '1', SESSION_CLEANUP: 'false' });
+    try {
+      await insertSessions(single, `cleanup-durable-${randomUUID()}`, 20, new Date(Date.now() - 9 * DAY), true);
+      expect((await single.app.get(SessionCleanupService).runOnce()).deleted).toBeGreaterThanOrEqual(20);
+      expect(await single.dataSource.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+    } finally {
+      await single.close();
+    }
+  });
 });

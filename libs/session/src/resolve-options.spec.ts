@@ -442,6 +442,36 @@ describe('resolveSessionOptions', () => {
     });
   });
 
+  describe('cleanup', () => {
+    it('defaults: every 10 minutes with up to 60 s of jitter, 7 d retention, 2,000 rows per batch, pause factor 0.25, 60 s budget', () => {
+      expect(resolve().cleanup).toEqual({
+        enabled: true,
+        cron: '0 */10 * * * *',
+        jitterMs: 60_000,
+        retention: 604_800,
+        batchSize: 2_000,
+        timeBudgetMs: 60_000,
+        pauseMs: 0,
+        pauseFactor: 0.25,
+      });
+    });
+
+    it.each([0, 100_001, 1.5, Number.NaN])('refuses cleanup.batchSize %p', (value) => {
+      const e = configError(() => resolve({ cleanup: { batchSize: value } }));
+      expect(e.message).toBe('nest-sessions: cleanup.batchSize must be an integer from 1 to 100,000.');
+    });
+
+    it.each([-0.1, 101, Number.NaN, Number.POSITIVE_INFINITY, unchecked<number>('1')])('refuses cleanup.pauseFactor %p', (value) => {
+      const e = configError(() => resolve({ cleanup: { pauseFactor: value } }));
+      expect(e.message).toBe('nest-sessions: cleanup.pauseFactor must be a number from 0 to 100.');
+    });
+
+    it('accepts pauseFactor 0 (flat out) and fractions', () => {
+      expect(resolve({ cleanup: { pauseFactor: 0 } }).cleanup.pauseFactor).toBe(0);
+      expect(resolve({ cleanup: { pauseFactor: 1.5 } }).cleanup.pauseFactor).toBe(1.5);
+    });
+  });
+
   describe('derived keys', () => {
     const sessionSecret = randomSecret();
     const jwtSecret = randomSecret();

@@ -39,6 +39,7 @@ export interface ResolvedSessionOptions {
     batchSize: number;
     timeBudgetMs: number;
     pauseMs: number;
+    pauseFactor: number;
   };
   csrf: { appOrigin: string | null; trustedOrigins: ReadonlySet<string> };
   verifiedTokenCacheSize: number;
@@ -182,13 +183,17 @@ export function resolveSessionOptions(
   else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
 
   const cleanup = options.cleanup ?? {};
-  const batchSize = cleanup.batchSize ?? 1_000;
+  const batchSize = cleanup.batchSize ?? 2_000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new SessionConfigError('cleanup.batchSize must be an integer from 1 to 100,000.');
   }
   const pauseMs = cleanup.pauseMs ?? 0;
   if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) {
     throw new SessionConfigError('cleanup.pauseMs must be an integer from 0 to 60,000.');
+  }
+  const pauseFactor = cleanup.pauseFactor ?? 0.25;
+  if (typeof pauseFactor !== 'number' || !Number.isFinite(pauseFactor) || pauseFactor < 0 || pauseFactor > 100) {
+    throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
   }
   const cron = cleanup.cron ?? '0 */10 * * * *';
   try {
@@ -230,6 +235,7 @@ export function resolveSessionOptions(
       batchSize,
       timeBudgetMs: duration(cleanup.timeBudget, 60, 'cleanup.timeBudget') * 1000,
       pauseMs,
+      pauseFactor,
     },
     csrf: {
       appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,

@@ -114,10 +114,19 @@ export interface SessionCleanupOptions {
    * recent history stays visible to audits; longer keeps more rows.
    */
   retention?: Duration;
-  /** Rows deleted per statement. Default 1,000: the size whose batches held their locks under 50 ms while refreshes ran (BENCHMARKS.md). */
+  /**
+   * Rows deleted per statement. Default 2,000: beside refresh traffic its batches held their
+   * locks for under 10 ms while the pass deleted over 500,000 rows/s (BENCHMARKS.md §4).
+   */
   batchSize?: number;
   /** A pass stops after this long even if rows remain; the next tick goes on. Default 60 s. */
   timeBudget?: Duration;
-  /** Pause between batches, in milliseconds. Default 0. */
+  /** A fixed pause between batches, in milliseconds, added to the proportional one. Default 0. */
   pauseMs?: number;
+  /**
+   * After each batch, pause for this multiple of the batch's own duration, so the purge leaves
+   * room for the app's queries and backs off when the database is slow. Default 0.25 (refresh
+   * p99 during a purge stayed near its idle figure, BENCHMARKS.md §4); 0 purges flat out.
+   */
+  pauseFactor?: number;
 }

@@ -29,7 +29,8 @@ export interface SampleConfig {
   cleanupEnabled: boolean;
   cleanupCron: string;
   sessionRetention: number;
-  cleanupBatchSize: number;
+  /** Unset: the library's default. */
+  cleanupBatchSize?: number;
   revocationBus: 'postgres' | 'none' | { redis: string };
   revocationCacheTtl: number;
   revocationCacheMax: number;
@@ -108,7 +109,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     cleanupEnabled: bool(env.SESSION_CLEANUP, true, 'SESSION_CLEANUP'),
     cleanupCron: env.SESSION_CLEANUP_CRON || '0 */10 * * * *',
     sessionRetention: parseDuration(env.SESSION_RETENTION ?? '7d', 'SESSION_RETENTION'),
-    cleanupBatchSize: int(env.SESSION_CLEANUP_BATCH, 1_000, 'SESSION_CLEANUP_BATCH'),
+    cleanupBatchSize: env.SESSION_CLEANUP_BATCH ? int(env.SESSION_CLEANUP_BATCH, 0, 'SESSION_CLEANUP_BATCH') : undefined,
     revocationBus: revocationBus(env),
     revocationCacheTtl: parseDuration(env.REVOCATION_CACHE_TTL ?? '5s', 'REVOCATION_CACHE_TTL'),
     revocationCacheMax: int(env.REVOCATION_CACHE_MAX, 100_000, 'REVOCATION_CACHE_MAX'),

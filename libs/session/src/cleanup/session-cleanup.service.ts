@@ -91,7 +91,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   }
 
   private async pass(): Promise<CleanupReport> {
-    const { retention, batchSize, timeBudgetMs, pauseMs } = this.options.cleanup;
+    const { retention, batchSize, timeBudgetMs, pauseMs, pauseFactor } = this.options.cleanup;
     const started = Date.now();
     const cutoff = new Date(started - retention * 1000);
     let deleted = 0;
@@ -100,7 +100,9 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     let truncated = false;
     let slowestBatchMs = 0;
     for (;;) {
+      const batchStarted = performance.now();
       const batch = await this.store.deleteEndedBatch(CLEANUP_LOCK_KEY, cutoff, after, batchSize);
+      const batchMs = performance.now() - batchStarted;
       slowestBatchMs = Math.max(slowestBatchMs, Math.round(batch.serverMs * 10) / 10);
       if (!batch.locked) {
         if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated });
@@ -115,7 +117,10 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
         truncated = true;
         break;
       }
-      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      // Yield in proportion to what the batch cost: when the database is busy, batches slow
+      // down and the purge backs off with them (pt-archiver's --sleep-coef).
+      const pause = pauseMs + pauseFactor * batchMs;
+      if (pause >= 1) await new Promise((resolve) => setTimeout(resolve, pause));
     }
     return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated });
   }

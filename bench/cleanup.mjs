@@ -1,0 +1,197 @@
+// Scenario 4 of `npm run bench`: purging 1,000,000 ended sessions beside 100,000 live ones while
+// paced refresh traffic runs from a separate process (bench/rotation-load.mjs).
+//
+// Every configuration runs once per round, interleaved, each on a fresh million rows followed by
+// a CHECKPOINT (so every heap page the purge touches pays its full-page image, as it would a few
+// minutes after any checkpoint in production). Right before each purge the same traffic runs for
+// the same time with no purge: that idle window is the baseline the purge's window is compared
+// with. Latencies are pooled over the rounds, so a p99 rests on thousands of rotations rather
+// than on the handful of slowest ones in a two-second window.
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const range = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
+const ENDED_ROWS = 1_000_000;
+const RETENTION_SQL = "now() - interval '7 days'";
+
+/**
+ * The configurations compared, library defaults first. `reference` is the common batched form
+ * the issue measured (`DELETE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED)`, one
+ * synchronous commit per batch), run here side by side rather than quoted.
+ */
+export const CLEANUP_CONFIGS = [
+  { name: 'library defaults (2,000 per batch, pause factor 0.25)', options: {} },
+  { name: 'library, 1,000 per batch', options: { batchSize: 1_000 } },
+  { name: 'library, 10,000 per batch', options: { batchSize: 10_000 } },
+  { name: 'library, 2,000 per batch, no pause', options: { pauseFactor: 0 } },
+  { name: 'reference: IN (SELECT … LIMIT 1,000 FOR UPDATE SKIP LOCKED)', reference: 1_000 },
+];
+
+/** `BENCH_CLEANUP_CONFIGS=5000:0.25,1000:0` (batch size:pause factor, …) replaces the library rows, for tuning on your own hardware. */
+function configs() {
+  const spec = process.env.BENCH_CLEANUP_CONFIGS;
+  if (!spec) return CLEANUP_CONFIGS;
+  return [
+    ...spec.split(',').map((pair) => {
+      const [batchSize, pauseFactor] = pair.split(':').map(Number);
+      return { name: `library, ${batchSize.toLocaleString('en-US')} per batch, pause factor ${pauseFactor}`, options: { batchSize, pauseFactor } };
+    }),
+    CLEANUP_CONFIGS.at(-1),
+  ];
+}
+
+/**
+ * @param {object} o
+ * @param {string} o.DATABASE_URL
+ * @param {(cleanup: object) => Promise<{ app: any, lib: any }>} o.cleanerContext a Nest context with the library, cleanup options applied
+ * @param {string[]} o.loadIds ids of 16 live sessions the rotation load works on
+ * @param {number} o.rounds
+ * @param {(...args: unknown[]) => void} o.log
+ */
+export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, rounds, log }) {
+  const { Client } = require('pg');
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  const fill = async () => {
+    await admin.query('DELETE FROM auth_sessions WHERE user_id LIKE $1', ['bench-purge-%']);
+    await admin.query(`INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoke_reason)
+      SELECT gen_random_uuid(), 'bench-purge-' || (g % 5000), 'bearer', sha256(g::text::bytea), now() - interval '40 days', now() - interval '40 days',
+             now() - interval '30 days' + (g || ' ms')::interval, now() - interval '33 days', now() - interval '30 days', 'logout'
+        FROM generate_series(1, ${ENDED_ROWS}) g`);
+    await admin.query('VACUUM ANALYZE auth_sessions');
+    await admin.query('CHECKPOINT');
+  };
+  await admin.query('DELETE FROM auth_sessions WHERE user_id LIKE $1', ['bench-live-%']);
+  await admin.query(`INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+    SELECT gen_random_uuid(), 'bench-live-' || g, 'bearer', sha256(g::text::bytea), now(), now(), now() + interval '1 day', now() + interval '7 days'
+      FROM generate_series(1, 100000) g`);
+
+  let window = 0;
+  /** Runs the rotation load in its own process while `during()` runs; returns every latency. */
+  const withRotationLoad = async (during) => {
+    const dump = join(ROOT, 'bench', 'out', `rotation-${window++}.json`);
+    const child = spawn(process.execPath, [join(ROOT, 'bench/rotation-load.mjs')], {
+      env: { ...process.env, DATABASE_URL, BENCH_SESSION_IDS: loadIds.join(','), BENCH_LATENCIES: dump },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    while (!out.includes('ready')) await sleep(20);
+    await sleep(300);
+    const started = performance.now();
+    const result = await during();
+    const ms = performance.now() - started;
+    child.kill('SIGTERM');
+    await exited;
+    const latencies = JSON.parse(readFileSync(dump, 'utf8'));
+    rmSync(dump);
+    return { result, ms, latencies, rate: JSON.parse(out.trim().split('\n').pop()).rate };
+  };
+
+  const purgeReference = async (limit) => {
+    const client = new Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    const started = performance.now();
+    let deleted = 0;
+    let batches = 0;
+    let slowestBatchMs = 0;
+    for (;;) {
+      const t0 = performance.now();
+      const { rowCount } = await client.query(
+        `DELETE FROM auth_sessions WHERE id IN (SELECT id FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+        [limit],
+      );
+      slowestBatchMs = Math.max(slowestBatchMs, performance.now() - t0);
+      if (!rowCount) break;
+      deleted += rowCount;
+      batches += 1;
+    }
+    await client.end();
+    return { ran: true, deleted, batches, durationMs: performance.now() - started, slowestBatchMs: Math.round(slowestBatchMs * 10) / 10 };
+  };
+
+  const CONFIGS = configs();
+  const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], deleted: [], ratios: [], rate: [] }));
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, config] of CONFIGS.entries()) {
+      const s = samples[i];
+      await fill();
+      let runPurge;
+      let close = async () => {};
+      if (config.reference) {
+        runPurge = () => purgeReference(config.reference);
+      } else {
+        const { app, lib } = await cleanerContext(config.options);
+        const cleaner = app.get(lib.SessionCleanupService);
+        runPurge = () => cleaner.runOnce();
+        close = () => app.close();
+      }
+      const idle = await withRotationLoad(() => sleep(2_000));
+      const purge = await withRotationLoad(runPurge);
+      await close();
+      const report = purge.result;
+      if (report.deleted !== ENDED_ROWS) throw new Error(`${config.name}: deleted ${report.deleted} of ${ENDED_ROWS} rows`);
+      s.idle.push(...idle.latencies);
+      s.during.push(...purge.latencies);
+      s.rowsPerSecond.push(report.deleted / (report.durationMs / 1000));
+      s.slowestBatchMs.push(report.slowestBatchMs);
+      s.ratios.push(pct(purge.latencies, 99) / pct(idle.latencies, 99));
+      s.rate.push(idle.rate);
+      log(
+        `cleanup round ${round}/${rounds}, ${config.name}: ${Math.round(report.deleted / (report.durationMs / 1000))} rows/s, ` +
+          `slowest batch ${report.slowestBatchMs} ms, rotation p99 ${pct(idle.latencies, 99).toFixed(1)} ms idle, ${pct(purge.latencies, 99).toFixed(1)} ms during`,
+      );
+    }
+  }
+
+  await fill();
+  const plan = (
+    await admin.query(
+      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
+       SELECT ctid, expires_at, id FROM auth_sessions
+        WHERE expires_at < ${RETENTION_SQL} AND (expires_at, id) > (now() - interval '31 days', '00000000-0000-4000-8000-000000000000'::uuid)
+        ORDER BY expires_at, id LIMIT 5000`,
+    )
+  ).rows
+    .map((r) => r['QUERY PLAN'])
+    .join('\n');
+  await admin.end();
+
+  return {
+    rows: ENDED_ROWS,
+    rotationRate: median(samples.flatMap((s) => s.rate)),
+    plan,
+    runs: CONFIGS.map((config, i) => {
+      const s = samples[i];
+      return {
+        name: config.name,
+        reference: Boolean(config.reference),
+        rowsPerSecond: range(s.rowsPerSecond),
+        slowestBatchMs: Math.max(...s.slowestBatchMs),
+        idleP99: pct(s.idle, 99),
+        duringP99: pct(s.during, 99),
+        idleP50: pct(s.idle, 50),
+        duringP50: pct(s.during, 50),
+        samples: { idle: s.idle.length, during: s.during.length },
+        ratio: pct(s.during, 99) / pct(s.idle, 99),
+        roundRatios: range(s.ratios),
+      };
+    }),
+  };
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import { resolveSessionOptions } from '../resolve-options';
+import type { SessionCleanupOptions } from '../session.options';
+import type { SessionStore } from '../store/session.store';
+import { SessionEvents } from '../events/session-events';
+import { SessionCleanupService } from './session-cleanup.service';
+
+/**
+ * The pass's pacing on its own: a store whose batches take a known time on a fake clock, and a
+ * setTimeout that records the pauses instead of waiting them out.
+ */
+describe('SessionCleanupService pacing', () => {
+  let now: number;
+  let pauses: number[];
+
+  beforeEach(() => {
+    now = 0;
+    pauses = [];
+    jest.spyOn(performance, 'now').mockImplementation(() => now);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      pauses.push(ms ?? 0);
+      fn();
+      return 0 as unknown as NodeJS.Timeout;
+    }) as typeof setTimeout);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A cleaner over a table holding `rows` eligible rows; each batch takes `batchMs` of the fake clock. */
+  const cleaner = (cleanup: SessionCleanupOptions, rows: number, batchMs: number) => {
+    let left = rows;
+    const store = {
+      deleteEndedBatch: async (_key: number, _cutoff: Date, _after: unknown, limit: number) => {
+        now += batchMs;
+        const deleted = Math.min(limit, left);
+        left -= deleted;
+        return { locked: true, deleted, last: deleted ? { expiresAt: new Date(0), id: `${left}` } : null, serverMs: batchMs - 1 };
+      },
+    } as unknown as SessionStore;
+    const options = resolveSessionOptions(
+      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'none', cleanup: { enabled: false, ...cleanup } },
+      {},
+      { NODE_ENV: 'test' },
+    );
+    return new SessionCleanupService(options, store, new SessionEvents(), {} as ModuleRef);
+  };
+
+  it('pauses pauseFactor × each batch\'s duration, plus pauseMs, between batches and not after the last', async () => {
+    const report = await cleaner({ batchSize: 100, pauseFactor: 0.5, pauseMs: 3 }, 350, 40).runOnce();
+    expect(report).toMatchObject({ ran: true, deleted: 350, batches: 4, slowestBatchMs: 39, truncated: false });
+    expect(pauses).toEqual([23, 23, 23]);
+  });
+
+  it('the default pause factor is a quarter of the batch time', async () => {
+    await cleaner({ batchSize: 100 }, 250, 20).runOnce();
+    expect(pauses).toEqual([5, 5]);
+  });
+
+  it('pauseFactor 0 and no pauseMs purge flat out', async () => {
+    const report = await cleaner({ batchSize: 100, pauseFactor: 0 }, 1_000, 20).runOnce();
+    expect(report.deleted).toBe(1_000);
+    expect(pauses).toEqual([]);
+  });
+});
