@@ -167,7 +167,15 @@ async function libraryContext(DATABASE_URL, secrets, extra = {}) {
   class BenchModule {}
   Module({
     imports: [
-      TypeOrmModule.forRoot({ type: 'postgres', url: DATABASE_URL, entities: [lib.SessionEntity], logging: false, poolSize: 20 }),
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: DATABASE_URL,
+        entities: [lib.SessionEntity],
+        logging: false,
+        poolSize: 20,
+        // Server settings for this context's sessions only (libpq `options`), e.g. `-c wal_compression=lz4`.
+        ...(extra.pgOptions ? { extra: { options: extra.pgOptions } } : {}),
+      }),
       lib.SessionModule.forRoot({
         ...secrets,
         loadUser: (id) => ({ id, roles: [] }),
@@ -373,7 +381,7 @@ async function main() {
   log('cleanup: 1,000,000 ended rows past retention beside 100,000 live ones');
   const cleanup = await runCleanupBench({
     DATABASE_URL,
-    cleanerContext: (options) => libraryContext(DATABASE_URL, secrets, { cleanup: options }),
+    cleanerContext: (options, pgOptions) => libraryContext(DATABASE_URL, secrets, { cleanup: options, pgOptions }),
     loadIds: rawClients.map((c) => c.id),
     rounds: CLEANUP_ROUNDS,
     log,
@@ -431,7 +439,7 @@ async function cleanupOnly() {
   await ctx.close();
   const cleanup = await runCleanupBench({
     DATABASE_URL,
-    cleanerContext: (options) => libraryContext(DATABASE_URL, secrets, { cleanup: options }),
+    cleanerContext: (options, pgOptions) => libraryContext(DATABASE_URL, secrets, { cleanup: options, pgOptions }),
     loadIds,
     rounds: CLEANUP_ROUNDS,
     log,

@@ -59,6 +59,26 @@ describe('session cleanup', () => {
     expect(lines.some((l) => l.includes(`deleted ${before} ended sessions in ${report.batches} batches`))).toBe(true);
   });
 
+  it('walks ties and microsecond-apart end times exactly: every batch but the last is full', async () => {
+    const tied = `cleanup-tied-${randomUUID()}`;
+    const micro = `cleanup-micro-${randomUUID()}`;
+    const endedAt = new Date(Date.now() - 12 * DAY);
+    await insertSessions(a, tied, 1_200, endedAt, true);
+    // 700 end times 1 µs apart inside one millisecond: a cursor rounded to milliseconds would
+    // cut batches short and show up as extra batches.
+    await a.dataSource.query(
+      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+       SELECT gen_random_uuid(), $1, 'cookie', sha256(g::text::bytea), $2, $2, $2::timestamptz + g * interval '1 microsecond', $2
+         FROM generate_series(1, 700) g`,
+      [micro, endedAt],
+    );
+    const before = await eligible(a);
+    const report = await a.app.get(SessionCleanupService).runOnce();
+    expect(report).toMatchObject({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, truncated: false });
+    expect(await countOf(a, tied)).toBe(0);
+    expect(await countOf(a, micro)).toBe(0);
+  });
+
   it('two instances running a pass at the same moment delete each row once, and neither errors', async () => {
     const user = `cleanup-race-${randomUUID()}`;
     await insertSessions(a, user, 3_000, new Date(Date.now() - 10 * DAY), true);

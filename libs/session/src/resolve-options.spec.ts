@@ -443,16 +443,16 @@ describe('resolveSessionOptions', () => {
   });
 
   describe('cleanup', () => {
-    it('defaults: every 10 minutes with up to 60 s of jitter, 7 d retention, 2,000 rows per batch, pause factor 0.25, 60 s budget', () => {
+    it('defaults: every 10 minutes with up to 60 s of jitter, 7 d retention, 5,000 rows per batch, pause factor 0.35, 60 s budget', () => {
       expect(resolve().cleanup).toEqual({
         enabled: true,
         cron: '0 */10 * * * *',
         jitterMs: 60_000,
         retention: 604_800,
-        batchSize: 2_000,
+        batchSize: 5_000,
         timeBudgetMs: 60_000,
         pauseMs: 0,
-        pauseFactor: 0.25,
+        pauseFactor: 0.35,
       });
     });
 

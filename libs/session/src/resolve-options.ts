@@ -183,7 +183,7 @@ export function resolveSessionOptions(
   else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
 
   const cleanup = options.cleanup ?? {};
-  const batchSize = cleanup.batchSize ?? 2_000;
+  const batchSize = cleanup.batchSize ?? 5_000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new SessionConfigError('cleanup.batchSize must be an integer from 1 to 100,000.');
   }
@@ -191,7 +191,7 @@ export function resolveSessionOptions(
   if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) {
     throw new SessionConfigError('cleanup.pauseMs must be an integer from 0 to 60,000.');
   }
-  const pauseFactor = cleanup.pauseFactor ?? 0.25;
+  const pauseFactor = cleanup.pauseFactor ?? 0.35;
   if (typeof pauseFactor !== 'number' || !Number.isFinite(pauseFactor) || pauseFactor < 0 || pauseFactor > 100) {
     throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
   }

@@ -31,12 +31,16 @@ describe('SessionCleanupService pacing', () => {
   /** A cleaner over a table holding `rows` eligible rows; each batch takes `batchMs` of the fake clock. */
   const cleaner = (cleanup: SessionCleanupOptions, rows: number, batchMs: number) => {
     let left = rows;
+    let planned = 0;
     const store = {
-      deleteEndedBatch: async (_key: number, _cutoff: Date, _after: unknown, limit: number) => {
+      endOfCleanupBatch: async (_cutoff: Date, _after: unknown, limit: number) => {
+        planned = Math.min(limit, left);
+        return left > limit ? { expiresAt: '2026-01-01T00:00:00.000000Z', id: `${left}` } : null;
+      },
+      deleteEndedRange: async () => {
         now += batchMs;
-        const deleted = Math.min(limit, left);
-        left -= deleted;
-        return { locked: true, deleted, last: deleted ? { expiresAt: new Date(0), id: `${left}` } : null, serverMs: batchMs - 1 };
+        left -= planned;
+        return { locked: true, deleted: planned, serverMs: batchMs - 1 };
       },
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
@@ -53,9 +57,9 @@ describe('SessionCleanupService pacing', () => {
     expect(pauses).toEqual([23, 23, 23]);
   });
 
-  it('the default pause factor is a quarter of the batch time', async () => {
+  it('the default pause factor is 0.35 of the batch time', async () => {
     await cleaner({ batchSize: 100 }, 250, 20).runOnce();
-    expect(pauses).toEqual([5, 5]);
+    expect(pauses).toEqual([7, 7]);
   });
 
   it('pauseFactor 0 and no pauseMs purge flat out', async () => {

@@ -5,7 +5,7 @@ import { CronJob } from 'cron';
 import { randomInt } from 'node:crypto';
 import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import { SessionStore } from '../store/session.store';
+import { SessionStore, type CleanupCursor } from '../store/session.store';
 import { SessionEvents } from '../events/session-events';
 
 /** What one cleanup pass did; also emitted as the `cleanup` event. */
@@ -96,12 +96,13 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     const cutoff = new Date(started - retention * 1000);
     let deleted = 0;
     let batches = 0;
-    let after: { expiresAt: Date; id: string } | null = null;
+    let after: CleanupCursor | null = null;
     let truncated = false;
     let slowestBatchMs = 0;
     for (;;) {
       const batchStarted = performance.now();
-      const batch = await this.store.deleteEndedBatch(CLEANUP_LOCK_KEY, cutoff, after, batchSize);
+      const upTo = await this.store.endOfCleanupBatch(cutoff, after, batchSize);
+      const batch = await this.store.deleteEndedRange(CLEANUP_LOCK_KEY, cutoff, after, upTo);
       const batchMs = performance.now() - batchStarted;
       slowestBatchMs = Math.max(slowestBatchMs, Math.round(batch.serverMs * 10) / 10);
       if (!batch.locked) {
@@ -111,8 +112,8 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       }
       batches += 1;
       deleted += batch.deleted;
-      if (batch.deleted < batchSize || !batch.last) break;
-      after = batch.last;
+      if (!upTo) break; // that batch took the rest
+      after = upTo;
       if (Date.now() - started >= timeBudgetMs) {
         truncated = true;
         break;

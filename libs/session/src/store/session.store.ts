@@ -39,6 +39,20 @@ export interface LiveSessionRow {
 }
 
 /**
+ * A position in the cleanup's `(expires_at, id)` walk. The timestamp travels as ISO-8601 text
+ * with microseconds: a JS Date would round it to milliseconds, and a rounded bound would cut
+ * batches short.
+ */
+export interface CleanupCursor {
+  expiresAt: string;
+  id: string;
+}
+
+const CURSOR_TEXT = `to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const MIN_UUID = '00000000-0000-0000-0000-000000000000';
+const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
  * All SQL of the session lifecycle. Every write is one statement, so it is atomic without an
  * explicit transaction and never holds a connection across round trips (the embedded engine
  * has one connection). Times come from the app's clock as parameters, never `now()`, so one
@@ -154,49 +168,59 @@ export class SessionStore {
   }
 
   /**
-   * Deletes one batch of sessions that ended before `cutoff`, if this instance holds the cleanup
-   * lock. One statement, so no lock outlives the batch: a transaction-scoped advisory lock (one
-   * cleaner at a time), then up to `limit` victims walked in `(expires_at, id)` order from the
-   * previous batch's cursor on the index (never re-walking live rows or dead entries), deleted by
-   * `ctid`. No `FOR UPDATE`: ended rows are never updated by the session paths (an ended row
-   * cannot become live again), and locking them first doubled the heap writes (BENCHMARKS.md);
-   * the DELETE re-checks `expires_at`, so whatever version of a row it reaches is still ended.
-   * Needs READ COMMITTED (Postgres' default). Returns how long the statement ran on the server.
+   * Where the next cleanup batch ends: the `(expires_at, id)` of the `limit`-th session that ended
+   * before `cutoff`, counting from `after` in index order, or null when fewer are left (the batch
+   * then takes the rest). An index-only walk of `limit` entries from the cursor: no batch
+   * re-walks live rows or the dead entries of earlier batches.
    */
-  async deleteEndedBatch(
+  async endOfCleanupBatch(cutoff: Date, after: CleanupCursor | null, limit: number): Promise<CleanupCursor | null> {
+    const rows = await this.run<CleanupCursor>(
+      `SELECT ${CURSOR_TEXT} AS "expiresAt", id FROM auth_sessions
+        WHERE expires_at < $1 AND (expires_at, id) > ($2::timestamptz, $3::uuid)
+        ORDER BY expires_at, id OFFSET $4 LIMIT 1`,
+      [cutoff, after?.expiresAt ?? '-infinity', after?.id ?? MIN_UUID, limit - 1],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Deletes the sessions that ended before `cutoff` in `(after, upTo]` (`upTo` null: up to the
+   * cutoff), if this instance holds the cleanup lock. One statement, so no lock outlives the batch:
+   * a transaction-scoped advisory lock (one cleaner at a time), then a range scan of the
+   * `(expires_at, id)` index. No `FOR UPDATE` and no per-row list: ended rows are never updated
+   * by the session paths, and the range form costs about half the CPU per row of deleting a
+   * fetched list of victims (BENCHMARKS.md §4). The DELETE re-checks `expires_at` on whatever
+   * version of a row it reaches. Needs READ COMMITTED (Postgres' default).
+   */
+  async deleteEndedRange(
     lockKey: number,
     cutoff: Date,
-    after: { expiresAt: Date; id: string } | null,
-    limit: number,
-  ): Promise<{ locked: boolean; deleted: number; last: { expiresAt: Date; id: string } | null; serverMs: number }> {
-    const rows = await this.run<{ locked: boolean; deleted: number; lastExpiresAt: Date | null; lastId: string | null; serverMs: number }>(
+    after: CleanupCursor | null,
+    upTo: CleanupCursor | null,
+  ): Promise<{ locked: boolean; deleted: number; serverMs: number }> {
+    const rows = await this.run<{ locked: boolean; deleted: number; serverMs: number }>(
       // Asynchronous commit for this transaction only: a batch lost to a crash just leaves
       // ended rows for the next pass, and refresh commits stop queueing behind cleanup's WAL
-      // flushes (BENCHMARKS.md §4: p99 during a purge fell from about 10x to 1.5x idle).
+      // flushes (BENCHMARKS.md §4).
       `WITH lock AS MATERIALIZED (
               SELECT pg_try_advisory_xact_lock($1) AS got, set_config('synchronous_commit', 'off', true)),
-            victims AS MATERIALIZED (
-              SELECT ctid AS tid, expires_at, id FROM auth_sessions
+            deleted AS (
+              DELETE FROM auth_sessions
                WHERE (SELECT got FROM lock) AND expires_at < $2
-                 AND ($3::timestamptz IS NULL OR (expires_at, id) > ($3::timestamptz, $4::uuid))
-               ORDER BY expires_at, id
-               LIMIT $5),
-            deleted AS (DELETE FROM auth_sessions WHERE ctid = ANY (ARRAY(SELECT tid FROM victims)) AND expires_at < $2 RETURNING 1)
+                 -- Implied by the row comparisons below; stated so the planner sees one narrow
+                 -- range (it estimates row comparisons on their first column, each side alone,
+                 -- and would pick a full scan once the cursor passed the table's middle).
+                 AND expires_at BETWEEN $3::timestamptz AND $5::timestamptz
+                 AND (expires_at, id) > ($3::timestamptz, $4::uuid)
+                 AND (expires_at, id) <= ($5::timestamptz, $6::uuid)
+               RETURNING 1)
        SELECT (SELECT got FROM lock) AS locked,
               (SELECT count(*) FROM deleted)::int AS deleted,
-              last.expires_at AS "lastExpiresAt", last.id AS "lastId",
-              (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS "serverMs"
-         FROM (SELECT 1) one
-         LEFT JOIN LATERAL (SELECT expires_at, id FROM victims ORDER BY expires_at DESC, id DESC LIMIT 1) last ON true`,
-      [lockKey, cutoff, after?.expiresAt ?? null, after?.id ?? null, limit],
+              (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS "serverMs"`,
+      [lockKey, cutoff, after?.expiresAt ?? '-infinity', after?.id ?? MIN_UUID, upTo?.expiresAt ?? cutoff, upTo?.id ?? MAX_UUID],
     );
     const row = rows[0];
-    return {
-      locked: row.locked,
-      deleted: row.deleted,
-      last: row.lastId && row.lastExpiresAt ? { expiresAt: row.lastExpiresAt, id: row.lastId } : null,
-      serverMs: Number(row.serverMs),
-    };
+    return { locked: row.locked, deleted: row.deleted, serverMs: Number(row.serverMs) };
   }
 
   private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
