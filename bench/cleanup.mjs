@@ -36,9 +36,9 @@ const RETENTION_SQL = "now() - interval '7 days'";
  * synchronous commit per batch), run here side by side rather than quoted.
  */
 export const CLEANUP_CONFIGS = [
-  { name: 'library defaults (5,000 per batch, pause factor 0.35)', options: {} },
+  { name: 'library defaults (5,000 per batch, pause factor 0.5)', options: {} },
   { name: 'library, 2,000 per batch', options: { batchSize: 2_000 } },
-  { name: 'library, 5,000 per batch, pause factor 0.5', options: { pauseFactor: 0.5 } },
+  { name: 'library, 5,000 per batch, pause factor 0.35', options: { pauseFactor: 0.35 } },
   { name: 'library, 5,000 per batch, no pause', options: { pauseFactor: 0 } },
   { name: 'reference: IN (SELECT … LIMIT 1,000 FOR UPDATE SKIP LOCKED)', reference: 1_000 },
 ];

@@ -159,7 +159,7 @@ export function writeReport(results, root) {
       'every victim twice). A CPU hog in one backend with no WAL at all raised refresh p99 to about 2.4× for its second, so on ' +
       'two cores the rest is CPU, which the proportional pause gives back. Estimating the range: the planner judges a row ' +
       'comparison by its first column, each side alone, and chose a full scan once the cursor passed the middle of the table ' +
-      '(17,000 rows/s); the redundant `expires_at BETWEEN` keeps it on the index.',
+      '(about 40,000 rows/s); the redundant `expires_at BETWEEN` keeps it on the index.',
     '',
   );
   writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));

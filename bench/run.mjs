@@ -22,7 +22,7 @@ const OUT = join(ROOT, 'bench', 'out');
 const require = createRequire(import.meta.url);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CLEANUP_ROUNDS = Number(process.env.BENCH_CLEANUP_ROUNDS ?? 3);
+const CLEANUP_ROUNDS = Number(process.env.BENCH_CLEANUP_ROUNDS ?? 4);
 const started = Date.now();
 const log = (...args) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s]`, ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -443,7 +443,7 @@ describe('resolveSessionOptions', () => {
   });
 
   describe('cleanup', () => {
-    it('defaults: every 10 minutes with up to 60 s of jitter, 7 d retention, 5,000 rows per batch, pause factor 0.35, 60 s budget', () => {
+    it('defaults: every 10 minutes with up to 60 s of jitter, 7 d retention, 5,000 rows per batch, pause factor 0.5, 60 s budget', () => {
       expect(resolve().cleanup).toEqual({
         enabled: true,
         cron: '0 */10 * * * *',
@@ -452,7 +452,7 @@ describe('resolveSessionOptions', () => {
         batchSize: 5_000,
         timeBudgetMs: 60_000,
         pauseMs: 0,
-        pauseFactor: 0.35,
+        pauseFactor: 0.5,
       });
     });
 

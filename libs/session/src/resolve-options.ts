@@ -191,7 +191,7 @@ export function resolveSessionOptions(
   if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) {
     throw new SessionConfigError('cleanup.pauseMs must be an integer from 0 to 60,000.');
   }
-  const pauseFactor = cleanup.pauseFactor ?? 0.35;
+  const pauseFactor = cleanup.pauseFactor ?? 0.5;
   if (typeof pauseFactor !== 'number' || !Number.isFinite(pauseFactor) || pauseFactor < 0 || pauseFactor > 100) {
     throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
   }

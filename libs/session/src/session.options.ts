@@ -116,8 +116,7 @@ export interface SessionCleanupOptions {
   retention?: Duration;
   /**
    * Rows deleted per statement. Default 5,000: beside refresh traffic its batches held their
-   * locks for under 10 ms, and with the default pause the pass deleted over 500,000 rows/s
-   * (BENCHMARKS.md §4).
+   * locks for about 10 ms (BENCHMARKS.md §4).
    */
   batchSize?: number;
   /** A pass stops after this long even if rows remain; the next tick goes on. Default 60 s. */
@@ -126,8 +125,9 @@ export interface SessionCleanupOptions {
   pauseMs?: number;
   /**
    * After each batch, pause for this multiple of the batch's own duration, so the purge leaves
-   * room for the app's queries and backs off when the database is slow. Default 0.35 (refresh
-   * p99 during a purge stayed near its idle figure, BENCHMARKS.md §4); 0 purges flat out.
+   * room for the app's queries and backs off when the database is slow. Default 0.5: a third of
+   * the pass's time is pauses, which kept refresh p99 during a purge near its idle figure while
+   * the pass still deleted about 480,000 rows/s (BENCHMARKS.md §4); 0 purges flat out.
    */
   pauseFactor?: number;
 }

@@ -57,9 +57,9 @@ describe('SessionCleanupService pacing', () => {
     expect(pauses).toEqual([23, 23, 23]);
   });
 
-  it('the default pause factor is 0.35 of the batch time', async () => {
+  it('the default pause factor is half the batch time', async () => {
     await cleaner({ batchSize: 100 }, 250, 20).runOnce();
-    expect(pauses).toEqual([7, 7]);
+    expect(pauses).toEqual([10, 10]);
   });
 
   it('pauseFactor 0 and no pauseMs purge flat out', async () => {
