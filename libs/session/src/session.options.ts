@@ -116,7 +116,7 @@ export interface SessionCleanupOptions {
   retention?: Duration;
   /**
    * Rows deleted per statement. Default 5,000: beside refresh traffic its batches held their
-   * locks for about 10 ms (BENCHMARKS.md §4).
+   * locks for at most 14 ms (BENCHMARKS.md §4).
    */
   batchSize?: number;
   /** A pass stops after this long even if rows remain; the next tick goes on. Default 60 s. */
