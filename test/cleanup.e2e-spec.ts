@@ -59,7 +59,7 @@ describe('session cleanup', () => {
     expect(lines.some((l) => l.includes(`deleted ${before} ended sessions in ${report.batches} batches`))).toBe(true);
   });
 
-  it('walks ties and microsecond-apart end times exactly: every batch but the last is full', async () => {
+  it('walks ties, microsecond-apart and infinite end times exactly: every batch but the last is full', async () => {
     const tied = `cleanup-tied-${randomUUID()}`;
     const micro = `cleanup-micro-${randomUUID()}`;
     const endedAt = new Date(Date.now() - 12 * DAY);
@@ -72,11 +72,20 @@ describe('session cleanup', () => {
          FROM generate_series(1, 700) g`,
       [micro, endedAt],
     );
+    // And 600 that ended at '-infinity' (only manual SQL makes them): first in the walk, so the
+    // first batch ends on one of them.
+    const infinite = `cleanup-infinite-${randomUUID()}`;
+    await a.dataSource.query(
+      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+       SELECT gen_random_uuid(), $1, 'cookie', sha256(g::text::bytea), $2, $2, '-infinity', $2 FROM generate_series(1, 600) g`,
+      [infinite, endedAt],
+    );
     const before = await eligible(a);
     const report = await a.app.get(SessionCleanupService).runOnce();
     expect(report).toMatchObject({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, truncated: false });
     expect(await countOf(a, tied)).toBe(0);
     expect(await countOf(a, micro)).toBe(0);
+    expect(await countOf(a, infinite)).toBe(0);
   });
 
   it('two instances running a pass at the same moment delete each row once, and neither errors', async () => {
@@ -126,8 +135,10 @@ describe('session cleanup', () => {
     const single = await startApp({ DATABASE_POOL_SIZE: '1', SESSION_CLEANUP: 'false' });
     try {
       await insertSessions(single, `cleanup-durable-${randomUUID()}`, 20, new Date(Date.now() - 9 * DAY), true);
+      const before = await single.dataSource.query('SHOW synchronous_commit');
+      expect(before).not.toEqual([{ synchronous_commit: 'off' }]);
       expect((await single.app.get(SessionCleanupService).runOnce()).deleted).toBeGreaterThanOrEqual(20);
-      expect(await single.dataSource.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+      expect(await single.dataSource.query('SHOW synchronous_commit')).toEqual(before);
     } finally {
       await single.close();
     }

@@ -53,6 +53,12 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger });
     configureSampleApp(app);
     await app.init();
+    // Listen once: given a server that is not listening, supertest listens and closes it around
+    // every request, and on Node 20 each close also drops the idle keep-alive sockets other
+    // requests may be about to reuse (read ECONNRESET). The server also keeps idle sockets longer
+    // than the client's agent does, so only the client ever closes one.
+    await app.listen(0, '127.0.0.1');
+    app.getHttpServer().keepAliveTimeout = 30_000;
     return {
       app,
       server: app.getHttpServer(),

@@ -127,7 +127,7 @@ export interface SessionCleanupOptions {
    * After each batch, pause for this multiple of the batch's own duration, so the purge leaves
    * room for the app's queries and backs off when the database is slow. Default 0.5: a third of
    * the pass's time is pauses, which kept refresh p99 during a purge near its idle figure while
-   * the pass still deleted about 480,000 rows/s (BENCHMARKS.md §4); 0 purges flat out.
+   * the pass still deleted about 500,000 rows/s (BENCHMARKS.md §4); 0 purges flat out.
    */
   pauseFactor?: number;
 }

@@ -20,8 +20,10 @@ describe('SessionCleanupService pacing', () => {
     pauses = [];
     jest.spyOn(performance, 'now').mockImplementation(() => now);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
     jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
       pauses.push(ms ?? 0);
+      now += ms ?? 0;
       fn();
       return 0 as unknown as NodeJS.Timeout;
     }) as typeof setTimeout);
@@ -35,7 +37,9 @@ describe('SessionCleanupService pacing', () => {
     const store = {
       endOfCleanupBatch: async (_cutoff: Date, _after: unknown, limit: number) => {
         planned = Math.min(limit, left);
-        return left > limit ? { expiresAt: '2026-01-01T00:00:00.000000Z', id: `${left}` } : null;
+        // Like the store: a bound while at least `limit` rows remain, so an exact multiple ends
+        // with an empty batch.
+        return left >= limit ? { expiresAt: '2026-01-01T00:00:00.000000Z', id: `${left}` } : null;
       },
       deleteEndedRange: async () => {
         now += batchMs;
@@ -64,7 +68,13 @@ describe('SessionCleanupService pacing', () => {
 
   it('pauseFactor 0 and no pauseMs purge flat out', async () => {
     const report = await cleaner({ batchSize: 100, pauseFactor: 0 }, 1_000, 20).runOnce();
-    expect(report.deleted).toBe(1_000);
+    expect(report).toMatchObject({ deleted: 1_000, batches: 11, truncated: false });
     expect(pauses).toEqual([]);
+  });
+
+  it('never pauses past the time budget: a slow batch cannot become a long sleep', async () => {
+    const report = await cleaner({ batchSize: 100, pauseFactor: 100, timeBudget: 1 }, 1_000, 100).runOnce();
+    expect(pauses).toEqual([900]);
+    expect(report).toMatchObject({ ran: true, deleted: 100, batches: 1, truncated: true });
   });
 });

@@ -104,7 +104,6 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       const upTo = await this.store.endOfCleanupBatch(cutoff, after, batchSize);
       const batch = await this.store.deleteEndedRange(CLEANUP_LOCK_KEY, cutoff, after, upTo);
       const batchMs = performance.now() - batchStarted;
-      slowestBatchMs = Math.max(slowestBatchMs, Math.round(batch.serverMs * 10) / 10);
       if (!batch.locked) {
         if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated });
         truncated = true; // another instance took over between our batches: it finishes the work
@@ -112,16 +111,23 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       }
       batches += 1;
       deleted += batch.deleted;
+      slowestBatchMs = Math.max(slowestBatchMs, Math.round(batch.serverMs * 10) / 10);
       if (!upTo) break; // that batch took the rest
       after = upTo;
-      if (Date.now() - started >= timeBudgetMs) {
+      const budgetLeft = timeBudgetMs - (Date.now() - started);
+      if (budgetLeft <= 0) {
         truncated = true;
         break;
       }
       // Yield in proportion to what the batch cost: when the database is busy, batches slow
-      // down and the purge backs off with them (pt-archiver's --sleep-coef).
-      const pause = pauseMs + pauseFactor * batchMs;
+      // down and the purge backs off with them (pt-archiver's --sleep-coef). Never past the
+      // budget, so a stalled batch cannot turn into a long sleep that holds up shutdown.
+      const pause = Math.min(pauseMs + pauseFactor * batchMs, budgetLeft);
       if (pause >= 1) await new Promise((resolve) => setTimeout(resolve, pause));
+      if (Date.now() - started >= timeBudgetMs) {
+        truncated = true;
+        break;
+      }
     }
     return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated });
   }

@@ -48,7 +48,8 @@ export interface CleanupCursor {
   id: string;
 }
 
-const CURSOR_TEXT = `to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+// to_char gives NULL for an infinite timestamp; those travel as Postgres' own '-infinity'.
+const CURSOR_TEXT = `CASE WHEN isfinite(expires_at) THEN to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE expires_at::text END`;
 const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
@@ -187,10 +188,12 @@ export class SessionStore {
    * Deletes the sessions that ended before `cutoff` in `(after, upTo]` (`upTo` null: up to the
    * cutoff), if this instance holds the cleanup lock. One statement, so no lock outlives the batch:
    * a transaction-scoped advisory lock (one cleaner at a time), then a range scan of the
-   * `(expires_at, id)` index. No `FOR UPDATE` and no per-row list: ended rows are never updated
-   * by the session paths, and the range form costs about half the CPU per row of deleting a
-   * fetched list of victims (BENCHMARKS.md §4). The DELETE re-checks `expires_at` on whatever
-   * version of a row it reaches. Needs READ COMMITTED (Postgres' default).
+   * `(expires_at, id)` index. No `FOR UPDATE` and no per-row list: the session paths may still
+   * stamp an ended row (a revocation, a touch) but never move it back before the cutoff, the
+   * DELETE re-checks `expires_at` on whatever version of a row it reaches, and the range form
+   * costs about half the CPU per row of deleting a fetched list of victims (BENCHMARKS.md §4).
+   * Needs READ COMMITTED (Postgres' default): under REPEATABLE READ such a concurrent stamp
+   * would fail the batch, and the next pass would retry it.
    */
   async deleteEndedRange(
     lockKey: number,
