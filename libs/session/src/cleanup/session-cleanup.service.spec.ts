@@ -14,12 +14,14 @@ import { SessionCleanupService } from './session-cleanup.service';
 describe('SessionCleanupService pacing', () => {
   let now: number;
   let pauses: number[];
+  let logged: string[];
 
   beforeEach(() => {
     now = 0;
     pauses = [];
     jest.spyOn(performance, 'now').mockImplementation(() => now);
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    logged = [];
+    jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(String(message)));
     jest.spyOn(Date, 'now').mockImplementation(() => now);
     jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
       pauses.push(ms ?? 0);
@@ -30,8 +32,12 @@ describe('SessionCleanupService pacing', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  /** A cleaner over a table holding `rows` eligible rows; each batch takes `batchMs` of the fake clock. */
-  const cleaner = (cleanup: SessionCleanupOptions, rows: number, batchMs: number) => {
+  /**
+   * A cleaner over a table holding `rows` eligible rows; each batch takes `batchMs` of the fake
+   * clock. From batch `lockLostAt` on, another instance holds the lock.
+   */
+  const cleaner = (cleanup: SessionCleanupOptions, rows: number, batchMs: number, lockLostAt = Infinity) => {
+    let batch = 0;
     let left = rows;
     let planned = 0;
     const store = {
@@ -43,6 +49,7 @@ describe('SessionCleanupService pacing', () => {
       },
       deleteEndedRange: async () => {
         now += batchMs;
+        if (++batch >= lockLostAt) return { locked: false, deleted: 0, serverMs: 1 };
         left -= planned;
         return { locked: true, deleted: planned, serverMs: batchMs - 1 };
       },
@@ -70,6 +77,15 @@ describe('SessionCleanupService pacing', () => {
     const report = await cleaner({ batchSize: 100, pauseFactor: 0 }, 1_000, 20).runOnce();
     expect(report).toMatchObject({ deleted: 1_000, batches: 11, truncated: false });
     expect(pauses).toEqual([]);
+  });
+
+  it('says which way a pass stopped early: the time budget, or another instance taking the lock', async () => {
+    const budget = await cleaner({ batchSize: 100, pauseFactor: 100, timeBudget: 1 }, 1_000, 100).runOnce();
+    expect(budget.truncated).toBe(true);
+    expect(logged.at(-1)).toContain('(time budget spent; the next pass goes on)');
+    const takeover = await cleaner({ batchSize: 100 }, 1_000, 10, 3).runOnce();
+    expect(takeover).toMatchObject({ ran: true, deleted: 200, batches: 2, truncated: true });
+    expect(logged.at(-1)).toContain('(another instance took over the rest)');
   });
 
   it('never pauses past the time budget: a slow batch cannot become a long sleep', async () => {

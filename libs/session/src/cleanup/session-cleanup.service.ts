@@ -17,7 +17,10 @@ export interface CleanupReport {
   durationMs: number;
   /** The longest single batch as the database timed it: how long its row locks were held. */
   slowestBatchMs: number;
-  /** True when the time budget ended the pass with rows left for the next one. */
+  /**
+   * True when the pass stopped with rows possibly left: its time budget was spent (the next
+   * pass goes on), or another instance took the lock between two batches (and does the rest).
+   */
   truncated: boolean;
 }
 
@@ -98,6 +101,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     let batches = 0;
     let after: CleanupCursor | null = null;
     let truncated = false;
+    let stoppedBy = 'time budget spent; the next pass goes on';
     let slowestBatchMs = 0;
     for (;;) {
       const batchStarted = performance.now();
@@ -107,6 +111,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       if (!batch.locked) {
         if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated });
         truncated = true; // another instance took over between our batches: it finishes the work
+        stoppedBy = 'another instance took over the rest';
         break;
       }
       batches += 1;
@@ -129,15 +134,15 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
         break;
       }
     }
-    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated });
+    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated }, stoppedBy);
   }
 
-  private report(report: CleanupReport): CleanupReport {
+  private report(report: CleanupReport, stoppedBy = ''): CleanupReport {
     if (report.ran) {
       this.logger.log(
         `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms ` +
           `(slowest batch ${report.slowestBatchMs} ms)` +
-          (report.truncated ? ' (time budget spent; the next pass goes on)' : ''),
+          (report.truncated ? ` (${stoppedBy})` : ''),
       );
     } else {
       this.logger.debug?.('session cleanup skipped: another instance holds the lock');
