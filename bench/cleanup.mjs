@@ -144,7 +144,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
   );
   const walCompressionNote = lz4[0]?.ok ? null : 'not measured: the server lacks lz4 WAL compression or this role may not set it';
   if (!walCompressionNote && !process.env.BENCH_CLEANUP_CONFIGS) CONFIGS.splice(1, 0, WAL_COMPRESSION);
-  const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], deleted: [], ratios: [], rate: [] }));
+  const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], ratios: [], rate: [] }));
   for (let round = 1; round <= rounds; round++) {
     for (const [i, config] of CONFIGS.entries()) {
       const s = samples[i];

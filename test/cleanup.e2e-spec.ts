@@ -6,14 +6,16 @@ import { startApp, type TestApp } from './support/app';
 import { bearerLogin } from './support/browser';
 
 const DAY = 86_400_000;
+/** Not the default (7 d), so a pass that ignored the setting would fail the retention checks. */
+const RETENTION_DAYS = 5;
 
 /** Issue 4: ended sessions past retention are deleted in batches, once, by one instance at a time. */
 describe('session cleanup', () => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    a = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '7d' });
-    b = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '7d' });
+    a = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '5d' });
+    b = await startApp({ SESSION_CLEANUP_BATCH: '500', SESSION_RETENTION: '5d' });
   });
   afterAll(async () => {
     await a?.close();
@@ -33,7 +35,7 @@ describe('session cleanup', () => {
   const countOf = async (t: TestApp, user: string) =>
     (await t.dataSource.query(`SELECT count(*)::int AS n FROM auth_sessions WHERE user_id = $1`, [user]))[0].n as number;
   const eligible = async (t: TestApp) =>
-    (await t.dataSource.query(`SELECT count(*)::int AS n FROM auth_sessions WHERE expires_at < $1`, [new Date(Date.now() - 7 * DAY)]))[0].n as number;
+    (await t.dataSource.query(`SELECT count(*)::int AS n FROM auth_sessions WHERE expires_at < $1`, [new Date(Date.now() - RETENTION_DAYS * DAY)]))[0].n as number;
 
   it('deletes ended rows past retention in batches; rows inside retention and live rows stay', async () => {
     const old = `cleanup-old-${randomUUID()}`;
@@ -43,6 +45,8 @@ describe('session cleanup', () => {
     await insertSessions(a, old, 1_200, new Date(Date.now() - 8 * DAY), false);
     await insertSessions(a, oldRevoked, 300, new Date(Date.now() - 30 * DAY), true);
     await insertSessions(a, recent, 50, new Date(Date.now() - 1 * DAY), true);
+    const pastRetention = `cleanup-past-retention-${randomUUID()}`;
+    await insertSessions(a, pastRetention, 40, new Date(Date.now() - 6 * DAY), true);
     await insertSessions(a, live, 50, new Date(Date.now() + 1 * DAY), false);
     const before = await eligible(a);
     expect(before).toBeGreaterThanOrEqual(1_500);
@@ -52,6 +56,7 @@ describe('session cleanup', () => {
     expect(await countOf(a, old)).toBe(0);
     expect(await countOf(a, oldRevoked)).toBe(0);
     expect(await countOf(a, recent)).toBe(50);
+    expect(await countOf(a, pastRetention)).toBe(0); // 6 days: past the 5 configured, inside the default 7
     expect(await countOf(a, live)).toBe(50);
     expect(await eligible(a)).toBe(0);
     // Nest's logger is process-wide: the app created last receives every instance's lines.

@@ -47,6 +47,7 @@ describe('cookies', () => {
       await local.dataSource.query(`UPDATE auth_sessions SET absolute_expires_at = $2 WHERE id = $1`, [sid, end]);
       const res = await browser.post('/auth/refresh');
       expect(res.status).toBe(200);
+      expect(setCookies(res).map((c) => c.name).sort()).toEqual([ACCESS, CSRF, REFRESH].sort());
       for (const c of setCookies(res)) expect(Number(c.attributes['max-age'])).toBeLessThanOrEqual(60);
       expect(new Date(res.body.accessTokenExpiresAt).getTime()).toBeLessThanOrEqual(end.getTime());
       const [row] = await local.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sid]);
@@ -99,6 +100,7 @@ describe('cookies', () => {
     expect((await refresh.post('/auth/refresh')).status).toBe(401);
     const nothing = await request(t.server).post('/auth/logout');
     expect(nothing.status).toBe(204);
+    expect(setCookies(nothing).map((c) => c.name).sort()).toEqual([ACCESS, CSRF, REFRESH].sort());
     expect(setCookies(nothing).every((c) => c.attributes['max-age'] === '0')).toBe(true);
   });
 

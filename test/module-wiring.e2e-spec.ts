@@ -12,7 +12,7 @@ import {
   type SessionModuleOptions,
   type SessionOptionsFactory,
 } from 'nest-sessions';
-import { CapturingLogger } from './support/app';
+import { CapturingLogger, listenForTests } from './support/app';
 import { REFRESH } from './support/browser';
 
 const secrets = { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32) };
@@ -44,7 +44,7 @@ async function boot(session: DynamicModule) {
   const logger = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({ imports: [database(), session] }).setLogger(logger).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger });
-  await app.init();
+  await listenForTests(app);
   return { app, logger, server: app.getHttpServer() };
 }
 

@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { LoggerService } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../apps/sample/src/app.module';
@@ -41,6 +41,19 @@ export interface TestApp {
 }
 
 /**
+ * Initialises and listens once on an ephemeral loopback port. Given a server that is not
+ * listening, supertest listens and closes it around every request, and on Node 20 each close
+ * also drops the idle keep-alive sockets other requests may be about to reuse (read
+ * ECONNRESET). The server keeps idle sockets longer than the client's agent does, so only the
+ * client ever closes one.
+ */
+export async function listenForTests(app: INestApplication): Promise<void> {
+  await app.init();
+  await app.listen(0, '127.0.0.1');
+  (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 30_000;
+}
+
+/**
  * Boots the real sample app (its AppModule, its setup, its migrations) on the test database,
  * with `env` on top of the base settings. The environment is restored once the app has read it.
  */
@@ -52,13 +65,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logger).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger });
     configureSampleApp(app);
-    await app.init();
-    // Listen once: given a server that is not listening, supertest listens and closes it around
-    // every request, and on Node 20 each close also drops the idle keep-alive sockets other
-    // requests may be about to reuse (read ECONNRESET). The server also keeps idle sockets longer
-    // than the client's agent does, so only the client ever closes one.
-    await app.listen(0, '127.0.0.1');
-    app.getHttpServer().keepAliveTimeout = 30_000;
+    await listenForTests(app);
     return {
       app,
       server: app.getHttpServer(),

@@ -15,7 +15,7 @@ export { SessionEvents } from './events/session-events';
 export { SessionCleanupService, type CleanupReport } from './cleanup/session-cleanup.service';
 export type { SessionEvent, SessionEventMap } from './events/session-events';
 export { SessionEntity } from './store/session.entity';
-export { sessionMigrations, CreateAuthSessions1764200000000 } from './store/migrations';
+export { sessionMigrations, CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000 } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason } from './session.types';
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';

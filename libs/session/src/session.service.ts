@@ -236,7 +236,7 @@ export class SessionService {
    * null when nothing was proven (logout still clears the cookies).
    */
   async logout(refresh: PresentedRefreshToken | null, accessToken: string | null): Promise<string | null> {
-    const sessionId = (await this.sessionOfRefreshToken(refresh)) ?? this.sessionOfAccessToken(accessToken);
+    const sessionId = (await this.sessionOfRefreshToken(refresh)) ?? (accessToken ? this.accessTokens.sessionIdOf(accessToken, Date.now()) : null);
     if (!sessionId) return null;
     await this.revoke(sessionId, 'logout');
     return sessionId;
@@ -307,16 +307,6 @@ export class SessionService {
     return (await this.classify(parsed.sessionId, row, hashRefreshSecret(parsed.secret, this.options.refreshPepper))) ? parsed.sessionId : null;
   }
 
-  private sessionOfAccessToken(token: string | null): string | null {
-    if (!token) return null;
-    try {
-      return this.accessTokens.verify(token, Date.now(), true).sid;
-    } catch {
-      return null;
-    }
-  }
-
-  /** The app's loader failing (its database down) fails closed as a 503, never a 500. */
   /**
    * Which of the session's secrets this is, compared in constant time: the current one, the
    * previous one, an older one of the lineage (read only now: the common case never needs it),
@@ -333,6 +323,7 @@ export class SessionService {
     return found ? 'older' : null;
   }
 
+  /** The app's loader failing (its database down) fails closed as a 503, never a 500. */
   private async loadUser(userId: string): Promise<SessionUser | null> {
     let user: SessionUser | null;
     try {

@@ -1,5 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { ServiceUnavailableError } from 'nest-sessions';
+
+type ErrorBody = { statusCode: number; code: string; message: string };
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'VALIDATION_FAILED',
@@ -40,7 +43,7 @@ export class ErrorBodyFilter implements ExceptionFilter {
     res.status(status).json(body);
   }
 
-  private describe(exception: unknown): { status: number; body: { statusCode: number; code: string; message: string } } {
+  private describe(exception: unknown): { status: number; body: ErrorBody } {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -49,7 +52,8 @@ export class ErrorBodyFilter implements ExceptionFilter {
         return { status, body: { statusCode: status, code: r.code, message: r.message } };
       }
       const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
-      return { status, body: { statusCode: status, code, message: this.messageOf(status, response) } };
+      // Framework messages may quote input: only fixed texts leave.
+      return { status, body: { statusCode: status, code, message: GENERIC_MESSAGE[status] ?? 'The request failed.' } };
     }
     // body-parser errors (malformed JSON, too large, bad charset) carry a 4xx `status`.
     const status = (exception as { status?: unknown })?.status;
@@ -60,19 +64,10 @@ export class ErrorBodyFilter implements ExceptionFilter {
     const code = (exception as { code?: unknown })?.code;
     if (isDatabaseUnavailable(exception)) {
       this.logger.error(`database unavailable: ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
-      return { status: 503, body: { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable.' } };
+      return { status: 503, body: new ServiceUnavailableError().getResponse() as ErrorBody };
     }
     this.logger.error(`unhandled ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
     return { status: 500, body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Something went wrong.' } };
-  }
-
-  /** Validation messages name fields and rules, never values; everything else gets a fixed text. */
-  private messageOf(status: number, response: string | object): string {
-    if (status === HttpStatus.BAD_REQUEST && typeof response === 'object') {
-      const message = (response as { message?: unknown }).message;
-      if (Array.isArray(message)) return message.filter((m) => typeof m === 'string').join('; ');
-    }
-    return GENERIC_MESSAGE[status] ?? 'The request failed.';
   }
 }
 

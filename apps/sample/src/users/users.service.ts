@@ -51,7 +51,8 @@ export class UsersService {
     return user && !user.disabledAt ? { id: user.id, roles: user.roles } : null;
   }
 
-  findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
+  /** The account's public fields only: the password hash stays in the database. */
+  findById(id: string): Promise<Pick<User, 'id' | 'email'> | null> {
+    return this.users.findOne({ where: { id }, select: { id: true, email: true } });
   }
 }

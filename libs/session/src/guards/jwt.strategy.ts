@@ -19,10 +19,12 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
     super({
       jwtFromRequest: (req: Record<string, unknown>) => (req[REQUEST_ACCESS_TOKEN] as string | undefined) ?? null,
       secretOrKey: options.jwtKey as unknown as string,
-      algorithms: ['HS256'],
-      issuer: options.issuer,
-      audience: options.audience,
-      ignoreExpiration: true,
+      // passport-jwt writes these four over `jsonWebTokenOptions` (undefined ones included), so
+      // they are taken from the one place that defines verification.
+      algorithms: accessTokens.verifyOptions.algorithms,
+      issuer: accessTokens.verifyOptions.issuer as string,
+      audience: accessTokens.verifyOptions.audience as string,
+      ignoreExpiration: accessTokens.verifyOptions.ignoreExpiration,
       jsonWebTokenOptions: accessTokens.verifyOptions,
     });
   }

@@ -93,6 +93,18 @@ export class AccessTokenService {
     return this.checkClaims(decoded, nowMs, allowExpired);
   }
 
+  /**
+   * The session a token names if its signature and claims verify, expired or not; null
+   * otherwise. For finding which session a cookie or a logout belongs to, never for admitting.
+   */
+  sessionIdOf(token: string, nowMs: number): string | null {
+    try {
+      return this.verify(token, nowMs, true).sid;
+    } catch {
+      return null;
+    }
+  }
+
   /** Checks what jsonwebtoken does not: header `typ` and `crit`, required claims, times. */
   checkClaims(decoded: DecodedJwt, nowMs: number, allowExpired = false): AccessClaims {
     const { header, payload } = decoded;
