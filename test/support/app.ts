@@ -1,10 +1,9 @@
-import { Test } from '@nestjs/testing';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { DataSource } from 'typeorm';
-import { AppModule } from '../../apps/sample/src/app.module';
-import { configureSampleApp } from '../../apps/sample/src/app.setup';
+import { createSampleApp, type SampleApp } from '../../apps/sample/src/app.factory';
+import type { HttpAdapterName } from '../../apps/sample/src/config/sample-config';
 
 /** One pair of secrets per test run, so that several app instances accept each other's tokens. */
 export const TEST_JWT_SECRET = process.env.NS_TEST_JWT_SECRET ?? randomBytes(32).toString('base64url');
@@ -33,8 +32,9 @@ export class CapturingLogger implements LoggerService {
 }
 
 export interface TestApp {
-  app: NestExpressApplication;
-  server: ReturnType<NestExpressApplication['getHttpServer']>;
+  app: SampleApp;
+  adapter: HttpAdapterName;
+  server: Server;
   dataSource: DataSource;
   logger: CapturingLogger;
   close(): Promise<void>;
@@ -54,20 +54,21 @@ export async function listenForTests(app: INestApplication): Promise<void> {
 }
 
 /**
- * Boots the real sample app (its AppModule, its setup, its migrations) on the test database,
- * with `env` on top of the base settings. The environment is restored once the app has read it.
+ * Boots the real sample app (`createSampleApp`, as `main.ts` does: its AppModule, its setup, its
+ * migrations) on the test database, with `env` on top of the base settings. The adapter is
+ * `env.HTTP_ADAPTER`, else the harness's `NS_TEST_ADAPTER` (the Jest project), else Express; a
+ * stray `HTTP_ADAPTER` in the shell is ignored. The environment is restored once the app has read it.
  */
 export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
   const saved = { ...process.env };
-  Object.assign(process.env, BASE_ENV, env);
+  Object.assign(process.env, BASE_ENV, { HTTP_ADAPTER: process.env.NS_TEST_ADAPTER ?? 'express' }, env);
   const logger = new CapturingLogger();
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logger).compile();
-    const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger });
-    configureSampleApp(app);
+    const app = await createSampleApp({ logger, abortOnError: false });
     await listenForTests(app);
     return {
       app,
+      adapter: app.getHttpAdapter().getType() as HttpAdapterName,
       server: app.getHttpServer(),
       dataSource: app.get(DataSource),
       logger,

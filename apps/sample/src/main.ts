@@ -1,15 +1,13 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module';
-import { configureSampleApp } from './app.setup';
+import { createSampleApp, type SampleApp } from './app.factory';
 import { sampleConfig, type SampleConfig } from './config/sample-config';
 
-export async function bootstrap(): Promise<NestExpressApplication> {
-  const app = configureSampleApp(await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false }));
-  const { port } = app.get<SampleConfig>(sampleConfig.KEY);
+export async function bootstrap(): Promise<SampleApp> {
+  const app = await createSampleApp();
+  const { port, globalPrefix } = app.get<SampleConfig>(sampleConfig.KEY);
   await app.listen(port, process.env.HOST ?? '127.0.0.1');
-  console.log(`nest-sessions sample app listening on http://localhost:${port}`);
+  const adapter = app.getHttpAdapter().getType();
+  console.log(`nest-sessions sample app (${adapter}) listening on http://localhost:${port}${globalPrefix ? `/${globalPrefix}` : ''}`);
   return app;
 }
 

@@ -1,17 +1,14 @@
 import { createSecretKey, generateKeyPairSync, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './resolve-options';
+import { estimateSecretEntropy } from './secret-strength';
+import { SESSION_DEFAULTS } from './session.defaults';
+import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
 
-/**
- * A fresh random secret. The library's placeholder heuristic also refuses the rare random value
- * that happens to contain e.g. "xxxx" or "1234" (about 1 in 25,000); skip those so no run is flaky.
- */
+/** A fresh random secret. */
 function randomSecret(): string {
-  for (;;) {
-    const secret = randomBytes(32).toString('base64url');
-    if (!/(change.?me|secret|password|example|placeholder|your[-_ ])/i.test(secret)) return secret;
-  }
+  return randomBytes(32).toString('base64url');
 }
 
 const loadUser = (id: string) => ({ id, roles: [] as string[] });
@@ -88,20 +85,37 @@ describe('resolveSessionOptions', () => {
 
     it.each<[string, string]>([
       ['changeme', 'changeme-changeme-changeme-changeme'],
-      ['CHANGE_ME', `CHANGE_ME_${randomSecret()}`],
-      ['change-me', `${randomSecret()}change-me`],
       ['a repeated letter', 'a'.repeat(40)],
       ['two alternating letters', 'ab'.repeat(20)],
       ['nine distinct characters', 'abcdefghi'.repeat(4)],
-      ['"secret"', `my-super-secret-jwt-key-${randomSecret()}`],
-      ['"password"', `Password${randomSecret()}`],
-      ['"example"', `example-${randomSecret()}`],
-      ['"placeholder"', `placeholder-${randomSecret()}`],
-      ['"your-"', `your-256-bit-key-${randomSecret()}`],
-    ])('refuses a placeholder (%s)', (_label, value) => {
+      ['words only', 'your-super-secret-jwt-key-change-in-production'],
+      ['words and a short number', 'my-app-session-secret-password-2024'],
+      ['a repeated short random part', `${'x7Qp'.repeat(10)}`],
+    ])('refuses a value without enough randomness (%s)', (_label, value) => {
       expect(Buffer.byteLength(value)).toBeGreaterThanOrEqual(32);
       const e = configError(() => resolve({ [name]: value }));
-      expect(e.message).toBe(`nest-sessions: ${name} looks like a placeholder; generate a random value instead.`);
+      expect(e.message).toContain(`nest-sessions: ${name} looks like a placeholder: it carries less than 128 bits of randomness`);
+      expect(e.message).toContain("require('crypto').randomBytes(32).toString('base64url')");
+    });
+
+    it.each<[string, () => string]>([
+      ['myapp-jwt-secret-<43 random base64url chars>', () => `myapp-jwt-secret-${randomSecret()}`],
+      ['CHANGE_ME_<random>', () => `CHANGE_ME_${randomSecret()}`],
+      ['Password<random>', () => `Password${randomSecret()}`],
+      ['<random>-example', () => `${randomSecret()}-example`],
+      ['32 random bytes in hex', () => randomBytes(32).toString('hex')],
+      ['16 random bytes in hex (128 bits)', () => randomBytes(16).toString('hex')],
+      ['32 random bytes in base64', () => randomBytes(32).toString('base64')],
+    ])('accepts a strong secret whatever words it contains: %s', (_label, make) => {
+      expect(() => resolve({ [name]: make() })).not.toThrow();
+    });
+
+    it('never refuses a random value: 2,000 of each common encoding pass', () => {
+      for (let i = 0; i < 2_000; i++) {
+        for (const value of [randomBytes(32), randomSecret(), randomBytes(16).toString('hex'), randomBytes(24).toString('base64')]) {
+          expect(estimateSecretEntropy(Buffer.isBuffer(value) ? value : Buffer.from(value))).toBeGreaterThanOrEqual(128);
+        }
+      }
     });
 
     it('refuses a placeholder given as a Buffer too', () => {
@@ -180,11 +194,11 @@ describe('resolveSessionOptions', () => {
     });
 
     it('lifetimes: 600 s access token, 24 h idle, 7 d absolute, 10 s grace, 5 s skew', () => {
-      expect(resolved.accessTokenTtl).toBe(600);
-      expect(resolved.idleTimeout).toBe(86_400);
-      expect(resolved.absoluteTimeout).toBe(604_800);
-      expect(resolved.refreshReuseGrace).toBe(10);
-      expect(resolved.clockSkew).toBe(5);
+      expect(resolved.accessTokenTtlMs).toBe(600 * 1000);
+      expect(resolved.idleTimeoutMs).toBe(86_400 * 1000);
+      expect(resolved.absoluteTimeoutMs).toBe(604_800 * 1000);
+      expect(resolved.refreshReuseGraceMs).toBe(10 * 1000);
+      expect(resolved.clockSkewMs).toBe(5 * 1000);
     });
 
     it('strict revocation and both transports', () => {
@@ -198,7 +212,7 @@ describe('resolveSessionOptions', () => {
         accessName: '__Host-ns-at',
         refreshName: '__Secure-ns-rt',
         csrfName: '__Host-ns-csrf',
-        refreshPath: '/auth',
+        refreshPath: null,
       });
     });
 
@@ -226,6 +240,41 @@ describe('resolveSessionOptions', () => {
     });
   });
 
+  describe('the rules that say what they mean', () => {
+    it.each(['issuer', 'audience'] as const)('refuses an empty or blank %s (it would turn its check off)', (field) => {
+      for (const value of ['', '   ']) {
+        expect(configError(() => resolve({ [field]: value })).message).toContain(`${field} must be a non-empty string`);
+      }
+      expect(resolve({ [field]: 'my-app' })[field]).toBe('my-app');
+    });
+
+    it('refuses an access token lifetime over 1 hour unless allowLongAccessTokens, saying so', () => {
+      const e = configError(() => resolve({ accessTokenTtl: '61m', idleTimeout: '24h' }));
+      expect(e.message).toContain('accessTokenTtl (3660s) is over 1 hour');
+      expect(e.message).toContain('allowLongAccessTokens: true');
+      expect(resolve({ accessTokenTtl: '1h' }).accessTokenTtlMs).toBe(3_600_000);
+      expect(resolve({ accessTokenTtl: '2h', allowLongAccessTokens: true }).accessTokenTtlMs).toBe(7_200_000);
+    });
+
+    it('every resolved duration is in milliseconds, named in the field', () => {
+      const resolved = resolve();
+      const durationFields = Object.keys(resolved).filter((k) => /Ms$/.test(k));
+      expect(durationFields.sort()).toEqual(['absoluteTimeoutMs', 'accessTokenTtlMs', 'clockSkewMs', 'idleTimeoutMs', 'lastSeenIntervalMs', 'refreshReuseGraceMs']);
+      expect(Object.keys(resolved.cleanup).filter((k) => /Ms$/.test(k)).sort()).toEqual(['jitterMs', 'pauseMs', 'retentionMs', 'timeBudgetMs']);
+      expect(resolved.revocationCache.ttlMs).toBe(5_000);
+    });
+
+    it('the defaults come from SESSION_DEFAULTS, which cannot be changed at run time', () => {
+      expect(Object.isFrozen(SESSION_DEFAULTS)).toBe(true);
+      expect(Object.isFrozen(SESSION_DEFAULTS.cleanup)).toBe(true);
+      const resolved = resolve();
+      expect(resolved.accessTokenTtlMs).toBe(parseDuration(SESSION_DEFAULTS.accessTokenTtl) * 1000);
+      expect(resolved.idleTimeoutMs).toBe(parseDuration(SESSION_DEFAULTS.idleTimeout) * 1000);
+      expect(resolved.cleanup.batchSize).toBe(SESSION_DEFAULTS.cleanup.batchSize);
+      expect(resolved.lineageSize).toBe(SESSION_DEFAULTS.lineageSize);
+    });
+  });
+
   describe('durations', () => {
     it('accepts numbers and duration strings', () => {
       const resolved = resolve({
@@ -235,12 +284,12 @@ describe('resolveSessionOptions', () => {
         refreshReuseGrace: '0',
         clockSkew: '1m',
       });
-      expect(resolved.accessTokenTtl).toBe(300);
-      expect(resolved.idleTimeout).toBe(43_200);
-      expect(resolved.absoluteTimeout).toBe(2_592_000);
-      expect(resolved.refreshReuseGrace).toBe(0);
-      expect(resolved.clockSkew).toBe(60);
-      expect(resolve({ accessTokenTtl: 60, idleTimeout: 60, absoluteTimeout: 60 }).absoluteTimeout).toBe(60);
+      expect(resolved.accessTokenTtlMs).toBe(300 * 1000);
+      expect(resolved.idleTimeoutMs).toBe(43_200 * 1000);
+      expect(resolved.absoluteTimeoutMs).toBe(2_592_000 * 1000);
+      expect(resolved.refreshReuseGraceMs).toBe(0 * 1000);
+      expect(resolved.clockSkewMs).toBe(60 * 1000);
+      expect(resolve({ accessTokenTtl: 60, idleTimeout: 60, absoluteTimeout: 60 }).absoluteTimeoutMs).toBe(60 * 1000);
     });
 
     it.each(['accessTokenTtl', 'idleTimeout', 'absoluteTimeout', 'refreshReuseGrace', 'clockSkew'] as const)(
@@ -259,18 +308,18 @@ describe('resolveSessionOptions', () => {
         const e = configError(() => resolve({ accessTokenTtl: value }));
         expect(e.message).toBe('nest-sessions: accessTokenTtl must be at least 1 second.');
       }
-      expect(resolve({ accessTokenTtl: 1 }).accessTokenTtl).toBe(1);
+      expect(resolve({ accessTokenTtl: 1 }).accessTokenTtlMs).toBe(1 * 1000);
     });
 
     it('refuses an idle timeout shorter than the access token lifetime, with both values', () => {
       const e = configError(() => resolve({ accessTokenTtl: '15m', idleTimeout: '10m' }));
       expect(e.message).toContain('idleTimeout (600s) must not be shorter than accessTokenTtl (900s)');
       expect(e.message).toContain('logged out between two refreshes');
-      expect(resolve({ accessTokenTtl: '10m', idleTimeout: '10m' }).idleTimeout).toBe(600);
+      expect(resolve({ accessTokenTtl: '10m', idleTimeout: '10m' }).idleTimeoutMs).toBe(600 * 1000);
     });
 
     it('compares a long access token lifetime with the default idle timeout', () => {
-      const e = configError(() => resolve({ accessTokenTtl: '2d' }));
+      const e = configError(() => resolve({ accessTokenTtl: '2d', allowLongAccessTokens: true }));
       expect(e.message).toContain('idleTimeout (86400s) must not be shorter than accessTokenTtl (172800s)');
     });
 
@@ -285,13 +334,13 @@ describe('resolveSessionOptions', () => {
       const e = configError(() => resolve({ refreshReuseGrace: 61 }));
       expect(e.message).toContain('refreshReuseGrace above 60 s');
       expect(e.message).toContain('use at most 60');
-      expect(resolve({ refreshReuseGrace: '1m' }).refreshReuseGrace).toBe(60);
+      expect(resolve({ refreshReuseGrace: '1m' }).refreshReuseGraceMs).toBe(60 * 1000);
     });
 
     it('refuses a clock skew above 60 s', () => {
       const e = configError(() => resolve({ clockSkew: '2m' }));
       expect(e.message).toBe('nest-sessions: clockSkew must be at most 60 seconds.');
-      expect(resolve({ clockSkew: 0 }).clockSkew).toBe(0);
+      expect(resolve({ clockSkew: 0 }).clockSkewMs).toBe(0 * 1000);
     });
   });
 
@@ -333,15 +382,19 @@ describe('resolveSessionOptions', () => {
   });
 
   describe('cookies', () => {
-    it('refuses cookies.secure=false when NODE_ENV=production', () => {
-      const e = configError(() => resolve({ cookies: { secure: false } }, {}, { NODE_ENV: 'production' }));
-      expect(e.message).toBe('nest-sessions: cookies.secure=false (COOKIE_SECURE=false) is refused when NODE_ENV=production.');
+    it.each<[string, NodeJS.ProcessEnv]>([
+      ['production', { NODE_ENV: 'production' }],
+      ['staging', { NODE_ENV: 'staging' }],
+      ['unset', {}],
+    ])('refuses cookies.secure=false when NODE_ENV is %s: development only', (_label, env) => {
+      const e = configError(() => resolve({ cookies: { secure: false } }, {}, env));
+      expect(e.message).toContain('cookies.secure=false (plain-http cookies) is for development only');
+      expect(e.message).toContain(JSON.stringify(env.NODE_ENV ?? '(unset)'));
     });
 
     it.each<[string, NodeJS.ProcessEnv]>([
       ['development', { NODE_ENV: 'development' }],
       ['test', { NODE_ENV: 'test' }],
-      ['unset', {}],
     ])('allows cookies.secure=false when NODE_ENV is %s, without the prefixes', (_label, env) => {
       const resolved = resolve({ cookies: { secure: false } }, {}, env);
       expect(resolved.cookies).toEqual({
@@ -349,7 +402,7 @@ describe('resolveSessionOptions', () => {
         accessName: 'ns-at',
         refreshName: 'ns-rt',
         csrfName: 'ns-csrf',
-        refreshPath: '/auth',
+        refreshPath: null,
       });
     });
 
@@ -364,10 +417,16 @@ describe('resolveSessionOptions', () => {
       });
     });
 
-    it('derives the refresh path from the route prefix', () => {
+    it('normalises the route prefix and leaves the refresh path to the app start (its real mount path)', () => {
       const resolved = resolve({}, { routePrefix: '/api/session/' });
       expect(resolved.routePrefix).toBe('api/session');
-      expect(resolved.cookies.refreshPath).toBe('/api/session');
+      expect(resolved.cookies.refreshPath).toBeNull();
+    });
+
+    it('refuses a refresh path that is not a plain absolute path', () => {
+      for (const refreshPath of ['auth', '/auth;x', '/a b']) {
+        expect(configError(() => resolve({ cookies: { refreshPath } })).message).toContain('must be a plain absolute path');
+      }
     });
 
     it.each(['accessName', 'refreshName', 'csrfName'] as const)('refuses an unsafe %s', (field) => {
@@ -434,7 +493,7 @@ describe('resolveSessionOptions', () => {
 
     it.each([-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses verifiedTokenCacheSize %p', (value) => {
       const e = configError(() => resolve({ verifiedTokenCacheSize: value }));
-      expect(e.message).toBe('nest-sessions: verifiedTokenCacheSize must be a non-negative integer.');
+      expect(e.message).toBe('nest-sessions: verifiedTokenCacheSize must be an integer from 0 to 10,000,000.');
     });
 
     it('accepts verifiedTokenCacheSize 0 (cache off)', () => {
@@ -448,7 +507,7 @@ describe('resolveSessionOptions', () => {
         enabled: true,
         cron: '0 */10 * * * *',
         jitterMs: 60_000,
-        retention: 604_800,
+        retentionMs: 604_800_000,
         batchSize: 5_000,
         timeBudgetMs: 60_000,
         pauseMs: 0,

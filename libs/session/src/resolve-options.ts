@@ -2,22 +2,27 @@ import { createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
 import { CronTime } from 'cron';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
-import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
-import type { SessionTransport, SessionUser } from './session.types';
+import type { SessionCleanupOptions, SessionModuleExtras, SessionModuleOptions } from './session.options';
+import type { SessionTransport, SessionUser, UserId } from './session.types';
+import { MAX_ACCESS_TOKEN_TTL_MS, SESSION_DEFAULTS as D } from './session.defaults';
+import { estimateSecretEntropy, MIN_SECRET_ENTROPY_BITS } from './secret-strength';
 
-/** Options after validation: durations in seconds, keys as KeyObjects, names with prefixes. */
+/**
+ * Options after validation: every duration in milliseconds (the field says so), keys as
+ * KeyObjects or bytes, cookie names with their prefixes.
+ */
 export interface ResolvedSessionOptions {
   jwtKey: KeyObject;
   csrfKey: Buffer;
   refreshPepper: Buffer;
-  loadUser: (userId: string) => Promise<SessionUser | null> | SessionUser | null;
+  loadUser: (userId: UserId) => Promise<SessionUser<UserId> | null> | SessionUser<UserId> | null;
   issuer: string;
   audience: string;
-  accessTokenTtl: number;
-  idleTimeout: number;
-  absoluteTimeout: number;
-  refreshReuseGrace: number;
-  clockSkew: number;
+  accessTokenTtlMs: number;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  refreshReuseGraceMs: number;
+  clockSkewMs: number;
   revocation: 'strict' | 'stateless';
   transports: ReadonlySet<SessionTransport>;
   cookies: {
@@ -25,32 +30,34 @@ export interface ResolvedSessionOptions {
     accessName: string;
     refreshName: string;
     csrfName: string;
-    refreshPath: string;
+    /** As configured; null: the refresh route's real path, found when the app starts. */
+    refreshPath: string | null;
   };
   clearSiteData: boolean;
   revocationCache: { ttlMs: number; max: number };
   revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
   lastSeenIntervalMs: number;
-  cleanup: {
-    enabled: boolean;
-    cron: string;
-    jitterMs: number;
-    retention: number;
-    batchSize: number;
-    timeBudgetMs: number;
-    pauseMs: number;
-    pauseFactor: number;
-  };
+  cleanup: ResolvedCleanupOptions;
   csrf: { appOrigin: string | null; trustedOrigins: ReadonlySet<string> };
   verifiedTokenCacheSize: number;
   lineageSize: number;
   routePrefix: string;
 }
 
-export const DEFAULT_ROUTE_PREFIX = 'auth';
+export interface ResolvedCleanupOptions {
+  enabled: boolean;
+  cron: string;
+  jitterMs: number;
+  retentionMs: number;
+  batchSize: number;
+  timeBudgetMs: number;
+  pauseMs: number;
+  pauseFactor: number;
+}
+
 const MIN_SECRET_BYTES = 32;
-// Words, not character runs: a random base64url secret contains `xxxx` or `1234` now and then.
-const PLACEHOLDER = /(change.?me|secret|password|example|placeholder|your[-_ ])/i;
+/** Where development-only settings (plain-http cookies) are allowed. */
+const DEVELOPMENT_ENVS = new Set(['development', 'test']);
 
 function secretBytes(value: unknown, name: string): Buffer {
   if (value instanceof KeyObject) {
@@ -63,22 +70,22 @@ function secretBytes(value: unknown, name: string): Buffer {
 }
 
 function assertStrong(bytes: Buffer, name: string): void {
+  const generate = `(for example: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`;
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new SessionConfigError(
-      `${name} is ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ` +
-        `(for example: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))").`,
-    );
+    throw new SessionConfigError(`${name} is ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ${generate}.`);
   }
-  const text = bytes.toString('latin1');
-  if (PLACEHOLDER.test(text) || new Set(text).size < 10) {
-    throw new SessionConfigError(`${name} looks like a placeholder; generate a random value instead.`);
+  if (estimateSecretEntropy(bytes) < MIN_SECRET_ENTROPY_BITS) {
+    throw new SessionConfigError(
+      `${name} looks like a placeholder: it carries less than ${MIN_SECRET_ENTROPY_BITS} bits of randomness ` +
+        `beyond its words and repeats; generate a random value instead ${generate}.`,
+    );
   }
 }
 
-function duration(value: SessionModuleOptions[keyof SessionModuleOptions], fallback: number, name: string) {
-  if (value === undefined) return fallback;
+/** A duration option in milliseconds; the default is taken from SESSION_DEFAULTS. */
+function ms(value: unknown, fallback: string | number, name: string): number {
   try {
-    return parseDuration(value as string | number, name);
+    return parseDuration((value ?? fallback) as string | number, name) * 1000;
   } catch (error) {
     throw new SessionConfigError((error as Error).message);
   }
@@ -95,6 +102,23 @@ function cookieName(base: string, secure: boolean, prefix: '__Host-' | '__Secure
   return secure ? prefix + base : base;
 }
 
+/** `iss` / `aud`: a non-empty string; an empty one would turn the check off. */
+function claimValue(value: unknown, fallback: string, name: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new SessionConfigError(`${name} must be a non-empty string (an empty one would turn its check off); leave it out for ${JSON.stringify(fallback)}.`);
+  }
+  return value;
+}
+
+function integer(value: unknown, fallback: number, name: string, min: number, max: number): number {
+  const n = value ?? fallback;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new SessionConfigError(`${name} must be an integer from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}.`);
+  }
+  return n;
+}
+
 /** Validates the app's options once at start and derives every key the library needs. */
 export function resolveSessionOptions(
   options: SessionModuleOptions,
@@ -102,7 +126,7 @@ export function resolveSessionOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedSessionOptions {
   if (!options || typeof options !== 'object') throw new SessionConfigError('options are required.');
-  const production = env.NODE_ENV === 'production';
+  const nodeEnv = env.NODE_ENV ?? '';
 
   const jwtBytes = secretBytes(options.jwtSecret, 'jwtSecret');
   assertStrong(jwtBytes, 'jwtSecret');
@@ -115,128 +139,98 @@ export function resolveSessionOptions(
     throw new SessionConfigError('loadUser is required: a function (userId) => { id, roles } | null, called at refresh.');
   }
 
-  const accessTokenTtl = duration(options.accessTokenTtl, 600, 'accessTokenTtl');
-  const idleTimeout = duration(options.idleTimeout, 86_400, 'idleTimeout');
-  const absoluteTimeout = duration(options.absoluteTimeout, 7 * 86_400, 'absoluteTimeout');
-  const refreshReuseGrace = duration(options.refreshReuseGrace, 10, 'refreshReuseGrace');
-  const clockSkew = duration(options.clockSkew, 5, 'clockSkew');
-  if (accessTokenTtl < 1) throw new SessionConfigError('accessTokenTtl must be at least 1 second.');
-  if (idleTimeout < accessTokenTtl) {
+  const accessTokenTtlMs = ms(options.accessTokenTtl, D.accessTokenTtl, 'accessTokenTtl');
+  const idleTimeoutMs = ms(options.idleTimeout, D.idleTimeout, 'idleTimeout');
+  const absoluteTimeoutMs = ms(options.absoluteTimeout, D.absoluteTimeout, 'absoluteTimeout');
+  const refreshReuseGraceMs = ms(options.refreshReuseGrace, D.refreshReuseGrace, 'refreshReuseGrace');
+  const clockSkewMs = ms(options.clockSkew, D.clockSkew, 'clockSkew');
+  if (accessTokenTtlMs < 1000) throw new SessionConfigError('accessTokenTtl must be at least 1 second.');
+  if (accessTokenTtlMs > MAX_ACCESS_TOKEN_TTL_MS && options.allowLongAccessTokens !== true) {
     throw new SessionConfigError(
-      `idleTimeout (${idleTimeout}s) must not be shorter than accessTokenTtl (${accessTokenTtl}s): ` +
+      `accessTokenTtl (${accessTokenTtlMs / 1000}s) is over 1 hour: a stolen access token would stay usable that long, ` +
+        'and in stateless mode so would a revoked session. Shorten it, or set allowLongAccessTokens: true if you mean it.',
+    );
+  }
+  if (idleTimeoutMs < accessTokenTtlMs) {
+    throw new SessionConfigError(
+      `idleTimeout (${idleTimeoutMs / 1000}s) must not be shorter than accessTokenTtl (${accessTokenTtlMs / 1000}s): ` +
         'an active user would be logged out between two refreshes.',
     );
   }
-  if (absoluteTimeout < idleTimeout) {
-    throw new SessionConfigError(`absoluteTimeout (${absoluteTimeout}s) must not be shorter than idleTimeout (${idleTimeout}s).`);
+  if (absoluteTimeoutMs < idleTimeoutMs) {
+    throw new SessionConfigError(`absoluteTimeout (${absoluteTimeoutMs / 1000}s) must not be shorter than idleTimeout (${idleTimeoutMs / 1000}s).`);
   }
-  if (refreshReuseGrace > 60) {
+  if (refreshReuseGraceMs > 60_000) {
     throw new SessionConfigError('refreshReuseGrace above 60 s keeps a stolen refresh token usable too long; use at most 60.');
   }
-  if (clockSkew > 60) throw new SessionConfigError('clockSkew must be at most 60 seconds.');
+  if (clockSkewMs > 60_000) throw new SessionConfigError('clockSkew must be at most 60 seconds.');
 
-  const revocation = options.revocation ?? 'strict';
+  const revocation = options.revocation ?? D.revocation;
   if (revocation !== 'strict' && revocation !== 'stateless') {
     throw new SessionConfigError(`revocation must be "strict" or "stateless"; got ${JSON.stringify(revocation)}.`);
   }
   if (options.transports !== undefined && !Array.isArray(options.transports)) {
     throw new SessionConfigError('transports must be an array such as ["cookie", "bearer"].');
   }
-  const transports = new Set<SessionTransport>(options.transports ?? ['cookie', 'bearer']);
+  const transports = new Set<SessionTransport>(options.transports ?? D.transports);
   if (transports.size === 0 || [...transports].some((t) => t !== 'cookie' && t !== 'bearer')) {
     throw new SessionConfigError('transports must list "cookie", "bearer" or both.');
   }
 
   const cookies = options.cookies ?? {};
-  const secure = cookies.secure ?? true;
-  if (!secure && production) {
-    throw new SessionConfigError('cookies.secure=false (COOKIE_SECURE=false) is refused when NODE_ENV=production.');
+  const secure = cookies.secure ?? D.cookies.secure;
+  if (!secure && !DEVELOPMENT_ENVS.has(nodeEnv)) {
+    throw new SessionConfigError(
+      `cookies.secure=false (plain-http cookies) is for development only: it is allowed when NODE_ENV is "development" or "test", ` +
+        `not ${JSON.stringify(nodeEnv || '(unset)')}.`,
+    );
   }
   const trustedOrigins = options.csrf?.trustedOrigins ?? [];
   if (!Array.isArray(trustedOrigins)) {
     throw new SessionConfigError('csrf.trustedOrigins must be an array of origins (split a comma-separated variable first).');
   }
-  const routePrefix = (extras.routePrefix ?? DEFAULT_ROUTE_PREFIX).replace(/^\/+|\/+$/g, '');
-  const refreshPath = cookies.refreshPath ?? `/${routePrefix}`;
-  // It must reach the refresh route: a parent of /<prefix>, or /<global prefix>/<prefix>.
-  const reaches = `/${routePrefix}/`.startsWith(refreshPath.replace(/\/?$/, '/')) || refreshPath.replace(/\/$/, '').endsWith(`/${routePrefix}`);
-  if (!/^\/[A-Za-z0-9\-._~/]*$/.test(refreshPath) || !reaches) {
-    throw new SessionConfigError(`cookies.refreshPath ${JSON.stringify(refreshPath)} must be a plain path that reaches /${routePrefix}/refresh.`);
+  const routePrefix = (extras.routePrefix ?? D.routePrefix).replace(/^\/+|\/+$/g, '');
+  const refreshPath = cookies.refreshPath ?? null;
+  if (refreshPath !== null && !/^\/[A-Za-z0-9\-._~/]*$/.test(refreshPath)) {
+    throw new SessionConfigError(`cookies.refreshPath ${JSON.stringify(refreshPath)} must be a plain absolute path such as "/api/auth".`);
   }
-  const lineageSize = options.lineageSize ?? 32;
-  if (!Number.isInteger(lineageSize) || lineageSize < 1 || lineageSize > 256) {
-    throw new SessionConfigError('lineageSize must be an integer from 1 to 256.');
-  }
-  const verifiedTokenCacheSize = options.verifiedTokenCacheSize ?? 10_000;
-  if (!Number.isInteger(verifiedTokenCacheSize) || verifiedTokenCacheSize < 0) {
-    throw new SessionConfigError('verifiedTokenCacheSize must be a non-negative integer.');
-  }
-
-  const cacheMax = options.revocationCache?.max ?? 100_000;
-  if (!Number.isInteger(cacheMax) || cacheMax < 0) throw new SessionConfigError('revocationCache.max must be a non-negative integer.');
-  const cacheTtl = duration(options.revocationCache?.ttl, 5, 'revocationCache.ttl');
-  if (cacheTtl > 60) throw new SessionConfigError('revocationCache.ttl above 60 s lets a lost broadcast hide a revocation too long; use at most 60.');
-  const bus = options.revocationBus ?? 'postgres';
+  const lineageSize = integer(options.lineageSize, D.lineageSize, 'lineageSize', 1, 256);
+  const verifiedTokenCacheSize = integer(options.verifiedTokenCacheSize, D.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 0, 10_000_000);
+  const cacheMax = integer(options.revocationCache?.max, D.revocationCache.max, 'revocationCache.max', 0, 10_000_000);
+  const cacheTtlMs = ms(options.revocationCache?.ttl, D.revocationCache.ttl, 'revocationCache.ttl');
+  if (cacheTtlMs > 60_000) throw new SessionConfigError('revocationCache.ttl above 60 s lets a lost broadcast hide a revocation too long; use at most 60.');
+  const bus = options.revocationBus ?? D.revocationBus;
   let revocationBus: ResolvedSessionOptions['revocationBus'];
   if (bus === 'postgres' || bus === 'none') revocationBus = { kind: bus };
   else if (bus && typeof bus === 'object' && typeof bus.redis === 'string' && /^rediss?:\/\//.test(bus.redis)) revocationBus = { kind: 'redis', url: bus.redis };
   else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
 
-  const cleanup = options.cleanup ?? {};
-  const batchSize = cleanup.batchSize ?? 5_000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
-    throw new SessionConfigError('cleanup.batchSize must be an integer from 1 to 100,000.');
-  }
-  const pauseMs = cleanup.pauseMs ?? 0;
-  if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs > 60_000) {
-    throw new SessionConfigError('cleanup.pauseMs must be an integer from 0 to 60,000.');
-  }
-  const pauseFactor = cleanup.pauseFactor ?? 0.5;
-  if (typeof pauseFactor !== 'number' || !Number.isFinite(pauseFactor) || pauseFactor < 0 || pauseFactor > 100) {
-    throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
-  }
-  const cron = cleanup.cron ?? '0 */10 * * * *';
-  try {
-    new CronTime(cron);
-  } catch {
-    throw new SessionConfigError(`cleanup.cron must be a cron expression such as "0 */10 * * * *"; got ${JSON.stringify(cron)}.`);
-  }
-
   return {
     jwtKey: createSecretKey(jwtBytes),
     csrfKey: derive(rootBytes, 'csrf'),
     refreshPepper: derive(rootBytes, 'refresh-pepper'),
-    loadUser: options.loadUser,
-    issuer: options.issuer ?? 'nest-sessions',
-    audience: options.audience ?? 'nest-sessions',
-    accessTokenTtl,
-    idleTimeout,
-    absoluteTimeout,
-    refreshReuseGrace,
-    clockSkew,
+    loadUser: options.loadUser as ResolvedSessionOptions['loadUser'],
+    issuer: claimValue(options.issuer, D.issuer, 'issuer'),
+    audience: claimValue(options.audience, D.audience, 'audience'),
+    accessTokenTtlMs,
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    refreshReuseGraceMs,
+    clockSkewMs,
     revocation,
     transports,
     cookies: {
       secure,
-      accessName: cookieName(cookies.accessName ?? 'ns-at', secure, '__Host-'),
-      refreshName: cookieName(cookies.refreshName ?? 'ns-rt', secure, '__Secure-'),
-      csrfName: cookieName(cookies.csrfName ?? 'ns-csrf', secure, '__Host-'),
+      accessName: cookieName(cookies.accessName ?? D.cookies.accessName, secure, '__Host-'),
+      refreshName: cookieName(cookies.refreshName ?? D.cookies.refreshName, secure, '__Secure-'),
+      csrfName: cookieName(cookies.csrfName ?? D.cookies.csrfName, secure, '__Host-'),
       refreshPath,
     },
-    clearSiteData: options.clearSiteData ?? true,
-    revocationCache: { ttlMs: cacheTtl * 1000, max: cacheMax },
+    clearSiteData: options.clearSiteData ?? D.clearSiteData,
+    revocationCache: { ttlMs: cacheTtlMs, max: cacheMax },
     revocationBus,
-    lastSeenIntervalMs: duration(options.lastSeenInterval, 300, 'lastSeenInterval') * 1000,
-    cleanup: {
-      enabled: cleanup.enabled ?? true,
-      cron,
-      jitterMs: duration(cleanup.jitter, 60, 'cleanup.jitter') * 1000,
-      retention: duration(cleanup.retention, 7 * 86_400, 'cleanup.retention'),
-      batchSize,
-      timeBudgetMs: duration(cleanup.timeBudget, 60, 'cleanup.timeBudget') * 1000,
-      pauseMs,
-      pauseFactor,
-    },
+    lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),
+    cleanup: resolveCleanupOptions(options.cleanup),
     csrf: {
       appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,
       trustedOrigins: new Set(trustedOrigins.map((o) => origin(o, 'csrf.trustedOrigins'))),
@@ -244,6 +238,31 @@ export function resolveSessionOptions(
     verifiedTokenCacheSize,
     lineageSize,
     routePrefix,
+  };
+}
+
+/** The cleanup settings alone: `SessionCleanupModule` needs them without any secret. */
+export function resolveCleanupOptions(cleanup: SessionCleanupOptions = {}): ResolvedCleanupOptions {
+  const C = D.cleanup;
+  const pauseFactor = cleanup.pauseFactor ?? C.pauseFactor;
+  if (typeof pauseFactor !== 'number' || !Number.isFinite(pauseFactor) || pauseFactor < 0 || pauseFactor > 100) {
+    throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
+  }
+  const cron = cleanup.cron ?? C.cron;
+  try {
+    new CronTime(cron);
+  } catch {
+    throw new SessionConfigError(`cleanup.cron must be a cron expression such as "0 */10 * * * *"; got ${JSON.stringify(cron)}.`);
+  }
+  return {
+    enabled: cleanup.enabled ?? C.enabled,
+    cron,
+    jitterMs: ms(cleanup.jitter, C.jitter, 'cleanup.jitter'),
+    retentionMs: ms(cleanup.retention, C.retention, 'cleanup.retention'),
+    batchSize: integer(cleanup.batchSize, C.batchSize, 'cleanup.batchSize', 1, 100_000),
+    timeBudgetMs: ms(cleanup.timeBudget, C.timeBudget, 'cleanup.timeBudget'),
+    pauseMs: integer(cleanup.pauseMs, C.pauseMs, 'cleanup.pauseMs', 0, 60_000),
+    pauseFactor,
   };
 }
 

@@ -1,15 +1,17 @@
 /** Injection token of the validated, normalised options. */
 export const RESOLVED_SESSION_OPTIONS = 'NEST_SESSIONS:RESOLVED_OPTIONS';
-/** The passport strategy name. */
-export const SESSION_JWT_STRATEGY = 'nest-sessions-jwt';
 export const IS_PUBLIC_KEY = 'nest-sessions:public';
 export const ROLES_KEY = 'nest-sessions:roles';
 export const SKIP_CSRF_KEY = 'nest-sessions:skip-csrf';
 /** Request property holding the verified session of the request. */
 export const REQUEST_SESSION = 'nestSession';
-/** Request property the guard hands the extracted access token to the strategy through. */
-export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
 /** Tokens and cookies above this size are refused before any decoding (SECURITY case 12). */
 export const MAX_TOKEN_BYTES = 4096;
 /** Routes where CsrfGuard ignores a conflicting auth cookie instead of refusing (logout). */
 export const CSRF_LENIENT_COOKIES_KEY = 'nest-sessions:csrf-lenient-cookies';
+/** Injection token of the TypeORM DataSource holding `auth_sessions` (the app's, found by name). */
+export const SESSION_DATA_SOURCE = 'NEST_SESSIONS:DATA_SOURCE';
+/** Request property the guard hands the extracted access token to the strategy through. */
+export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
+/** Injection token of the resolved cleanup settings (`SessionCleanupModule` has no other options). */
+export const SESSION_CLEANUP_OPTIONS = 'NEST_SESSIONS:CLEANUP_OPTIONS';

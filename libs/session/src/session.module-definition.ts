@@ -14,5 +14,5 @@ export const {
 } = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createSessionOptions')
-  .setExtras<SessionModuleExtras>({ routePrefix: 'auth', controller: true }, (definition) => definition)
+  .setExtras<SessionModuleExtras>({ routePrefix: 'auth', controller: true, dataSource: undefined }, (definition) => definition)
   .build();

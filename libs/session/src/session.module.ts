@@ -5,13 +5,17 @@ import {
   SESSION_ASYNC_OPTIONS_TYPE,
   SESSION_OPTIONS_TYPE,
 } from './session.module-definition';
-import { RESOLVED_SESSION_OPTIONS } from './session.constants';
-import { resolveSessionOptions, DEFAULT_ROUTE_PREFIX } from './resolve-options';
+import { RESOLVED_SESSION_OPTIONS, SESSION_CLEANUP_OPTIONS } from './session.constants';
+import { resolveSessionOptions, type ResolvedSessionOptions } from './resolve-options';
+import { SESSION_DEFAULTS } from './session.defaults';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
 import { SessionService } from './session.service';
 import { SessionStore } from './store/session.store';
 import { AccessTokenService } from './tokens/access-token';
-import { SessionCookies } from './http/session-cookies';
+import { SessionHttp } from './http/session-http';
+import { SessionCredentials } from './http/session-credentials';
+import { LoginCsrfGuard } from './guards/login-csrf.guard';
+import { sessionDataSourceProvider } from './store/session-data-source.provider';
 import { SessionEvents } from './events/session-events';
 import { SessionJwtStrategy } from './guards/jwt.strategy';
 import { SessionGuard } from './guards/session.guard';
@@ -21,7 +25,20 @@ import { createSessionController } from './session.controller';
 import { SessionCleanupService } from './cleanup/session-cleanup.service';
 import { SessionLiveness } from './revocation/session-liveness';
 
-const EXPORTED = [SessionService, SessionGuard, RolesGuard, CsrfGuard, SessionEvents, SessionCleanupService, AccessTokenService, RESOLVED_SESSION_OPTIONS];
+const EXPORTED = [
+  SessionService,
+  SessionHttp,
+  SessionCredentials,
+  SessionJwtStrategy,
+  SessionGuard,
+  RolesGuard,
+  CsrfGuard,
+  LoginCsrfGuard,
+  SessionEvents,
+  SessionCleanupService,
+  AccessTokenService,
+  RESOLVED_SESSION_OPTIONS,
+];
 
 /**
  * Secure sessions for a Nest app on its own Postgres (through the app's TypeORM DataSource).
@@ -50,7 +67,7 @@ export class SessionModule extends SessionConfigurableModule {
 }
 
 function withProviders(definition: DynamicModule, extras: SessionModuleExtras): DynamicModule {
-  const routePrefix = extras.routePrefix ?? DEFAULT_ROUTE_PREFIX;
+  const routePrefix = extras.routePrefix ?? SESSION_DEFAULTS.routePrefix;
   const resolved: Provider = {
     provide: RESOLVED_SESSION_OPTIONS,
     inject: [MODULE_OPTIONS_TOKEN],
@@ -63,9 +80,13 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
     providers: [
       ...(definition.providers ?? []),
       resolved,
+      { provide: SESSION_CLEANUP_OPTIONS, inject: [RESOLVED_SESSION_OPTIONS], useFactory: (o: ResolvedSessionOptions) => o.cleanup },
+      sessionDataSourceProvider(extras.dataSource),
       SessionStore,
       AccessTokenService,
-      SessionCookies,
+      SessionHttp,
+      SessionCredentials,
+      LoginCsrfGuard,
       SessionEvents,
       SessionService,
       SessionJwtStrategy,

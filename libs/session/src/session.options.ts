@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Duration } from './duration';
-import type { SessionTransport, SessionUser } from './session.types';
+import type { DataSource } from 'typeorm';
+import type { SessionTransport, SessionUser, UserId } from './session.types';
 
 /**
  * Options of `SessionModule.forRoot()` / `forRootAsync()`. Validated once at start:
@@ -15,16 +16,19 @@ export interface SessionModuleOptions {
    */
   sessionSecret: string | Buffer;
   /**
-   * Loads the user at each refresh (never per request). Return `null` for a deleted or disabled
-   * user: the session is then revoked. Required.
+   * Loads the user at each refresh (never per request). It gets the id in the type `issue` was
+   * given (a number stays a number). Return `null` for a deleted or disabled user: the session is
+   * then revoked. Required.
    */
-  loadUser: (userId: string) => Promise<SessionUser | null> | SessionUser | null;
+  loadUser(userId: UserId): Promise<SessionUser<UserId> | null> | SessionUser<UserId> | null;
   /** `iss` claim of access tokens. Default `'nest-sessions'`. */
   issuer?: string;
   /** `aud` claim of access tokens. Default `'nest-sessions'`. */
   audience?: string;
-  /** Access token lifetime. Default 10 minutes; must not exceed the idle timeout. */
+  /** Access token lifetime. Default 10 minutes; must not exceed the idle timeout, nor 1 hour unless `allowLongAccessTokens`. */
   accessTokenTtl?: Duration;
+  /** Allows an `accessTokenTtl` over 1 hour. Default `false`. */
+  allowLongAccessTokens?: boolean;
   /** A session whose refresh token is unused this long ends. Default 24 hours. */
   idleTimeout?: Duration;
   /** No session lives longer than this, however often refreshed. Default 7 days. */
@@ -72,14 +76,18 @@ export interface SessionModuleOptions {
 export interface SessionCookieOptions {
   /**
    * `Secure` flag and `__Host-`/`__Secure-` prefixes. Default `true`. `false` is for plain-http
-   * development only and is refused when `NODE_ENV=production`.
+   * development only: allowed only when `NODE_ENV` is `development` or `test`.
    */
   secure?: boolean;
   /** Base names; the prefix is added. Defaults `ns-at`, `ns-rt`, `ns-csrf`. */
   accessName?: string;
   refreshName?: string;
   csrfName?: string;
-  /** Path of the refresh cookie. Default `/` + the route prefix (`/auth`). */
+  /**
+   * Path of the refresh cookie. Default: the refresh controller's real mount path, read from the
+   * app at start (global prefix included: `/api/auth` under `setGlobalPrefix('api')`). A value
+   * that does not reach the refresh route stops the start.
+   */
   refreshPath?: string;
 }
 
@@ -89,12 +97,18 @@ export interface SessionModuleExtras {
   routePrefix?: string;
   /** Register the refresh controller. Default `true`. */
   controller?: boolean;
+  /**
+   * The app's TypeORM data source holding `auth_sessions`: its name as given to
+   * `TypeOrmModule.forRoot({ name })`, or the DataSource itself. Default: the default data source.
+   */
+  dataSource?: string | DataSource;
 }
 
 export interface SessionCsrfOptions {
   /**
-   * The app's own origin (`https://app.example.com`). Default: derived from each request's
-   * `Host` header and protocol.
+   * The app's own origin (`https://app.example.com`). Default: the request's `Host`, with the
+   * scheme the request came in on only when the app trusts its proxy (`trust proxy`); without
+   * that, either scheme, so a TLS-terminating proxy works with default settings.
    */
   appOrigin?: string;
   /** Other origins of the same site allowed to make cookie-authenticated unsafe requests. */

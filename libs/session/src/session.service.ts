@@ -14,54 +14,46 @@ import { mintCsrfToken } from './tokens/csrf-token';
 import { SessionStore, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
 import { SessionLiveness } from './revocation/session-liveness';
-import { SessionCookies, noStore } from './http/session-cookies';
-import type { RequestLike, ResponseLike } from './http/http-types';
 import {
   ReauthenticationRequiredError,
-  ServiceUnavailableError,
   SessionError,
   SessionRevokedError,
+  SessionStoreUnavailableError,
   UnauthenticatedError,
 } from './errors/session-error';
-import type { RevokeReason, SessionInfo, SessionListItem, SessionTransport, SessionUser } from './session.types';
+import type { RevokeReason, SessionInfo, SessionListItem, SessionTransport, SessionUser, UserId } from './session.types';
+import { restoreUserId, storeUserId } from './user-id';
 
-/** Where the app's login handler is, so that `issue` can read the client and write cookies. */
-export interface IssueContext {
-  /** The login request: user agent, IP and `X-Session-Transport` are read from it. */
-  request?: RequestLike;
-  /** The login response: cookies (cookie transport) and `Cache-Control: no-store` are written to it. */
-  response?: ResponseLike;
-  /** Overrides the transport the request asks for. */
+/** Who is logging in, as the edge read it from the request. Plain data: no request or response. */
+export interface IssueClient {
+  /** `cookie` (default) or `bearer`; must be one of the app's `transports`. */
   transport?: SessionTransport;
   userAgent?: string;
   ip?: string;
 }
 
-/**
- * What a login or refresh returns. In cookie transport with a response, the tokens went into
- * cookies and are absent here, so a handler can return this object as its body unchanged.
- */
+/** What a login or refresh produced. Plain data; `SessionHttp` turns it into cookies or a body. */
 export interface SessionGrant {
   sessionId: string;
   transport: SessionTransport;
   csrfToken: string;
+  accessToken: string;
   accessTokenExpiresAt: Date;
   sessionExpiresAt: Date;
-  accessToken?: string;
   /** Absent after a grace-window refresh: the client keeps the refresh token it has. */
   refreshToken?: string;
 }
 
-/** A refresh token as the controller found it: the cookie, or a bearer client's body. */
+/** A refresh token as the edge found it: the cookie, or a bearer client's body. */
 export interface PresentedRefreshToken {
   token: string;
   via: 'cookie' | 'body';
 }
 
 /** The user and session of a verified access token. */
-export interface AuthenticatedSession {
-  user: SessionUser;
-  session: SessionInfo;
+export interface AuthenticatedSession<Id extends UserId = UserId> {
+  user: SessionUser<Id>;
+  session: SessionInfo<Id>;
   claims: AccessClaims;
 }
 
@@ -80,7 +72,6 @@ export class SessionService {
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly store: SessionStore,
     private readonly accessTokens: AccessTokenService,
-    private readonly cookies: SessionCookies,
     private readonly events: SessionEvents,
     private readonly liveness: SessionLiveness,
   ) {}
@@ -88,41 +79,55 @@ export class SessionService {
   /**
    * Starts a new session for a user whose credentials the app has just checked. Always a new
    * session id and refresh token: a session or token the client already holds is never adopted.
+   * Returns the tokens as data; in an HTTP handler use `SessionHttp.login`, which writes them.
    *
    * @example
-   * const user = await this.users.verifyPassword(dto.email, dto.password);
-   * const grant = await this.sessions.issue({ id: user.id, roles: user.roles }, { request: req, response: res });
-   * return { user: { id: user.id, email: user.email }, ...grant };
+   * const grant = await sessions.issue({ id: user.id, roles: user.roles }, { transport: 'bearer' });
    */
-  async issue(user: SessionUser, context: IssueContext = {}): Promise<SessionGrant> {
-    const subject = normaliseUser(user);
-    const transport = this.chooseTransport(context);
+  async issue(user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrant> {
+    const id = storeUserId(user?.id);
+    const roles = normaliseRoles(user?.roles);
+    const transport = this.chooseTransport(client.transport);
     const nowMs = Date.now();
     const now = new Date(nowMs);
     const sessionId = newSessionId();
     const secret = newRefreshSecret();
-    const absoluteExpiresAt = new Date(nowMs + this.options.absoluteTimeout * 1000);
+    const absoluteExpiresAt = new Date(nowMs + this.options.absoluteTimeoutMs);
     const expiresAt = this.idleExpiry(nowMs, absoluteExpiresAt);
     await this.store.insert({
       id: sessionId,
-      userId: subject.id,
+      userId: id.text,
+      userIdNumeric: id.numeric,
       transport,
       secretHash: hashRefreshSecret(secret, this.options.refreshPepper),
       now,
       expiresAt,
       absoluteExpiresAt,
-      userAgent: truncate(context.userAgent ?? header(context.request, 'user-agent'), 512),
-      ip: truncate(context.ip ?? context.request?.ip ?? context.request?.socket?.remoteAddress, 64),
+      userAgent: truncate(client.userAgent, 512),
+      ip: truncate(client.ip, 64),
     });
-    this.events.emit('issued', { sessionId, userId: subject.id, at: now });
-    const access = this.accessTokens.sign(subject, sessionId, nowMs, absoluteExpiresAt.getTime());
-    return this.grant(context.response, transport, nowMs, {
-      sessionId,
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      refreshToken: formatRefreshToken(sessionId, secret),
-      sessionExpiresAt: expiresAt,
-    });
+    let grant: SessionGrant;
+    try {
+      const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
+      grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
+    } catch (error) {
+      await this.abandon(sessionId);
+      throw error;
+    }
+    this.events.emit('issued', { sessionId, userId: user.id, at: now });
+    return grant;
+  }
+
+  /**
+   * Ends a session whose tokens never reached its client (the login response failed), so no
+   * live session is left that nobody holds. Never throws: the caller is already failing.
+   */
+  async abandon(sessionId: string): Promise<void> {
+    try {
+      await this.revokeSession(sessionId, 'not_delivered', new Date());
+    } catch {
+      this.logger.error(`could not end undelivered session ${sessionId}; it expires on its own`);
+    }
   }
 
   /**
@@ -131,7 +136,7 @@ export class SessionService {
    * any other secret this session issued revokes the whole session; a secret it never issued is
    * refused without touching anything.
    */
-  async refresh(presented: PresentedRefreshToken, response?: ResponseLike): Promise<SessionGrant> {
+  async refresh(presented: PresentedRefreshToken): Promise<SessionGrant> {
     const parsed = parseRefreshToken(presented.token);
     if (!parsed) throw new UnauthenticatedError();
     const hash = hashRefreshSecret(parsed.secret, this.options.refreshPepper);
@@ -150,13 +155,13 @@ export class SessionService {
       }
       const inGrace =
         match === 'previous' &&
-        this.options.refreshReuseGrace > 0 &&
+        this.options.refreshReuseGraceMs > 0 &&
         row.rotatedAt !== null &&
-        nowMs - row.rotatedAt.getTime() <= this.options.refreshReuseGrace * 1000;
+        nowMs - row.rotatedAt.getTime() <= this.options.refreshReuseGraceMs;
       if (match !== 'current' && !inGrace) {
         await this.revokeSession(parsed.sessionId, 'reuse_detected', now);
         this.logger.warn(`refresh token reuse detected; session ${parsed.sessionId} of user ${row.userId} revoked`);
-        this.events.emit('reuse_detected', { sessionId: parsed.sessionId, userId: row.userId, at: now });
+        this.events.emit('reuse_detected', { sessionId: parsed.sessionId, userId: restoreUserId(row.userId, row.userIdNumeric), at: now });
         throw new SessionRevokedError();
       }
       // A cookie session never refreshes into body tokens, nor a bearer one into cookies. A genuine
@@ -167,19 +172,14 @@ export class SessionService {
         throw new SessionRevokedError();
       }
       // Roles are re-read at every refresh, before the rotating write (one connection: no nesting).
-      const user = await this.loadUser(row.userId);
+      const user = await this.loadUser(restoreUserId(row.userId, row.userIdNumeric));
       if (!user) {
         await this.revokeSession(parsed.sessionId, 'user_disabled', now);
         throw new SessionRevokedError();
       }
       if (inGrace) {
         const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
-        return this.grant(response, row.transport, nowMs, {
-          sessionId: parsed.sessionId,
-          accessToken: access.token,
-          accessTokenExpiresAt: access.expiresAt,
-          sessionExpiresAt: row.expiresAt,
-        });
+        return this.grant(row.transport, parsed.sessionId, access, row.expiresAt);
       }
       const secret = newRefreshSecret();
       const expiresAt = this.idleExpiry(nowMs, row.absoluteExpiresAt);
@@ -193,15 +193,9 @@ export class SessionService {
       );
       // Lost the race to a parallel refresh of the same secret: read again, now as the previous one.
       if (!rotated) continue;
-      this.events.emit('refreshed', { sessionId: parsed.sessionId, userId: row.userId, at: now });
       const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
-      return this.grant(response, row.transport, nowMs, {
-        sessionId: parsed.sessionId,
-        accessToken: access.token,
-        accessTokenExpiresAt: access.expiresAt,
-        refreshToken: formatRefreshToken(parsed.sessionId, secret),
-        sessionExpiresAt: expiresAt,
-      });
+      this.events.emit('refreshed', { sessionId: parsed.sessionId, userId: user.id, at: now });
+      return this.grant(row.transport, parsed.sessionId, access, expiresAt, formatRefreshToken(parsed.sessionId, secret));
     }
     throw new SessionRevokedError();
   }
@@ -210,10 +204,10 @@ export class SessionService {
    * Verifies an access token (signature, `typ`, `iss`, `aud`, claims, expiry) and, in strict
    * mode, that its session is still open. For use outside HTTP guards (websockets, jobs).
    */
-  async validateAccessToken(token: string): Promise<AuthenticatedSession> {
+  async validateAccessToken<Id extends UserId = UserId>(token: string): Promise<AuthenticatedSession<Id>> {
     const claims = this.accessTokens.verify(token, Date.now());
     await this.assertLive(claims);
-    return toAuthenticated(claims, 'bearer');
+    return toAuthenticated<Id>(claims, 'bearer');
   }
 
   /** True when no database check is needed: stateless mode, or a session the cache vouches for. */
@@ -246,17 +240,17 @@ export class SessionService {
    * Revokes one session. With `userId`, only if it belongs to that user; returns whether a
    * session of that user exists (already revoked counts), so callers can answer 404 otherwise.
    */
-  async revoke(sessionId: string, reason: RevokeReason = 'revoked', userId?: string): Promise<boolean> {
+  async revoke(sessionId: string, reason: RevokeReason = 'revoked', userId?: UserId): Promise<boolean> {
     const now = new Date();
-    const owner = await this.revokeSession(sessionId, reason, now, userId);
-    if (owner) return true;
-    return userId === undefined ? false : this.store.belongsTo(sessionId, userId);
+    const owner = userId === undefined ? undefined : storeUserId(userId).text;
+    if (await this.revokeSession(sessionId, reason, now, owner)) return true;
+    return owner === undefined ? false : this.store.belongsTo(sessionId, owner);
   }
 
   /** Ends every session of a user (logout-all, password change, account disabled). */
-  async revokeAllForUser(userId: string, reason: RevokeReason = 'logout_all'): Promise<string[]> {
+  async revokeAllForUser(userId: UserId, reason: RevokeReason = 'logout_all'): Promise<string[]> {
     const now = new Date();
-    return this.revoked(String(userId), await this.store.revokeUserSessions(String(userId), reason, now), reason, now);
+    return this.revoked(userId, await this.store.revokeUserSessions(storeUserId(userId).text, reason, now), reason, now);
   }
 
   /**
@@ -264,14 +258,14 @@ export class SessionService {
    * change, account disabled), so their refresh tokens fail in both modes and, in strict mode,
    * their access tokens too. Sessions started later are untouched.
    */
-  async revokeIssuedBefore(userId: string, before: Date, reason: RevokeReason = 'not_before'): Promise<string[]> {
+  async revokeIssuedBefore(userId: UserId, before: Date, reason: RevokeReason = 'not_before'): Promise<string[]> {
     const now = new Date();
-    return this.revoked(String(userId), await this.store.revokeUserSessions(String(userId), reason, now, before), reason, now);
+    return this.revoked(userId, await this.store.revokeUserSessions(storeUserId(userId).text, reason, now, before), reason, now);
   }
 
   /** The user's open sessions, newest first; `current` marks the caller's own. */
-  async listForUser(userId: string, currentSessionId?: string): Promise<SessionListItem[]> {
-    const rows = await this.store.listLive(String(userId), new Date());
+  async listForUser(userId: UserId, currentSessionId?: string): Promise<SessionListItem[]> {
+    const rows = await this.store.listLive(storeUserId(userId).text, new Date());
     return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
   }
 
@@ -286,14 +280,14 @@ export class SessionService {
     return mintCsrfToken(this.options.csrfKey, sessionId);
   }
 
-  private async revokeSession(sessionId: string, reason: RevokeReason, now: Date, userId?: string): Promise<string | null> {
+  private async revokeSession(sessionId: string, reason: RevokeReason, now: Date, userId?: string): Promise<boolean> {
     const owner = await this.store.revoke(sessionId, reason, now, userId);
-    if (owner) await this.revoked(owner, [sessionId], reason, now);
-    return owner;
+    if (owner) await this.revoked(restoreUserId(owner.userId, owner.userIdNumeric), [sessionId], reason, now);
+    return owner !== null;
   }
 
   /** After revocations commit: invalidate caches everywhere, then tell the app. */
-  private async revoked(userId: string, sessionIds: string[], reason: RevokeReason, now: Date): Promise<string[]> {
+  private async revoked(userId: UserId, sessionIds: string[], reason: RevokeReason, now: Date): Promise<string[]> {
     await this.liveness.revoked(sessionIds);
     for (const sessionId of sessionIds) this.events.emit('revoked', { sessionId, userId, at: now, reason });
     return sessionIds;
@@ -323,55 +317,57 @@ export class SessionService {
     return found ? 'older' : null;
   }
 
-  /** The app's loader failing (its database down) fails closed as a 503, never a 500. */
-  private async loadUser(userId: string): Promise<SessionUser | null> {
-    let user: SessionUser | null;
+  /** The app's loader failing (its database down) fails closed: the edge answers 503, never 500. */
+  private async loadUser(userId: UserId): Promise<SessionUser<UserId> | null> {
+    let user: SessionUser<UserId> | null;
     try {
       user = await this.options.loadUser(userId);
     } catch {
-      this.logger.error('loadUser failed during a refresh; answering 503');
-      throw new ServiceUnavailableError();
+      this.logger.error('loadUser failed during a refresh');
+      throw new SessionStoreUnavailableError('loadUser');
     }
-    return user ? normaliseUser(user) : null;
+    // The session's own user id stays authoritative, in the type it was issued with.
+    return user ? { id: userId, roles: normaliseRoles(user.roles) } : null;
   }
 
   private idleExpiry(nowMs: number, absoluteExpiresAt: Date): Date {
-    return new Date(Math.min(nowMs + this.options.idleTimeout * 1000, absoluteExpiresAt.getTime()));
+    return new Date(Math.min(nowMs + this.options.idleTimeoutMs, absoluteExpiresAt.getTime()));
   }
 
-  private chooseTransport(context: IssueContext): SessionTransport {
-    const asked = context.transport ?? (header(context.request, 'x-session-transport')?.toLowerCase() === 'bearer' ? 'bearer' : 'cookie');
+  private chooseTransport(asked: SessionTransport = 'cookie'): SessionTransport {
     if (!this.options.transports.has(asked)) {
-      throw new SessionError('VALIDATION_FAILED', HttpStatus.BAD_REQUEST, `The ${asked} transport is not enabled.`);
+      throw new SessionError('VALIDATION_FAILED', HttpStatus.BAD_REQUEST, `The ${asked === 'bearer' ? 'bearer' : 'cookie'} transport is not enabled.`);
     }
     return asked;
   }
 
   private grant(
-    response: ResponseLike | undefined,
     transport: SessionTransport,
-    nowMs: number,
-    tokens: Omit<SessionGrant, 'transport' | 'csrfToken'>,
+    sessionId: string,
+    access: { token: string; expiresAt: Date },
+    sessionExpiresAt: Date,
+    refreshToken?: string,
   ): SessionGrant {
-    const csrfToken = this.csrfTokenFor(tokens.sessionId);
-    if (!response) return { ...tokens, transport, csrfToken };
-    if (transport === 'bearer') {
-      noStore(response);
-      return { ...tokens, transport, csrfToken };
-    }
-    this.cookies.write(response, { accessToken: tokens.accessToken!, refreshToken: tokens.refreshToken, csrfToken, sessionExpiresAt: tokens.sessionExpiresAt }, nowMs);
-    const { accessToken: _a, refreshToken: _r, ...withoutTokens } = tokens;
-    return { ...withoutTokens, transport, csrfToken };
+    return {
+      sessionId,
+      transport,
+      csrfToken: this.csrfTokenFor(sessionId),
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      sessionExpiresAt,
+      ...(refreshToken ? { refreshToken } : {}),
+    };
   }
 }
 
-function toAuthenticated(claims: AccessClaims, tokenSource: 'cookie' | 'bearer'): AuthenticatedSession {
+function toAuthenticated<Id extends UserId = UserId>(claims: AccessClaims, tokenSource: 'cookie' | 'bearer'): AuthenticatedSession<Id> {
+  const id = (claims.uid ?? claims.sub) as Id;
   return {
     claims,
-    user: { id: claims.sub, roles: [...claims.roles] },
+    user: { id, roles: [...claims.roles] },
     session: {
       id: claims.sid,
-      userId: claims.sub,
+      userId: id,
       tokenSource,
       accessTokenExpiresAt: new Date(claims.exp * 1000),
     },
@@ -380,18 +376,8 @@ function toAuthenticated(claims: AccessClaims, tokenSource: 'cookie' | 'bearer')
 
 export { toAuthenticated };
 
-function normaliseUser(user: SessionUser): SessionUser {
-  const id = typeof user?.id === 'number' ? String(user.id) : user?.id;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
-    throw new TypeError('nest-sessions: a user needs a non-empty string or number id.');
-  }
-  const roles = Array.isArray(user.roles) ? user.roles.filter((r): r is string => typeof r === 'string') : [];
-  return { id, roles };
-}
-
-function header(req: RequestLike | undefined, name: string): string | undefined {
-  const value = req?.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function normaliseRoles(roles: unknown): string[] {
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
 }
 
 function truncate(value: string | undefined, max: number): string | null {

@@ -1,16 +1,22 @@
+/** A user id as the app has it: text (a UUID, an email) or a number (a serial key). */
+export type UserId = string | number;
+
 /** The user a session belongs to, as the app's `loadUser` returns it. */
-export interface SessionUser {
-  /** The app's user id (stored as text; numbers are converted). */
-  id: string;
+export interface SessionUser<Id extends UserId = string> {
+  /**
+   * The app's user id. Numbers (safe integers) come back as numbers, strings as strings: in
+   * `@CurrentUser()`, `@CurrentSession()`, `loadUser` and the events.
+   */
+  id: Id;
   /** Roles copied into each access token; re-read from `loadUser` at every refresh. */
   roles: string[];
 }
 
 /** What a guarded handler learns about the session behind the request (`@CurrentSession()`). */
-export interface SessionInfo {
+export interface SessionInfo<Id extends UserId = string> {
   /** The session id (a public UUID, safe to log). */
   id: string;
-  userId: string;
+  userId: Id;
   /** How this request carried its access token: a cookie (CSRF applies) or `Authorization: Bearer`. */
   tokenSource: 'cookie' | 'bearer';
   /** When the access token of this request expires. */
@@ -41,4 +47,6 @@ export type RevokeReason =
   | 'not_before'
   | 'user_disabled'
   | 'idle_timeout'
-  | 'absolute_timeout';
+  | 'absolute_timeout'
+  /** The session was created but its tokens never reached the client (the response failed). */
+  | 'not_delivered';

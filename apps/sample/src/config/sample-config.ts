@@ -1,12 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
 import { parseDuration, type SessionTransport } from 'nest-sessions';
+
+export type HttpAdapterName = 'express' | 'fastify';
+
+/** Express's `trust proxy`: off, every proxy, the nearest n hops, or these addresses and subnets. */
+export type TrustProxy = boolean | number | string[];
 
 /** The sample app's settings, read once from the environment (see README for each variable). */
 export interface SampleConfig {
   production: boolean;
   port: number;
+  httpAdapter: HttpAdapterName;
+  /** Without leading or trailing slashes (`api`, `api/v1`); unset: none. */
+  globalPrefix?: string;
+  trustProxy: TrustProxy;
   databaseUrl: string;
   databasePoolSize: number;
   databaseStatementTimeoutMs: number;
@@ -70,6 +80,61 @@ function secret(env: NodeJS.ProcessEnv, name: string): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** What must be known before the app exists: the adapter is chosen before `NestFactory.create`. */
+export type SampleHttpConfig = Pick<SampleConfig, 'httpAdapter' | 'globalPrefix' | 'trustProxy'>;
+
+export function loadSampleHttpConfig(env: NodeJS.ProcessEnv = process.env): SampleHttpConfig {
+  return { httpAdapter: httpAdapter(env.HTTP_ADAPTER), globalPrefix: globalPrefix(env.GLOBAL_PREFIX), trustProxy: trustProxy(env.TRUST_PROXY) };
+}
+
+function httpAdapter(value: string | undefined): HttpAdapterName {
+  const adapter = value || 'express';
+  if (adapter === 'express' || adapter === 'fastify') return adapter;
+  throw new Error(`HTTP_ADAPTER must be "express" or "fastify"; got ${JSON.stringify(value)}`);
+}
+
+function globalPrefix(value: string | undefined): string | undefined {
+  const prefix = (value ?? '').trim().replace(/^\/+|\/+$/g, '');
+  if (prefix === '') return undefined;
+  // Plain segments only: the prefix becomes part of every route pattern and of the cookie Path.
+  if (!/^[\w.~-]+(\/[\w.~-]+)*$/.test(prefix)) throw new Error(`GLOBAL_PREFIX must be a path such as "api" or "api/v1"; got ${JSON.stringify(value)}`);
+  return prefix;
+}
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `TRUST_PROXY`: `true`, `false`, a hop count (`1` is one hop, not `true`), or a comma-separated
+ * list of addresses, subnets and range names, as Express's `trust proxy` takes them. Checked here
+ * so that a typo stops the start with this message rather than one from deep inside the adapter.
+ */
+function trustProxy(value: string | undefined): TrustProxy {
+  const raw = (value ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  // Zero hops trusts nobody: the same as off.
+  if (/^\d+$/.test(raw)) return Number(raw) || false;
+  const entries = list(raw);
+  const bad = entries.find((entry) => !isProxyAddress(entry));
+  if (bad !== undefined || entries.length === 0) {
+    throw new Error(
+      `TRUST_PROXY must be "true", "false", a hop count, or a comma-separated list of IP addresses, subnets (10.0.0.0/8) ` +
+        `and loopback, linklocal or uniquelocal; got ${JSON.stringify(bad ?? value)}`,
+    );
+  }
+  return entries;
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address, range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (family === 4 && isIP(range) === 4) return true; // a netmask, which Express also takes
+  return /^\d+$/.test(range) && Number(range) <= (family === 4 ? 32 : 128);
+}
+
 /** Reads and checks the environment; throws a message that says what to set. */
 export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
   const production = env.NODE_ENV === 'production';
@@ -87,6 +152,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   return {
     production,
     port: int(env.PORT, 3000, 'PORT'),
+    ...loadSampleHttpConfig(env),
     databaseUrl,
     databasePoolSize: int(env.DATABASE_POOL_SIZE, 10, 'DATABASE_POOL_SIZE'),
     databaseStatementTimeoutMs: parseDuration(env.DB_STATEMENT_TIMEOUT ?? '2', 'DB_STATEMENT_TIMEOUT') * 1000,

@@ -1,6 +1,6 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { Response } from 'express';
 
 /**
  * The throttler names its header after the throttler (`Retry-After-login`); clients and proxies
@@ -8,8 +8,12 @@ import type { Response } from 'express';
  */
 @Injectable()
 export class AuthThrottlerGuard extends ThrottlerGuard {
+  // A property, so that ThrottlerGuard's constructor and its injection tokens stay as they are.
+  @Inject(HttpAdapterHost) private readonly adapterHost!: HttpAdapterHost;
+
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(Math.max(1, Math.ceil(detail.timeToBlockExpire))));
+    const retryAfter = String(Math.max(1, Math.ceil(detail.timeToBlockExpire)));
+    this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'Retry-After', retryAfter);
     return super.throwThrottlingException(context, detail);
   }
 }

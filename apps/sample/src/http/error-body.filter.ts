@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ServiceUnavailableError } from 'nest-sessions';
 
 type ErrorBody = { statusCode: number; code: string; message: string };
@@ -36,11 +36,16 @@ const GENERIC_MESSAGE: Record<number, string> = {
 export class ErrorBodyFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const { httpAdapter } = this.adapterHost;
+    // On Fastify this is a reply from a handler, or the raw Node response from a middleware or
+    // hook: the adapter writes to either.
+    const res: unknown = host.switchToHttp().getResponse();
     const { status, body } = this.describe(exception);
-    if (res.headersSent) return;
-    res.status(status).json(body);
+    if (httpAdapter.isHeadersSent(res)) return;
+    httpAdapter.reply(res, body, status);
   }
 
   private describe(exception: unknown): { status: number; body: ErrorBody } {
@@ -55,9 +60,10 @@ export class ErrorBodyFilter implements ExceptionFilter {
       // Framework messages may quote input: only fixed texts leave.
       return { status, body: { statusCode: status, code, message: GENERIC_MESSAGE[status] ?? 'The request failed.' } };
     }
-    // body-parser errors (malformed JSON, too large, bad charset) carry a 4xx `status`.
-    const status = (exception as { status?: unknown })?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Body errors that reach here unmapped: body-parser's (malformed JSON, too large, bad charset)
+    // carry a 4xx `status`, Fastify's (FST_ERR_CTP_*: 400, 413, 415) a 4xx `statusCode`.
+    const status = clientErrorStatus(exception);
+    if (status !== undefined) {
       return { status, body: { statusCode: status, code: CODE_BY_STATUS[status] ?? 'VALIDATION_FAILED', message: GENERIC_MESSAGE[status] ?? 'The request is invalid.' } };
     }
     const name = (exception as Error)?.constructor?.name ?? 'unknown';
@@ -69,6 +75,12 @@ export class ErrorBodyFilter implements ExceptionFilter {
     this.logger.error(`unhandled ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
     return { status: 500, body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Something went wrong.' } };
   }
+}
+
+function clientErrorStatus(exception: unknown): number | undefined {
+  const { status, statusCode } = (exception ?? {}) as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && value >= 400 && value < 500 ? value : undefined;
 }
 
 /**

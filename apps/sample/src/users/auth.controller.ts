@@ -1,25 +1,24 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
+import { LoginRoute, SessionHttp, type RequestLike, type ResponseLike } from 'nest-sessions';
 import { AuthThrottlerGuard } from '../http/auth-throttler.guard';
-import type { Request, Response } from 'express';
-import { Public, SessionError, SessionService, SkipCsrf } from 'nest-sessions';
+import { AppError } from '../http/app-error';
 import { CredentialsDto } from './credentials.dto';
 import { UsersService } from './users.service';
-import { CrossSiteLoginGuard } from '../http/cross-site-login.guard';
 
 /**
- * Register and log in: the app checks credentials, then hands the user to `SessionService.issue`.
- * Both routes are rate-limited per client IP, and refuse cross-site requests (login CSRF). They
- * skip the CSRF token check: they act on the credentials in the body, never on a cookie.
+ * Register and log in: the app checks credentials, then hands the user to `SessionHttp.login`,
+ * which starts the session and writes it to the response. `@LoginRoute()` makes both routes
+ * public, exempt from the CSRF token (they act on credentials, never on a cookie) and refuses
+ * cross-site requests (login CSRF). Both are rate-limited per client IP.
  */
 @Controller('auth')
-@Public()
-@SkipCsrf()
-@UseGuards(CrossSiteLoginGuard, AuthThrottlerGuard)
+@LoginRoute()
+@UseGuards(AuthThrottlerGuard)
 export class AuthController {
   constructor(
     private readonly users: UsersService,
-    private readonly sessions: SessionService,
+    private readonly sessionHttp: SessionHttp,
   ) {}
 
   /** 409 for a taken email is an enumeration channel; it is rate-limited (see README). */
@@ -33,11 +32,10 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @SkipThrottle({ register: true })
-  async login(@Body() dto: CredentialsDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async login(@Body() dto: CredentialsDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
     const user = await this.users.verifyCredentials(dto.email, dto.password);
-    if (!user) throw new SessionError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
-    const grant = await this.sessions.issue({ id: user.id, roles: user.roles }, { request: req, response: res });
-    const { sessionId: _sid, transport: _t, ...body } = grant;
-    return { user: { id: user.id, email: user.email }, ...body };
+    if (!user) throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
+    const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles });
+    return { user: { id: user.id, email: user.email }, ...session };
   }
 }

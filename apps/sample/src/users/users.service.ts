@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { randomUUID } from 'node:crypto';
-import { SessionError, type SessionUser } from 'nest-sessions';
+import type { SessionUser } from 'nest-sessions';
+import { AppError } from '../http/app-error';
 import { HttpStatus } from '@nestjs/common';
 import { User } from './user.entity';
 import { PasswordHasher } from './password-hasher';
@@ -33,7 +34,7 @@ export class UsersService {
       .orIgnore()
       .returning('id')
       .execute();
-    if (inserted.raw.length === 0) throw new SessionError('EMAIL_TAKEN', HttpStatus.CONFLICT, 'This email is already registered.');
+    if (inserted.raw.length === 0) throw new AppError('EMAIL_TAKEN', HttpStatus.CONFLICT, 'This email is already registered.');
     return user;
   }
 

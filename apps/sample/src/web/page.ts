@@ -1,5 +1,8 @@
-/** The sample web page: plain HTML, no inline script (the CSP allows scripts from 'self' only). */
-export const PAGE_HTML = `<!doctype html>
+/**
+ * The sample web page: plain HTML, no inline script (the CSP allows scripts from 'self' only).
+ * `root` is the global prefix as a path (`/api`), or empty.
+ */
+export const pageHtml = (root: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -34,7 +37,7 @@ export const PAGE_HTML = `<!doctype html>
   <h2>My sessions</h2>
   <ul id="sessions"></ul>
 </section>
-<script src="/app.js"></script>
+<script src="${root}/app.js"></script>
 </body>
 </html>
 `;
@@ -46,6 +49,8 @@ export const PAGE_HTML = `<!doctype html>
  * session, so the one it holds keeps working across refreshes; it adopts the fresh one anyway.
  */
 export const PAGE_JS = `'use strict';
+// The app's routes sit beside this script, under the global prefix when there is one.
+const ROOT = new URL('.', document.currentScript.src).pathname.replace(/\\/$/, '');
 let csrfToken = readCookie('__Host-ns-csrf') || readCookie('ns-csrf');
 const $ = (id) => document.getElementById(id);
 
@@ -58,7 +63,7 @@ async function api(method, path, body, retried) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(ROOT + path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (data && data.csrfToken) csrfToken = data.csrfToken;
   if (res.status === 401 && data && data.code === 'ACCESS_TOKEN_EXPIRED' && !retried) {

@@ -1,20 +1,27 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { Public } from 'nest-sessions';
-import { PAGE_HTML, PAGE_JS } from './page';
+import { sampleConfig, type SampleConfig } from '../config/sample-config';
+import { PAGE_JS, pageHtml } from './page';
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/** `GET /`: the sample web page (register, log in, notes, my sessions, log out). */
+/** `GET /` (under the global prefix): the sample web page (register, log in, notes, my sessions, log out). */
 @Controller()
 @Public()
 export class WebController {
+  private readonly html: string;
+
+  constructor(@Inject(sampleConfig.KEY) config: SampleConfig) {
+    this.html = pageHtml(config.globalPrefix ? `/${config.globalPrefix}` : '');
+  }
+
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Content-Security-Policy', CSP)
   @Header('X-Frame-Options', 'DENY')
   @Header('Referrer-Policy', 'same-origin')
   page(): string {
-    return PAGE_HTML;
+    return this.html;
   }
 
   @Get('app.js')

@@ -59,7 +59,7 @@ describe('SessionCleanupService pacing', () => {
       {},
       { NODE_ENV: 'test' },
     );
-    return new SessionCleanupService(options, store, new SessionEvents(), {} as ModuleRef);
+    return new SessionCleanupService(options.cleanup, store, new SessionEvents(), {} as ModuleRef);
   };
 
   it('pauses pauseFactor × each batch\'s duration, plus pauseMs, between batches and not after the last', async () => {

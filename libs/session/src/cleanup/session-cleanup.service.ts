@@ -3,8 +3,8 @@ import { ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { randomInt } from 'node:crypto';
-import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
-import type { ResolvedSessionOptions } from '../resolve-options';
+import { SESSION_CLEANUP_OPTIONS } from '../session.constants';
+import type { ResolvedCleanupOptions } from '../resolve-options';
 import { SessionStore, type CleanupCursor } from '../store/session.store';
 import { SessionEvents } from '../events/session-events';
 
@@ -47,14 +47,14 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   private running?: Promise<CleanupReport>;
 
   constructor(
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(SESSION_CLEANUP_OPTIONS) private readonly cleanup: ResolvedCleanupOptions,
     private readonly store: SessionStore,
     private readonly events: SessionEvents,
     private readonly moduleRef: ModuleRef,
   ) {}
 
   onApplicationBootstrap(): void {
-    const { enabled, cron } = this.options.cleanup;
+    const { enabled, cron } = this.cleanup;
     if (!enabled) return;
     let registry: SchedulerRegistry;
     try {
@@ -86,7 +86,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
 
   private tick(): void {
     if (this.jitterTimer) return; // the previous tick is still waiting out its jitter
-    const delay = this.options.cleanup.jitterMs > 0 ? randomInt(this.options.cleanup.jitterMs + 1) : 0;
+    const delay = this.cleanup.jitterMs > 0 ? randomInt(this.cleanup.jitterMs + 1) : 0;
     this.jitterTimer = setTimeout(() => {
       this.jitterTimer = undefined;
       this.runOnce().catch(() => this.logger.error('session cleanup pass failed; the next tick retries'));
@@ -94,9 +94,9 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   }
 
   private async pass(): Promise<CleanupReport> {
-    const { retention, batchSize, timeBudgetMs, pauseMs, pauseFactor } = this.options.cleanup;
+    const { retentionMs, batchSize, timeBudgetMs, pauseMs, pauseFactor } = this.cleanup;
     const started = Date.now();
-    const cutoff = new Date(started - retention * 1000);
+    const cutoff = new Date(started - retentionMs);
     let deleted = 0;
     let batches = 0;
     let after: CleanupCursor | null = null;

@@ -1,9 +1,8 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-/** Every stable error code the library (and the sample app) answers with. */
+/** The stable error codes the library answers with. Apps define their own beside them. */
 export type SessionErrorCode =
   | 'VALIDATION_FAILED'
-  | 'INVALID_CREDENTIALS'
   | 'UNAUTHENTICATED'
   | 'ACCESS_TOKEN_EXPIRED'
   | 'SESSION_REVOKED'
@@ -11,8 +10,6 @@ export type SessionErrorCode =
   | 'CSRF_REJECTED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
-  | 'EMAIL_TAKEN'
-  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE';
 
@@ -80,9 +77,26 @@ export class NotFoundError extends SessionError {
   }
 }
 
-/** 503: the session store could not be reached or did not answer in time. Fails closed. */
+/** 503 at the edge for a `SessionStoreUnavailableError`: the request failed closed; the client may retry. */
 export class ServiceUnavailableError extends SessionError {
   constructor() {
     super('SERVICE_UNAVAILABLE', HttpStatus.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
   }
+}
+
+/**
+ * The session store (or the app's `loadUser`) failed or did not answer in time. A plain error,
+ * not an HTTP one: services throw it, and the edge (guards, the library's routes,
+ * `SessionHttp`) answers it with a 503 `SERVICE_UNAVAILABLE`. Its message never carries SQL.
+ */
+export class SessionStoreUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`nest-sessions: the session store is unavailable (${reason})`);
+    this.name = 'SessionStoreUnavailableError';
+  }
+}
+
+/** The HTTP error for a failure: store failures become a 503, everything else is returned as is. */
+export function toHttpError(error: unknown): unknown {
+  return error instanceof SessionStoreUnavailableError ? new ServiceUnavailableError() : error;
 }

@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { EventEmitter } from 'node:events';
-import type { RevokeReason } from '../session.types';
+import type { RevokeReason, UserId } from '../session.types';
 import type { CleanupReport } from '../cleanup/session-cleanup.service';
 
 /** Payload of every session event. Carries ids only, never a token or hash. */
-export interface SessionEvent {
+export interface SessionEvent<Id extends UserId = UserId> {
   sessionId: string;
-  userId: string;
+  /** In the type the app gave it to `issue` (a number stays a number). */
+  userId: Id;
   at: Date;
 }
 
@@ -23,8 +25,26 @@ export interface SessionEventMap {
   cleanup: [CleanupReport];
 }
 
+/** Names under which the events also go through `@nestjs/event-emitter`, when the app has it. */
+export const SESSION_EVENT_NAMES = {
+  issued: 'session.issued',
+  refreshed: 'session.refreshed',
+  reuse_detected: 'session.reuse_detected',
+  revoked: 'session.revoked',
+  cleanup: 'session.cleanup',
+} as const satisfies Record<keyof SessionEventMap, string>;
+
+interface EventEmitter2Like {
+  emit(event: string, ...values: unknown[]): unknown;
+}
+
 /**
- * Session lifecycle events, emitted after the database write has committed.
+ * Session lifecycle events, emitted after the database write has committed. A listener can
+ * never undo that write or fail the request: a listener that throws, or returns a promise that
+ * rejects, is logged (by event name and error class) and the others still run. When the app
+ * imports `EventEmitterModule.forRoot()` (`@nestjs/event-emitter`), each event is also emitted
+ * there as `session.issued`, `session.refreshed`, `session.revoked`, `session.reuse_detected`
+ * and `session.cleanup`.
  *
  * @example
  * constructor(events: SessionEvents) {
@@ -32,4 +52,53 @@ export interface SessionEventMap {
  * }
  */
 @Injectable()
-export class SessionEvents extends EventEmitter<SessionEventMap> {}
+export class SessionEvents extends EventEmitter<SessionEventMap> implements OnModuleInit {
+  private readonly logger = new Logger('SessionEvents');
+  private bus: EventEmitter2Like | null = null;
+
+  constructor(@Optional() private readonly moduleRef?: ModuleRef) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.bus = this.findEventEmitter2();
+  }
+
+  override emit<K extends keyof SessionEventMap>(name: K, ...args: SessionEventMap[K]): boolean {
+    const listeners = this.rawListeners(name as never) as Array<(...a: unknown[]) => unknown>;
+    for (const listener of listeners) this.invoke(name, () => listener.apply(this, args));
+    if (this.bus) this.invoke(name, () => this.bus!.emit(SESSION_EVENT_NAMES[name], ...args));
+    return listeners.length > 0;
+  }
+
+  private invoke(name: string, call: () => unknown): void {
+    try {
+      const result = call();
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.failed(name, error));
+    } catch (error) {
+      this.failed(name, error);
+    }
+  }
+
+  private failed(name: string, error: unknown): void {
+    // The class only: an error message may quote whatever the listener was handling.
+    const kind = (error as Error)?.constructor?.name ?? typeof error;
+    this.logger.error(`a "${name}" listener failed (${kind}); the session change it was told about stands`);
+  }
+
+  /** `@nestjs/event-emitter` is optional: used only when installed and imported by the app. */
+  private findEventEmitter2(): EventEmitter2Like | null {
+    if (!this.moduleRef) return null;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { EventEmitter2 } = require('@nestjs/event-emitter') as { EventEmitter2: new () => EventEmitter2Like };
+      return this.moduleRef.get(EventEmitter2, { strict: false });
+    } catch {
+      return null;
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return !!value && typeof (value as PromiseLike<unknown>).then === 'function';
+}

@@ -5,12 +5,12 @@ import type { ResolvedSessionOptions } from '../resolve-options';
 import { CsrfRejectedError, UnauthenticatedError } from '../errors/session-error';
 import { readCookie } from '../http/cookies';
 import type { RequestLike } from '../http/http-types';
+import { isAllowedOrigin } from '../http/request-origin';
 import { AccessTokenService } from '../tokens/access-token';
 import { parseRefreshToken } from '../tokens/refresh-token';
 import { verifyCsrfToken } from '../tokens/csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-type OriginRequest = RequestLike & { protocol?: string };
 
 /**
  * CSRF protection for requests authenticated by cookie. Safe methods, `@SkipCsrf()` routes and
@@ -18,7 +18,8 @@ type OriginRequest = RequestLike & { protocol?: string };
  * our origin (Fetch Metadata, else `Origin`/`Referer`) and carry, in `x-csrf-token`, the signed
  * double-submit token of the one session its cookies authenticate: the access cookie's session
  * when it verifies, else the refresh cookie's. It reads the cookies itself, so it works before
- * or after `SessionGuard`.
+ * or after `SessionGuard`. Like `SessionGuard`, it is built to extend: `getRequest` and `fail`
+ * are protected hooks.
  *
  * @example
  * providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }]
@@ -26,41 +27,49 @@ type OriginRequest = RequestLike & { protocol?: string };
 @Injectable()
 export class CsrfGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
-    private readonly accessTokens: AccessTokenService,
+    protected readonly reflector: Reflector,
+    @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
+    protected readonly accessTokens: AccessTokenService,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const req = context.switchToHttp().getRequest<OriginRequest>();
+    const req = this.getRequest(context);
     if (SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
     const lenient = !!this.reflector.getAllAndOverride<boolean>(CSRF_LENIENT_COOKIES_KEY, targets);
-    const session = this.cookieSession(req, lenient);
-    if (session === null) return true;
-    if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
-    const token = req.headers['x-csrf-token'];
-    if (!session.id || typeof token !== 'string' || !verifyCsrfToken(this.options.csrfKey, session.id, token)) {
-      throw new CsrfRejectedError();
+    try {
+      const session = this.cookieSession(req, lenient);
+      if (session === null) return true;
+      if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
+      const token = req.headers['x-csrf-token'];
+      if (!session.id || typeof token !== 'string' || !verifyCsrfToken(this.options.csrfKey, session.id, token)) {
+        throw new CsrfRejectedError();
+      }
+    } catch (error) {
+      return this.fail(error, context);
     }
     return true;
   }
 
   /**
-   * True unless the request was started by another site: `Sec-Fetch-Site: cross-site`, or
-   * `same-site` from an origin not allowed, or an `Origin` (else `Referer`) that is present and
-   * is neither ours nor in `trustedOrigins`. With none of these headers (curl, server-side
-   * callers) it says true: the token decides. Login forms use it against login CSRF.
+   * True unless the request was started by another site (see `isAllowedOrigin` in
+   * `http/request-origin.ts`): Fetch Metadata, else `Origin` or `Referer` against the app's own
+   * origin and `trustedOrigins`. `LoginCsrfGuard` uses it against login CSRF.
    */
-  isAllowedOrigin(req: OriginRequest): boolean {
-    const site = req.headers['sec-fetch-site'];
-    const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
-    const allowed = (o: string) => o === this.ownOrigin(req) || this.options.csrf.trustedOrigins.has(o);
-    if (site === 'cross-site') return false;
-    if (site === 'same-site') return origin !== undefined && allowed(origin);
-    return origin === undefined || allowed(origin);
+  isAllowedOrigin(req: RequestLike): boolean {
+    return isAllowedOrigin(req, this.options.csrf);
+  }
+
+  /** Where the request is. */
+  protected getRequest(context: ExecutionContext): RequestLike {
+    return context.switchToHttp().getRequest<RequestLike>();
+  }
+
+  /** What a refusal throws (`CSRF_REJECTED` 403, or 401 for conflicting cookies). */
+  protected fail(error: unknown, _context: ExecutionContext): never {
+    throw error;
   }
 
   /**
@@ -80,20 +89,5 @@ export class CsrfGuard implements CanActivate {
     const refreshSid = refresh.status === 'ok' ? (parseRefreshToken(refresh.value)?.sessionId ?? null) : null;
     if (accessSid && refreshSid && accessSid !== refreshSid) throw new CsrfRejectedError();
     return { id: accessSid ?? refreshSid };
-  }
-
-  private ownOrigin(req: OriginRequest): string | null {
-    if (this.options.csrf.appOrigin) return this.options.csrf.appOrigin;
-    const host = req.headers.host;
-    return host ? `${req.protocol ?? 'http'}://${host}` : null;
-  }
-}
-
-function refererOrigin(referer: string | undefined): string | undefined {
-  if (!referer) return undefined;
-  try {
-    return new URL(referer).origin;
-  } catch {
-    return 'null';
   }
 }

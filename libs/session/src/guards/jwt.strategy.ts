@@ -1,17 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { Passport } from 'passport';
 import { Strategy } from 'passport-jwt';
-import { REQUEST_ACCESS_TOKEN, RESOLVED_SESSION_OPTIONS, SESSION_JWT_STRATEGY } from '../session.constants';
+import { REQUEST_ACCESS_TOKEN, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenService, type AccessClaims, type DecodedJwt } from '../tokens/access-token';
 
 /**
+ * The strategies register here, not in passport's process-wide registry: two `SessionModule`
+ * apps in one process (an e2e suite, a multi-tenant host) must never find each other's strategy
+ * by name, nor clobber an app's own `jwt` strategy. `SessionGuard` hands passport its own module's
+ * strategy instance directly.
+ */
+const privateRegistry = new Passport();
+
+/**
  * passport-jwt strategy: HS256 pinned, `iss` and `aud` checked by jsonwebtoken, everything else
- * by `AccessTokenService.checkClaims`. The token is the one `SessionGuard` already found and
- * size-checked (cookie or bearer), so the strategy never looks at a query string.
+ * by `AccessTokenService.checkClaims`, all from `AccessTokenService.verifyOptions`, the one
+ * definition of verification. The token is the one `SessionGuard` already found and size-checked
+ * (cookie or bearer), so the strategy never looks at a query string.
  */
 @Injectable()
-export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_STRATEGY) {
+export class SessionJwtStrategy extends PassportStrategy(Strategy, 'nest-sessions-jwt') {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
     private readonly accessTokens: AccessTokenService,
@@ -26,6 +36,23 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, SESSION_JWT_S
       audience: accessTokens.verifyOptions.audience as string,
       ignoreExpiration: accessTokens.verifyOptions.ignoreExpiration,
       jsonWebTokenOptions: accessTokens.verifyOptions,
+    });
+  }
+
+  /** Called by the `PassportStrategy` mixin to register the strategy: our registry, not passport's global one. */
+  getPassportInstance() {
+    return privateRegistry;
+  }
+
+  /**
+   * Runs this strategy through passport for one request. Passport binds its success and failure
+   * actions onto the strategy object it is given, so each request gets its own object derived
+   * from this one: concurrent requests never answer each other.
+   */
+  verifyToken(req: object): Promise<AccessClaims> {
+    return new Promise((resolve, reject) => {
+      const done = (error: unknown, claims: AccessClaims | false) => (error || !claims ? reject(error ?? new Error('unauthenticated')) : resolve(claims));
+      privateRegistry.authenticate(Object.create(this) as Strategy, { session: false }, done)(req, {}, reject);
     });
   }
 

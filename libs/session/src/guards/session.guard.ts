@@ -1,37 +1,54 @@
-import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import { LRUCache } from 'lru-cache';
-import { IS_PUBLIC_KEY, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS, SESSION_JWT_STRATEGY } from '../session.constants';
+import { IS_PUBLIC_KEY, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import { AccessTokenExpiredError, SessionError, UnauthenticatedError } from '../errors/session-error';
-import { findAccessToken } from '../http/access-token-source';
+import { AccessTokenExpiredError, SessionError, UnauthenticatedError, toHttpError } from '../errors/session-error';
+import type { AccessTokenSource } from '../http/access-token-source';
+import { SessionCredentials } from '../http/session-credentials';
+import type { RequestLike } from '../http/http-types';
 import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
 import { SessionService, toAuthenticated } from '../session.service';
+import { SessionJwtStrategy } from './jwt.strategy';
+
+/** The request as the guard sees it: where it leaves `user` and the session for the handler. */
+export type GuardedRequest = RequestLike & Record<string, unknown>;
 
 /**
- * Authenticates a request by its access token (cookie or `Authorization: Bearer`) through the
- * passport-jwt strategy, then, in strict mode, checks that the session is still open.
+ * Authenticates a request by its access token (cookie or `Authorization: Bearer`) through this
+ * module's passport-jwt strategy, then, in strict mode, checks that the session is still open.
  *
  * A bounded cache of verified tokens (keyed by the whole token, `exp` re-checked on every hit)
  * answers repeat requests without passport; revocation is still checked on every request in
  * strict mode, so the cache never hides a logout.
  *
+ * Built to extend, like `@nestjs/throttler`'s guard: override `getRequest` (where the request
+ * is: GraphQL, WebSockets), `findToken` (where the token is) and `fail` (what a failure throws).
+ *
  * @example
  * @UseGuards(SessionGuard)
  * @Get('me') me(@CurrentUser() user: SessionUser) { return user; }
+ *
+ * @example
+ * @Injectable()
+ * export class GqlSessionGuard extends SessionGuard {
+ *   protected override getRequest(context: ExecutionContext) {
+ *     return GqlExecutionContext.create(context).getContext().req;
+ *   }
+ * }
  */
 @Injectable()
-export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
+export class SessionGuard implements CanActivate {
   private readonly verified: LRUCache<string, AccessClaims> | null;
 
   constructor(
-    private readonly reflector: Reflector,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly sessionOptions: ResolvedSessionOptions,
-    private readonly sessions: SessionService,
+    protected readonly reflector: Reflector,
+    @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
+    protected readonly sessions: SessionService,
+    protected readonly credentials: SessionCredentials,
+    protected readonly strategy: SessionJwtStrategy,
   ) {
-    super();
-    const max = sessionOptions.verifiedTokenCacheSize;
+    const max = options.verifiedTokenCacheSize;
     this.verified = max > 0 ? new LRUCache<string, AccessClaims>({ max }) : null;
   }
 
@@ -40,32 +57,70 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
    * stateless mode): no promise, no passport. A miss goes through passport and, in strict mode,
    * the session store.
    */
-  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
-    const req = context.switchToHttp().getRequest<GuardedRequest>();
-    const source = findAccessToken(req, this.sessionOptions.cookies.accessName);
-    if (!source || !isWellFormedJwt(source.token)) throw new UnauthenticatedError();
+    const req = this.getRequest(context);
+    let source: AccessTokenSource | null;
+    try {
+      source = this.findToken(req, context);
+    } catch (error) {
+      return this.fail(error, context);
+    }
+    if (!source || !isWellFormedJwt(source.token)) return this.fail(new UnauthenticatedError(), context);
     const claims = this.verified?.get(source.token);
     if (claims) {
-      if (isExpired(claims, Date.now(), this.sessionOptions.clockSkew)) throw new AccessTokenExpiredError();
+      if (isExpired(claims, Date.now(), this.options.clockSkewMs / 1000)) return this.fail(new AccessTokenExpiredError(), context);
       if (this.sessions.isKnownLive(claims)) return this.admit(req, claims, source.via);
-      return this.sessions.assertLive(claims).then(() => this.admit(req, claims, source.via));
+      const via = source.via;
+      return this.sessions.assertLive(claims).then(
+        () => this.admit(req, claims, via),
+        (error: unknown) => this.fail(error, context),
+      );
     }
-    return this.verifyThenAdmit(context, req, source.token, source.via);
+    return this.verifyThenAdmit(req, source).catch((error: unknown) => this.fail(error, context));
   }
 
-  private async verifyThenAdmit(context: ExecutionContext, req: GuardedRequest, token: string, via: 'cookie' | 'bearer'): Promise<boolean> {
-    req[REQUEST_ACCESS_TOKEN] = token;
+  /** Where the request is. Override for GraphQL or WebSockets. */
+  protected getRequest(context: ExecutionContext): GuardedRequest {
+    return context.switchToHttp().getRequest<GuardedRequest>();
+  }
+
+  /**
+   * Where the access token is: the access cookie or `Authorization: Bearer` by default (never a
+   * query string). Override to read a WebSocket handshake, for example; return null for none.
+   */
+  protected findToken(req: GuardedRequest, _context: ExecutionContext): AccessTokenSource | null {
+    return this.credentials.accessToken(req);
+  }
+
+  /**
+   * What a failure throws. Library errors keep their stable code; a store failure is a 503; any
+   * other error is a plain 401 that never says which check failed. Override to map them for
+   * GraphQL (`extensions.code`) or WebSockets (`WsException`).
+   */
+  protected fail(error: unknown, _context: ExecutionContext): never {
+    const mapped = toHttpError(error);
+    throw mapped instanceof SessionError ? mapped : new UnauthenticatedError();
+  }
+
+  /** Override to skip more routes; the default honours `@Public()`. */
+  protected isPublic(context: ExecutionContext): boolean {
+    return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+  }
+
+  private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource): Promise<boolean> {
+    let claims: AccessClaims;
     try {
-      await super.canActivate(context);
-    } finally {
-      delete req[REQUEST_ACCESS_TOKEN];
+      claims = await this.strategy.verifyToken({ [REQUEST_ACCESS_TOKEN]: source.token });
+    } catch (error) {
+      throw error instanceof SessionError ? error : new UnauthenticatedError();
     }
     // Frozen: the cached claims are shared by every later request with this token.
-    const claims = deepFreeze(req.user as AccessClaims);
-    this.verified?.set(token, claims);
+    Object.freeze(claims.roles);
+    Object.freeze(claims);
+    this.verified?.set(source.token, claims);
     await this.sessions.assertLive(claims);
-    return this.admit(req, claims, via);
+    return this.admit(req, claims, source.via);
   }
 
   private admit(req: GuardedRequest, claims: AccessClaims, via: 'cookie' | 'bearer'): true {
@@ -74,23 +129,4 @@ export class SessionGuard extends AuthGuard(SESSION_JWT_STRATEGY) {
     req[REQUEST_SESSION] = session;
     return true;
   }
-
-  /** Never tells the client which check failed; library errors keep their stable code. */
-  override handleRequest<T>(err: unknown, user: T): T {
-    if (err instanceof SessionError) throw err;
-    if (err || !user) throw new UnauthenticatedError();
-    return user;
-  }
-
-  /** Override to skip more routes; the default honours `@Public()`. */
-  protected isPublic(context: ExecutionContext): boolean {
-    return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
-  }
-}
-
-type GuardedRequest = Record<string, unknown> & Parameters<typeof findAccessToken>[0];
-
-function deepFreeze(claims: AccessClaims): AccessClaims {
-  Object.freeze(claims.roles);
-  return Object.freeze(claims);
 }

@@ -1,4 +1,4 @@
-import type { RequestLike, ResponseLike } from './http-types';
+import type { RequestLike } from './http-types';
 
 /** A cookie read from the request, or the reason it must not be trusted. */
 export type CookieRead = { status: 'absent' } | { status: 'ok'; value: string } | { status: 'conflict' };
@@ -45,11 +45,4 @@ export function serializeCookie(name: string, value: string, a: CookieAttributes
   if (a.httpOnly) cookie += '; HttpOnly';
   if (a.secure) cookie += '; Secure';
   return cookie;
-}
-
-/** Appends `Set-Cookie` headers without dropping ones the app or another middleware set. */
-export function appendSetCookie(res: ResponseLike, cookies: string[]): void {
-  const existing = res.getHeader('Set-Cookie');
-  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
-  res.setHeader('Set-Cookie', [...list, ...cookies]);
 }

@@ -1,16 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The parts of a request the library reads (Express's request satisfies it). */
+/** The parts of a request the library reads: Express's and Fastify's requests both have them. */
 export interface RequestLike {
   headers: IncomingHttpHeaders;
   method?: string;
   ip?: string;
+  /** Express and Fastify: the scheme, from `X-Forwarded-Proto` only when the app trusts its proxy. */
+  protocol?: string;
+  /** Express 5 and Fastify: the host, from `X-Forwarded-Host` only when the app trusts its proxy. */
+  host?: string;
   body?: unknown;
   socket?: { remoteAddress?: string };
 }
 
-/** The parts of a response the library writes (Node's and Express's responses satisfy it). */
-export interface ResponseLike {
-  getHeader(name: string): number | string | string[] | undefined;
-  setHeader(name: string, value: number | string | readonly string[]): unknown;
-}
+/**
+ * A platform response (Express's `Response`, Fastify's `FastifyReply`). The library writes to it
+ * only through Nest's `HttpAdapterHost`, never by calling its methods.
+ */
+export type ResponseLike = object;

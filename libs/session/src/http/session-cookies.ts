@@ -1,8 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import { appendSetCookie, serializeCookie } from './cookies';
-import type { ResponseLike } from './http-types';
+import { serializeCookie, type CookieAttributes } from './cookies';
 
 /** What a response must carry after a login or a refresh in cookie transport. */
 export interface CookieGrant {
@@ -14,55 +11,37 @@ export interface CookieGrant {
   sessionExpiresAt: Date;
 }
 
+type CookieNames = ResolvedSessionOptions['cookies'];
+
 /**
- * Writes and clears the three auth cookies with the attributes of CONTRACT D4: access
- * (`__Host-`, HttpOnly, Lax, Path=/), refresh (`__Secure-`, HttpOnly, Strict, Path=/auth), CSRF
- * (`__Host-`, readable, Strict, Path=/). Each lives as long as what is left of the session.
+ * The `Set-Cookie` values of CONTRACT D4: access (`__Host-`, HttpOnly, Lax, Path=/), refresh
+ * (`__Secure-`, HttpOnly, Strict, Path = the refresh route's mount path), CSRF (`__Host-`,
+ * readable, Strict, Path=/). Each lives as long as what is left of the session.
  */
-@Injectable()
-export class SessionCookies {
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {}
-
-  write(res: ResponseLike, grant: CookieGrant, nowMs: number): void {
-    const { cookies } = this.options;
-    const maxAge = (grant.sessionExpiresAt.getTime() - nowMs) / 1000;
-    const out = [
-      serializeCookie(cookies.accessName, grant.accessToken, this.attrs(maxAge, '/', true, 'Lax')),
-      serializeCookie(cookies.csrfName, grant.csrfToken, this.attrs(maxAge, '/', false, 'Strict')),
-    ];
-    if (grant.refreshToken) {
-      out.push(serializeCookie(cookies.refreshName, grant.refreshToken, this.attrs(maxAge, cookies.refreshPath, true, 'Strict')));
-    }
-    appendSetCookie(res, out);
-    noStore(res);
-  }
-
-  /** The CSRF cookie alone, for as long as what is left of the session. */
-  writeCsrf(res: ResponseLike, csrfToken: string, sessionExpiresAt: Date, nowMs: number): void {
-    const maxAge = (sessionExpiresAt.getTime() - nowMs) / 1000;
-    appendSetCookie(res, [serializeCookie(this.options.cookies.csrfName, csrfToken, this.attrs(maxAge, '/', false, 'Strict'))]);
-    noStore(res);
-  }
-
-  /** Clears every auth cookie with the same name, path and attributes it was set with. */
-  clear(res: ResponseLike, clearSiteData = this.options.clearSiteData): void {
-    const { cookies } = this.options;
-    appendSetCookie(res, [
-      serializeCookie(cookies.accessName, '', this.attrs(0, '/', true, 'Lax')),
-      serializeCookie(cookies.csrfName, '', this.attrs(0, '/', false, 'Strict')),
-      serializeCookie(cookies.refreshName, '', this.attrs(0, cookies.refreshPath, true, 'Strict')),
-    ]);
-    if (clearSiteData) res.setHeader('Clear-Site-Data', '"cookies"');
-    noStore(res);
-  }
-
-  private attrs(maxAgeSeconds: number, path: string, httpOnly: boolean, sameSite: 'Strict' | 'Lax') {
-    return { maxAgeSeconds, path, httpOnly, sameSite, secure: this.options.cookies.secure };
-  }
+export function grantCookies(names: CookieNames, refreshPath: string, grant: CookieGrant, nowMs: number): string[] {
+  const maxAge = (grant.sessionExpiresAt.getTime() - nowMs) / 1000;
+  const out = [
+    serializeCookie(names.accessName, grant.accessToken, attrs(names, maxAge, '/', true, 'Lax')),
+    serializeCookie(names.csrfName, grant.csrfToken, attrs(names, maxAge, '/', false, 'Strict')),
+  ];
+  if (grant.refreshToken) out.push(serializeCookie(names.refreshName, grant.refreshToken, attrs(names, maxAge, refreshPath, true, 'Strict')));
+  return out;
 }
 
-/** Responses that carry tokens must never be stored by a browser or proxy cache. */
-export function noStore(res: ResponseLike): void {
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Pragma', 'no-cache');
+/** The CSRF cookie alone, for as long as what is left of the session. */
+export function csrfCookie(names: CookieNames, csrfToken: string, sessionExpiresAt: Date, nowMs: number): string {
+  return serializeCookie(names.csrfName, csrfToken, attrs(names, (sessionExpiresAt.getTime() - nowMs) / 1000, '/', false, 'Strict'));
+}
+
+/** Clears every auth cookie with the same name, path and attributes it was set with. */
+export function clearedCookies(names: CookieNames, refreshPath: string): string[] {
+  return [
+    serializeCookie(names.accessName, '', attrs(names, 0, '/', true, 'Lax')),
+    serializeCookie(names.csrfName, '', attrs(names, 0, '/', false, 'Strict')),
+    serializeCookie(names.refreshName, '', attrs(names, 0, refreshPath, true, 'Strict')),
+  ];
+}
+
+function attrs(names: CookieNames, maxAgeSeconds: number, path: string, httpOnly: boolean, sameSite: 'Strict' | 'Lax'): CookieAttributes {
+  return { maxAgeSeconds, path, httpOnly, sameSite, secure: names.secure };
 }

@@ -72,10 +72,33 @@ export class PostgresRevocationTransport implements RevocationTransport {
     }
   }
 
-  /** The DataSource's own connection settings, so the listener reaches the same database. */
+  /**
+   * The DataSource's own connection settings (its public `options`), so the listener reaches the
+   * same database as the app's pool.
+   */
   private connectionConfig(): ClientConfig {
-    const driver = this.dataSource.driver as unknown as { master?: { options?: ClientConfig } };
-    const { max: _max, ...options } = (driver.master?.options ?? {}) as ClientConfig & { max?: number };
-    return options;
+    const o = this.dataSource.options as PostgresOptions;
+    const { max: _max, min: _min, ...extra } = o.extra ?? {};
+    return {
+      ...(o.url ? { connectionString: o.url } : {}),
+      ...(o.host !== undefined ? { host: o.host } : {}),
+      ...(o.port !== undefined ? { port: o.port } : {}),
+      ...(o.username !== undefined ? { user: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password as ClientConfig['password'] } : {}),
+      ...(o.database !== undefined ? { database: o.database } : {}),
+      ...(o.ssl !== undefined ? { ssl: o.ssl as ClientConfig['ssl'] } : {}),
+      ...extra,
+    };
   }
+}
+
+interface PostgresOptions {
+  url?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: unknown;
+  database?: string;
+  ssl?: unknown;
+  extra?: Record<string, unknown>;
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import type { DataSource } from 'typeorm';
+import { RESOLVED_SESSION_OPTIONS, SESSION_DATA_SOURCE } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionStore } from '../store/session.store';
 import { MAX_IDS_PER_MESSAGE, type RevocationTransport } from './revocation-message';
@@ -39,7 +39,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly store: SessionStore,
-    private readonly dataSource: DataSource,
+    @Inject(SESSION_DATA_SOURCE) private readonly dataSource: DataSource,
   ) {
     const { max, ttlMs } = options.revocationCache;
     const enabled = max > 0 && ttlMs > 0;

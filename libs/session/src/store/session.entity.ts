@@ -1,13 +1,16 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One row per login session. Register it in your TypeORM `entities` and run the shipped
- * migrations (`sessionMigrations`); the schema is never synchronised.
+ * migrations (`sessionMigrations`). The entity declares everything the migrations create
+ * (columns, defaults, indexes, the transport check), so TypeORM's schema diff on a migrated
+ * database proposes nothing: `migration:generate` stays clean.
  *
  * `expires_at` is when the session ends or ended: the idle expiry (capped at the absolute
  * expiry), moved back to the revocation time on revoke. Cleanup and listing read only it.
  */
 @Entity({ name: 'auth_sessions' })
+@Check('auth_sessions_transport_check', `"transport" IN ('cookie', 'bearer')`)
 @Index('auth_sessions_user_live_idx', ['userId'], { where: 'revoked_at IS NULL' })
 @Index('auth_sessions_expires_at_id_idx', ['expiresAt', 'id'])
 export class SessionEntity {
@@ -16,6 +19,10 @@ export class SessionEntity {
 
   @Column('text', { name: 'user_id' })
   userId!: string;
+
+  /** The app gave the user id as a number (it comes back as one). */
+  @Column('boolean', { name: 'user_id_numeric', default: false })
+  userIdNumeric!: boolean;
 
   @Column('text')
   transport!: 'cookie' | 'bearer';

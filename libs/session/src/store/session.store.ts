@@ -1,11 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { ServiceUnavailableError } from '../errors/session-error';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { SESSION_DATA_SOURCE } from '../session.constants';
+import { SessionStoreUnavailableError } from '../errors/session-error';
 import type { RevokeReason, SessionTransport } from '../session.types';
 
 /** The columns a refresh needs, read by primary key. */
 export interface RefreshRow {
   userId: string;
+  /** The app gave the user id as a number. */
+  userIdNumeric: boolean;
   transport: SessionTransport;
   secretHash: Buffer;
   /** The hash of the secret rotated out last, if any. */
@@ -20,6 +23,7 @@ export interface RefreshRow {
 export interface NewSessionRow {
   id: string;
   userId: string;
+  userIdNumeric: boolean;
   transport: SessionTransport;
   secretHash: Buffer;
   now: Date;
@@ -63,14 +67,14 @@ const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 export class SessionStore {
   private readonly logger = new Logger('SessionStore');
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@Inject(SESSION_DATA_SOURCE) readonly dataSource: DataSource) {}
 
   async insert(row: NewSessionRow): Promise<void> {
     await this.run(
-      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at,
+      `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
          absolute_expires_at, user_agent, ip)
-       VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)`,
-      [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip],
+       VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9)`,
+      [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric],
     );
   }
 
@@ -80,7 +84,7 @@ export class SessionStore {
    */
   async findForRefresh(id: string): Promise<RefreshRow | null> {
     const rows = await this.run<RefreshRow>(
-      `SELECT user_id AS "userId", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
+      `SELECT user_id AS "userId", user_id_numeric AS "userIdNumeric", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
               absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt"
          FROM auth_sessions WHERE id = $1`,
@@ -112,15 +116,15 @@ export class SessionStore {
     return rows.length === 1;
   }
 
-  /** Revokes one open session; returns its user id, or null if it was not open. */
-  async revoke(id: string, reason: RevokeReason, now: Date, userId?: string): Promise<string | null> {
-    const rows = await this.run<{ userId: string }>(
+  /** Revokes one open session; returns its user, or null if it was not open. */
+  async revoke(id: string, reason: RevokeReason, now: Date, userId?: string): Promise<{ userId: string; userIdNumeric: boolean } | null> {
+    const rows = await this.run<{ userId: string; userIdNumeric: boolean }>(
       `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
         WHERE id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR user_id = $4)
-        RETURNING user_id AS "userId"`,
+        RETURNING user_id AS "userId", user_id_numeric AS "userIdNumeric"`,
       [id, now, reason, userId ?? null],
     );
-    return rows[0]?.userId ?? null;
+    return rows[0] ?? null;
   }
 
   async belongsTo(id: string, userId: string): Promise<boolean> {
@@ -226,37 +230,47 @@ export class SessionStore {
     return { locked: row.locked, deleted: row.deleted, serverMs: Number(row.serverMs) };
   }
 
+  /**
+   * One statement on a connection of the app's own pool. The driver's pool is reached through its
+   * public `obtainMasterConnection()`: the hot paths (one primary-key read per refresh or cache
+   * miss) skip TypeORM's per-query QueryRunner, which cost more than the query itself
+   * (BENCHMARKS.md). Other drivers go through `DataSource.query`. Failures become a plain
+   * `SessionStoreUnavailableError` (the edge answers 503); parameters (hashes) are never logged.
+   */
   private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
     try {
-      const pool = this.pool();
-      if (pool) return (await pool.query(sql, params)).rows as T[];
-      const result: unknown = await this.dataSource.query(sql, params);
-      // UPDATE ... RETURNING comes back from TypeORM's postgres driver as [rows, count].
-      if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
-        return result[0] as T[];
+      const driver = this.dataSource.driver as unknown as Partial<PgDriver>;
+      if (typeof driver.obtainMasterConnection !== 'function') return normaliseRows<T>(await this.dataSource.query(sql, params));
+      const [client, release] = await driver.obtainMasterConnection();
+      try {
+        const result = (await client.query(sql, params)) as { rows: T[] };
+        release();
+        return result.rows;
+      } catch (error) {
+        // A connection that failed mid-query is not given back for reuse.
+        release(isConnectionError(error) ? error : undefined);
+        throw error;
       }
-      return result as T[];
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      this.logger.error(`session store query failed (${typeof code === 'string' ? code : (error as Error).name})`);
-      throw new ServiceUnavailableError();
+      const reason = typeof code === 'string' ? code : ((error as Error)?.name ?? 'unknown');
+      this.logger.error(`session store query failed (${reason})`);
+      throw new SessionStoreUnavailableError(reason);
     }
-  }
-
-  /**
-   * The DataSource's own `pg` pool: the hot paths (one primary-key read per refresh or cache
-   * miss) skip TypeORM's per-query QueryRunner, which cost more than the query itself
-   * (BENCHMARKS.md). Same pool, same connections, same acquire timeout.
-   */
-  private pool(): PgPool | null {
-    // Looked up each time (a property read): the DataSource may be initialised later, or
-    // destroyed and initialised again with a new pool.
-    const master = (this.dataSource.driver as unknown as { master?: Partial<PgPool> }).master;
-    return master && typeof master.query === 'function' && !master.ending ? (master as PgPool) : null;
   }
 }
 
-interface PgPool {
-  ending?: boolean;
-  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+interface PgDriver {
+  obtainMasterConnection(): Promise<[{ query(sql: string, params: unknown[]): Promise<unknown> }, (error?: unknown) => void]>;
+}
+
+/** UPDATE ... RETURNING comes back from `DataSource.query` on Postgres as [rows, count]. */
+function normaliseRows<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code !== 'string' || /^(08|57)/.test(code) || code.startsWith('E');
 }

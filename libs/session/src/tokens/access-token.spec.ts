@@ -361,8 +361,8 @@ describe('isExpired', () => {
 });
 
 it('the resolved options used above are the ones under test', () => {
-  expect(options.accessTokenTtl).toBe(TTL);
-  expect(options.clockSkew).toBe(SKEW);
+  expect(options.accessTokenTtlMs).toBe(TTL * 1000);
+  expect(options.clockSkewMs).toBe(SKEW * 1000);
   expect(options.issuer).toBe(ISSUER);
   expect(options.audience).toBe(AUDIENCE);
 });

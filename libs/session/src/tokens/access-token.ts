@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { VerifyOptions } from 'jsonwebtoken';
 import { RESOLVED_SESSION_OPTIONS, MAX_TOKEN_BYTES } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import type { SessionUser } from '../session.types';
+import type { UserId } from '../session.types';
+import { storeUserId } from '../user-id';
 import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session-error';
 import { isSessionId } from './refresh-token';
 
@@ -13,6 +14,8 @@ export interface AccessClaims {
   iss: string;
   aud: string | string[];
   sub: string;
+  /** Present when the app's user id is a number: the same id as `sub`, as that number. */
+  uid?: number;
   sid: string;
   jti: string;
   iat: number;
@@ -57,13 +60,15 @@ export class AccessTokenService {
   }
 
   /** Signs a token for the session; `exp` never passes the session's absolute expiry. */
-  sign(user: SessionUser, sessionId: string, nowMs: number, sessionEndsAtMs: number): { token: string; expiresAt: Date } {
+  sign(user: { id: UserId; roles: string[] }, sessionId: string, nowMs: number, sessionEndsAtMs: number): { token: string; expiresAt: Date } {
     const iat = Math.floor(nowMs / 1000);
-    const exp = Math.min(iat + this.options.accessTokenTtl, Math.floor(sessionEndsAtMs / 1000));
+    const exp = Math.min(iat + this.options.accessTokenTtlMs / 1000, Math.floor(sessionEndsAtMs / 1000));
+    const id = storeUserId(user.id);
     const payload = {
       iss: this.options.issuer,
       aud: this.options.audience,
-      sub: user.id,
+      sub: id.text,
+      ...(id.numeric ? { uid: Number(id.text) } : {}),
       sid: sessionId,
       jti: randomUUID(),
       iat,
@@ -111,8 +116,9 @@ export class AccessTokenService {
     if (header.typ !== ACCESS_TOKEN_TYP && header.typ !== `application/${ACCESS_TOKEN_TYP}`) throw new UnauthenticatedError();
     if (header.crit !== undefined || header.alg !== 'HS256') throw new UnauthenticatedError();
     if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
-    const { sub, sid, jti, iat, exp, nbf, roles } = payload;
+    const { sub, uid, sid, jti, iat, exp, nbf, roles } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();
+    if (uid !== undefined && !(typeof uid === 'number' && Number.isSafeInteger(uid) && String(uid) === sub)) throw new UnauthenticatedError();
     if (!isSessionId(sid)) throw new UnauthenticatedError();
     if (typeof jti !== 'string' || jti.length === 0) throw new UnauthenticatedError();
     if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
@@ -122,7 +128,7 @@ export class AccessTokenService {
       throw new UnauthenticatedError();
     }
     const now = nowMs / 1000;
-    const skew = this.options.clockSkew;
+    const skew = this.options.clockSkewMs / 1000;
     if (iat > now + skew) throw new UnauthenticatedError();
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + skew)) throw new UnauthenticatedError();
     const claims = payload as unknown as AccessClaims;

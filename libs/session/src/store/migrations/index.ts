@@ -1,6 +1,7 @@
 import { CreateAuthSessions1764200000000 } from './1764200000000-create-auth-sessions';
 import { IndexSessionsByEnd1764200002000 } from './1764200002000-index-sessions-by-end';
+import { RecordUserIdType1764200003000 } from './1764200003000-record-user-id-type';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000];
-export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000 };
+export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000];
+export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000 };

@@ -1,0 +1,146 @@
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import { SessionService, type IssueClient, type SessionGrant } from '../session.service';
+import { toHttpError } from '../errors/session-error';
+import type { SessionUser, UserId } from '../session.types';
+import type { RequestLike, ResponseLike } from './http-types';
+import { clearedCookies, csrfCookie, grantCookies } from './session-cookies';
+import { resolveRefreshPath } from './refresh-path';
+
+/** What a login or refresh answers: the tokens themselves only in bearer transport. */
+export interface SessionGrantBody {
+  csrfToken: string;
+  accessTokenExpiresAt: Date;
+  sessionExpiresAt: Date;
+  accessToken?: string;
+  refreshToken?: string;
+}
+
+/**
+ * The one place where sessions meet HTTP: it reads who is logging in from a request, turns grants
+ * into cookies or a body, clears cookies, and maps store failures to 503s. It writes through
+ * Nest's `HttpAdapterHost`, so Express and Fastify behave alike. `SessionService` never sees a
+ * request or a response.
+ *
+ * @example
+ * @Post('login') @LoginRoute() @HttpCode(200)
+ * async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+ *   const user = await this.users.verifyCredentials(dto.email, dto.password);
+ *   if (!user) throw new UnauthorizedException();
+ *   return { user: { id: user.id }, ...(await this.sessionHttp.login(req, res, user)) };
+ * }
+ */
+@Injectable()
+export class SessionHttp implements OnModuleInit {
+  private refreshPath: string;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly sessions: SessionService,
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() private readonly appConfig?: ApplicationConfig,
+  ) {
+    this.refreshPath = options.cookies.refreshPath ?? `/${options.routePrefix}`;
+  }
+
+  /** The global prefix is set before `init()`: read the refresh route's real path now. */
+  onModuleInit(): void {
+    this.refreshPath = resolveRefreshPath(this.options.routePrefix, this.options.cookies.refreshPath, this.appConfig);
+  }
+
+  /** The refresh cookie's `Path` (the refresh route's mount path). */
+  get refreshCookiePath(): string {
+    return this.refreshPath;
+  }
+
+  /**
+   * Starts a session for a user the app has authenticated and writes it to the response: cookies
+   * (the default), or the tokens in the body when the client sent `X-Session-Transport: bearer`.
+   * If the response cannot carry the session, the session is ended before the error propagates,
+   * so no live session is left that nobody holds.
+   */
+  async login(req: RequestLike, res: ResponseLike, user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrantBody> {
+    const grant = await this.edge(() => this.sessions.issue(user, { ...this.clientOf(req), ...client }));
+    try {
+      return this.send(res, grant);
+    } catch (error) {
+      await this.sessions.abandon(grant.sessionId);
+      throw error;
+    }
+  }
+
+  /** User agent, IP (as the platform resolved it: `trust proxy` decides) and the transport asked for. */
+  clientOf(req: RequestLike): IssueClient {
+    const agent = req.headers['user-agent'];
+    const asked = first(req.headers['x-session-transport'])?.trim().toLowerCase();
+    return {
+      transport: asked === 'bearer' ? 'bearer' : 'cookie',
+      userAgent: typeof agent === 'string' ? agent : undefined,
+      ip: req.ip ?? req.socket?.remoteAddress,
+    };
+  }
+
+  /** Writes a grant: cookies in cookie transport (tokens left out of the body), never cacheable. */
+  send(res: ResponseLike, grant: SessionGrant): SessionGrantBody {
+    this.noStore(res);
+    const body: SessionGrantBody = {
+      csrfToken: grant.csrfToken,
+      accessTokenExpiresAt: grant.accessTokenExpiresAt,
+      sessionExpiresAt: grant.sessionExpiresAt,
+    };
+    if (grant.transport === 'bearer') {
+      body.accessToken = grant.accessToken;
+      if (grant.refreshToken) body.refreshToken = grant.refreshToken;
+      return body;
+    }
+    for (const cookie of grantCookies(this.options.cookies, this.refreshPath, grant, Date.now())) this.append(res, cookie);
+    return body;
+  }
+
+  /** Writes the CSRF cookie alone (for `GET /auth/csrf`). */
+  sendCsrf(res: ResponseLike, csrfToken: string, sessionExpiresAt: Date): void {
+    this.append(res, csrfCookie(this.options.cookies, csrfToken, sessionExpiresAt, Date.now()));
+    this.noStore(res);
+  }
+
+  /**
+   * Clears the auth cookies. `siteData` also sends `Clear-Site-Data: "cookies"` (every cookie of
+   * the site) unless the app turned `clearSiteData` off.
+   */
+  clear(res: ResponseLike, siteData = true): void {
+    for (const cookie of clearedCookies(this.options.cookies, this.refreshPath)) this.append(res, cookie);
+    if (siteData && this.options.clearSiteData) this.adapter.setHeader(res, 'Clear-Site-Data', '"cookies"');
+    this.noStore(res);
+  }
+
+  /** Responses that carry tokens must never be stored by a browser or proxy cache. */
+  noStore(res: ResponseLike): void {
+    this.adapter.setHeader(res, 'Cache-Control', 'no-store');
+    this.adapter.setHeader(res, 'Pragma', 'no-cache');
+  }
+
+  /** Runs a service call, answering a store failure with a 503 `SessionError`. */
+  async edge<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toHttpError(error);
+    }
+  }
+
+  private append(res: ResponseLike, cookie: string): void {
+    this.adapter.appendHeader(res, 'Set-Cookie', cookie);
+  }
+
+  private get adapter() {
+    const adapter = this.adapterHost.httpAdapter;
+    if (!adapter) throw new Error('nest-sessions: SessionHttp needs an HTTP application (no HTTP adapter found).');
+    return adapter;
+  }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
