@@ -23,8 +23,14 @@ describe('unsafe configuration stops the start', () => {
 
   it('production refuses missing secrets, COOKIE_SECURE=false and ADMIN_EMAILS', async () => {
     await refused({ NODE_ENV: 'production', JWT_SECRET: '' }, /JWT_SECRET is not set/);
-    await refused({ NODE_ENV: 'production', COOKIE_SECURE: 'false' }, /COOKIE_SECURE=false is refused/);
-    await refused({ NODE_ENV: 'production', ADMIN_EMAILS: 'a@example.com' }, /ADMIN_EMAILS is refused/);
+    await refused({ NODE_ENV: 'production', COOKIE_SECURE: 'false' }, /COOKIE_SECURE=false is for plain-http development only/);
+    await refused({ NODE_ENV: 'production', ADMIN_EMAILS: 'a@example.com' }, /ADMIN_EMAILS is for development only/);
+  });
+
+  it.each(['staging', 'prod', ''])('development-only settings are refused when NODE_ENV is %j, not only in production', async (nodeEnv) => {
+    await refused({ NODE_ENV: nodeEnv, COOKIE_SECURE: 'false' }, /COOKIE_SECURE=false is for plain-http development only/);
+    await refused({ NODE_ENV: nodeEnv, ADMIN_EMAILS: 'a@example.com' }, /ADMIN_EMAILS is for development only/);
+    await refused({ NODE_ENV: nodeEnv, JWT_SECRET: '' }, /JWT_SECRET is not set/);
   });
 
   it('outside development and test, a missing secret is refused rather than made up', async () => {

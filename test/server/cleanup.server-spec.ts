@@ -47,11 +47,13 @@ describe('session cleanup on the PostgreSQL server', () => {
     expect(await countOf(user)).toBe(0);
   });
 
-  it('`npm run sessions:cleanup` runs one pass against DATABASE_URL and exits', async () => {
+  it('`npm run sessions:cleanup` runs one pass with DATABASE_URL alone (production, no secrets) and exits', async () => {
     const user = `cleanup-cli-${randomUUID()}`;
     await insertEnded(user, 42);
     const main = join(__dirname, '..', '..', 'dist', 'apps', 'sample', 'apps', 'sample', 'src', 'cleanup.js');
-    const { stdout } = await run(process.execPath, [main], { env: { ...process.env, ...BASE_ENV }, timeout: 60_000 });
+    // It signs nothing: no JWT_SECRET or SESSION_SECRET, and production refuses made-up ones.
+    const env = { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: process.env.DATABASE_URL };
+    const { stdout } = await run(process.execPath, [main], { env, timeout: 60_000 });
     const report = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
     expect(report).toMatchObject({ ran: true, truncated: false });
     expect(report.deleted).toBeGreaterThanOrEqual(42);

@@ -64,8 +64,11 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   Object.assign(process.env, BASE_ENV, { HTTP_ADAPTER: process.env.NS_TEST_ADAPTER ?? 'express' }, env);
   const logger = new CapturingLogger();
   try {
-    const app = await createSampleApp({ logger, abortOnError: false });
-    await listenForTests(app);
+    const app = await closingOnFailure(() => createSampleApp({ logger, abortOnError: false }));
+    await listenForTests(app).catch(async (error: unknown) => {
+      await app.close().catch(() => undefined);
+      throw error;
+    });
     return {
       app,
       adapter: app.getHttpAdapter().getType() as HttpAdapterName,
@@ -76,5 +79,31 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     };
   } finally {
     process.env = saved;
+  }
+}
+
+/**
+ * DataSources opened while an app was being created. A start that fails (a refused setting) after
+ * TypeORM connected leaves no app to close, so its connection would stay open: on the embedded
+ * engine, whose one backend serves one connection, every later app would then wait for it to time
+ * out. This closes them.
+ */
+const opening = new Set<DataSource>();
+const initialize = DataSource.prototype.initialize;
+DataSource.prototype.initialize = async function (this: DataSource) {
+  const result = await initialize.call(this);
+  opening.add(this);
+  return result;
+};
+
+export async function closingOnFailure<T>(create: () => Promise<T>): Promise<T> {
+  opening.clear();
+  try {
+    return await create();
+  } catch (error) {
+    await Promise.all([...opening].map((ds) => (ds.isInitialized ? ds.destroy().catch(() => undefined) : undefined)));
+    throw error;
+  } finally {
+    opening.clear();
   }
 }

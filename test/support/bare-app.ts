@@ -20,7 +20,7 @@ import {
   type SessionUser,
   type UserId,
 } from 'nest-sessions';
-import { CapturingLogger } from './app';
+import { CapturingLogger, closingOnFailure } from './app';
 
 export type Adapter = 'express' | 'fastify';
 export const ADAPTERS: Adapter[] = ['express', 'fastify'];
@@ -111,11 +111,14 @@ export async function startBareApp(options: BareAppOptions = {}) {
 
   const adapter = options.adapter ?? 'express';
   const httpAdapter = adapter === 'fastify' ? new FastifyAdapter({ trustProxy: options.trustProxy ?? false }) : new ExpressAdapter();
-  const app = await NestFactory.create(UserAppModule, httpAdapter as never, { logger, abortOnError: false });
+  const app = await closingOnFailure(() => NestFactory.create(UserAppModule, httpAdapter as never, { logger, abortOnError: false }));
   if (adapter === 'express' && options.trustProxy) (app as unknown as { set(k: string, v: unknown): void }).set('trust proxy', true);
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
   options.configure?.(app);
-  await app.init();
+  await app.init().catch(async (error: unknown) => {
+    await app.close().catch(() => undefined);
+    throw error;
+  });
   if (adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<void> }).ready();
   await app.listen(0, '127.0.0.1');
   return { app, logger, server: app.getHttpServer(), close: () => app.close() };

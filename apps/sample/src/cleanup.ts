@@ -1,15 +1,15 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { SessionCleanupService } from 'nest-sessions';
-import { AppModule } from './app.module';
+import { CleanupModule } from './cleanup.module';
 
 /**
  * `npm run sessions:cleanup`: one cleanup pass against DATABASE_URL, then exit. For operators who
- * run their own scheduler (set SESSION_CLEANUP=false on the app instances then).
+ * run their own scheduler (set SESSION_CLEANUP=false on the app instances then). It needs only
+ * DATABASE_URL (and reads SESSION_RETENTION and SESSION_CLEANUP_BATCH if set): no secrets.
  */
 async function main(): Promise<void> {
-  process.env.SESSION_CLEANUP = 'false';
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(CleanupModule, { logger: ['error', 'warn', 'log'] });
   try {
     const report = await app.get(SessionCleanupService).runOnce();
     console.log(JSON.stringify(report));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { parseDuration, type SessionTransport } from 'nest-sessions';
+import { parseDuration, type SessionModuleOptions, type SessionTransport } from 'nest-sessions';
 
 export type HttpAdapterName = 'express' | 'fastify';
 
@@ -20,34 +20,20 @@ export interface SampleConfig {
   databaseUrl: string;
   databasePoolSize: number;
   databaseStatementTimeoutMs: number;
-  jwtSecret: string;
-  sessionSecret: string;
-  accessTokenTtl: number;
-  sessionIdleTimeout: number;
-  sessionAbsoluteTimeout: number;
-  refreshReuseGrace: number;
-  revocation: 'strict' | 'stateless';
-  transports: SessionTransport[];
+  /**
+   * What the app passes to `SessionModule`: the secrets, and only the settings whose variable is
+   * set; everything else is the library's default (`SESSION_DEFAULTS`).
+   */
+  session: Omit<SessionModuleOptions, 'loadUser'>;
   trustedOrigins: string[];
-  appOrigin?: string;
   adminEmails: Set<string>;
-  cookieSecure: boolean;
-  clearSiteData: boolean;
   loginRateLimit: number;
   registerRateLimit: number;
   rateLimitWindowMs: number;
-  cleanupEnabled: boolean;
-  cleanupCron: string;
-  sessionRetention: number;
-  /** Unset: the library's default. */
-  cleanupBatchSize?: number;
-  revocationBus: 'postgres' | 'none' | { redis: string };
-  revocationCacheTtl: number;
-  revocationCacheMax: number;
-  verifiedTokenCacheSize: number;
 }
 
-const RANDOM_SECRET_ENVS = new Set(['development', 'test']);
+/** Where development-only settings (random secrets, plain-http cookies, ADMIN_EMAILS) are allowed. */
+const DEVELOPMENT_ENVS = new Set(['development', 'test']);
 
 function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -70,7 +56,7 @@ function int(value: string | undefined, fallback: number, name: string): number 
 function secret(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (value) return value;
-  if (!RANDOM_SECRET_ENVS.has(env.NODE_ENV ?? '')) {
+  if (!DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '')) {
     throw new Error(
       `${name} is not set. Set it to at least 32 random bytes, e.g. ` +
         `${name}=$(node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`,
@@ -138,17 +124,14 @@ function isProxyAddress(entry: string): boolean {
 /** Reads and checks the environment; throws a message that says what to set. */
 export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
   const production = env.NODE_ENV === 'production';
+  const development = DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '');
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set (npm start sets it to the embedded engine when it is missing).');
   const adminEmails = new Set(list(env.ADMIN_EMAILS).map(normaliseEmail));
-  if (production && adminEmails.size > 0) throw new Error('ADMIN_EMAILS is refused when NODE_ENV=production: grant roles another way.');
-  const cookieSecure = bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE');
-  if (production && !cookieSecure) throw new Error('COOKIE_SECURE=false is refused when NODE_ENV=production.');
-  const revocation = env.SESSION_REVOCATION ?? 'strict';
-  if (revocation !== 'strict' && revocation !== 'stateless') {
-    throw new Error(`SESSION_REVOCATION must be "strict" or "stateless"; got ${JSON.stringify(revocation)}`);
+  if (!development && adminEmails.size > 0) {
+    throw new Error('ADMIN_EMAILS is for development only (NODE_ENV=development or test): grant roles another way.');
   }
-  const transports = list(env.SESSION_TRANSPORTS ?? 'cookie,bearer') as SessionTransport[];
+  const trustedOrigins = list(env.TRUSTED_ORIGINS);
   return {
     production,
     port: int(env.PORT, 3000, 'PORT'),
@@ -156,31 +139,62 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     databaseUrl,
     databasePoolSize: int(env.DATABASE_POOL_SIZE, 10, 'DATABASE_POOL_SIZE'),
     databaseStatementTimeoutMs: parseDuration(env.DB_STATEMENT_TIMEOUT ?? '2', 'DB_STATEMENT_TIMEOUT') * 1000,
-    jwtSecret: secret(env, 'JWT_SECRET'),
-    sessionSecret: secret(env, 'SESSION_SECRET'),
-    accessTokenTtl: parseDuration(env.ACCESS_TOKEN_TTL ?? '10m', 'ACCESS_TOKEN_TTL'),
-    sessionIdleTimeout: parseDuration(env.SESSION_IDLE_TIMEOUT ?? '24h', 'SESSION_IDLE_TIMEOUT'),
-    sessionAbsoluteTimeout: parseDuration(env.SESSION_ABSOLUTE_TIMEOUT ?? '7d', 'SESSION_ABSOLUTE_TIMEOUT'),
-    refreshReuseGrace: parseDuration(env.REFRESH_REUSE_GRACE ?? '10s', 'REFRESH_REUSE_GRACE'),
-    revocation,
-    transports,
-    trustedOrigins: list(env.TRUSTED_ORIGINS),
-    appOrigin: env.APP_ORIGIN || undefined,
+    session: sessionSettings(env, trustedOrigins),
+    trustedOrigins,
     adminEmails,
-    cookieSecure,
-    clearSiteData: bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA'),
     loginRateLimit: int(env.LOGIN_RATE_LIMIT, 10, 'LOGIN_RATE_LIMIT'),
     registerRateLimit: int(env.REGISTER_RATE_LIMIT, 5, 'REGISTER_RATE_LIMIT'),
     rateLimitWindowMs: parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW') * 1000,
-    cleanupEnabled: bool(env.SESSION_CLEANUP, true, 'SESSION_CLEANUP'),
-    cleanupCron: env.SESSION_CLEANUP_CRON || '0 */10 * * * *',
-    sessionRetention: parseDuration(env.SESSION_RETENTION ?? '7d', 'SESSION_RETENTION'),
-    cleanupBatchSize: env.SESSION_CLEANUP_BATCH ? int(env.SESSION_CLEANUP_BATCH, 0, 'SESSION_CLEANUP_BATCH') : undefined,
-    revocationBus: revocationBus(env),
-    revocationCacheTtl: parseDuration(env.REVOCATION_CACHE_TTL ?? '5s', 'REVOCATION_CACHE_TTL'),
-    revocationCacheMax: int(env.REVOCATION_CACHE_MAX, 100_000, 'REVOCATION_CACHE_MAX'),
-    verifiedTokenCacheSize: int(env.VERIFIED_TOKEN_CACHE, 10_000, 'VERIFIED_TOKEN_CACHE'),
   };
+}
+
+/** The SessionModule options the environment sets; unset variables are left to the library. */
+function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): SampleConfig['session'] {
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  const seconds = (name: string) => (set(name) ? parseDuration(env[name]!, name) : undefined);
+  const revocation = env.SESSION_REVOCATION;
+  if (revocation !== undefined && revocation !== 'strict' && revocation !== 'stateless') {
+    throw new Error(`SESSION_REVOCATION must be "strict" or "stateless"; got ${JSON.stringify(revocation)}`);
+  }
+  if (set('COOKIE_SECURE') && !bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') && !DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '')) {
+    throw new Error('COOKIE_SECURE=false is for plain-http development only (NODE_ENV=development or test).');
+  }
+  const options: SampleConfig['session'] = {
+    jwtSecret: secret(env, 'JWT_SECRET'),
+    sessionSecret: secret(env, 'SESSION_SECRET'),
+    accessTokenTtl: seconds('ACCESS_TOKEN_TTL'),
+    idleTimeout: seconds('SESSION_IDLE_TIMEOUT'),
+    absoluteTimeout: seconds('SESSION_ABSOLUTE_TIMEOUT'),
+    refreshReuseGrace: seconds('REFRESH_REUSE_GRACE'),
+    revocation: revocation as 'strict' | 'stateless' | undefined,
+    transports: set('SESSION_TRANSPORTS') ? (list(env.SESSION_TRANSPORTS) as SessionTransport[]) : undefined,
+    cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
+    clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
+    csrf: { appOrigin: env.APP_ORIGIN || undefined, trustedOrigins },
+    revocationBus: revocationBus(env),
+    revocationCache:
+      set('REVOCATION_CACHE_TTL') || set('REVOCATION_CACHE_MAX')
+        ? { ttl: seconds('REVOCATION_CACHE_TTL'), max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined }
+        : undefined,
+    verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,
+    cleanup: cleanupSettings(env),
+  };
+  return withoutUndefined(options);
+}
+
+/** The cleanup settings the environment sets (`npm run sessions:cleanup` needs only these). */
+export function cleanupSettings(env: NodeJS.ProcessEnv): NonNullable<SessionModuleOptions['cleanup']> {
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  return withoutUndefined({
+    enabled: set('SESSION_CLEANUP') ? bool(env.SESSION_CLEANUP, true, 'SESSION_CLEANUP') : undefined,
+    cron: env.SESSION_CLEANUP_CRON || undefined,
+    retention: set('SESSION_RETENTION') ? parseDuration(env.SESSION_RETENTION!, 'SESSION_RETENTION') : undefined,
+    batchSize: set('SESSION_CLEANUP_BATCH') ? int(env.SESSION_CLEANUP_BATCH, 0, 'SESSION_CLEANUP_BATCH') : undefined,
+  });
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**
@@ -188,9 +202,9 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
  * `REDIS_URL`) or `none`. The embedded engine has one connection and cannot LISTEN beside it, so
  * there the default is `none` (one process anyway).
  */
-function revocationBus(env: NodeJS.ProcessEnv): SampleConfig['revocationBus'] {
-  const bus = env.REVOCATION_BUS || (env.DATABASE_POOL_SIZE === '1' ? 'none' : 'postgres');
-  if (bus === 'postgres' || bus === 'none') return bus;
+function revocationBus(env: NodeJS.ProcessEnv): SessionModuleOptions['revocationBus'] {
+  const bus = env.REVOCATION_BUS || (env.DATABASE_POOL_SIZE === '1' ? 'none' : undefined);
+  if (bus === undefined || bus === 'postgres' || bus === 'none') return bus;
   if (bus === 'redis') {
     if (!env.REDIS_URL) throw new Error('REVOCATION_BUS=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379).');
     return { redis: env.REDIS_URL };

@@ -1,0 +1,46 @@
+import { Controller, ExecutionContext, ForbiddenException, Get, Injectable, UseGuards } from '@nestjs/common';
+import request from 'supertest';
+import { CurrentUser, SessionGuard, SessionError, type AccessTokenSource, type GuardedRequest, type SessionUser } from 'nest-sessions';
+import { startBareApp, UserAppController } from './support/bare-app';
+
+/** A guard for a transport where the token travels elsewhere (a WebSocket handshake, say). */
+@Injectable()
+class HandshakeSessionGuard extends SessionGuard {
+  protected override findToken(req: GuardedRequest): AccessTokenSource | null {
+    const token = req.headers['x-handshake-token'];
+    return typeof token === 'string' ? { token, via: 'bearer' } : null;
+  }
+
+  protected override fail(error: unknown): never {
+    throw new ForbiddenException({ reason: error instanceof SessionError ? error.code : 'UNKNOWN' });
+  }
+}
+
+@Controller('handshake')
+class HandshakeController {
+  @Get()
+  @UseGuards(HandshakeSessionGuard)
+  who(@CurrentUser() user: SessionUser) {
+    return { id: user.id };
+  }
+}
+
+/** Issue 10 §6: guards built to extend, like @nestjs/throttler's. */
+describe('extending SessionGuard', () => {
+  it('a subclass finds the token elsewhere and maps failures, keeping the cache and revocation checks', async () => {
+    const t = await startBareApp({ controllers: [UserAppController, HandshakeController], providers: [HandshakeSessionGuard] });
+    try {
+      const login = await request(t.server).post('/login').set('X-Session-Transport', 'bearer').send({ id: 'ws-user' });
+      const ok = await request(t.server).get('/handshake').set('x-handshake-token', login.body.accessToken);
+      expect(ok.body).toEqual({ id: 'ws-user' });
+      // The default place is not looked at any more.
+      const bearer = await request(t.server).get('/handshake').set('Authorization', `Bearer ${login.body.accessToken}`);
+      expect([bearer.status, bearer.body.reason]).toEqual([403, 'UNAUTHENTICATED']);
+      await request(t.server).post('/auth/logout').send({ refreshToken: login.body.refreshToken });
+      const revoked = await request(t.server).get('/handshake').set('x-handshake-token', login.body.accessToken);
+      expect([revoked.status, revoked.body.reason]).toEqual([403, 'SESSION_REVOKED']);
+    } finally {
+      await t.close();
+    }
+  });
+});
