@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { SessionService, SessionStoreUnavailableError } from 'nest-sessions';
+import { APP_GUARD } from '@nestjs/core';
+import { CsrfGuard, SessionGuard, SessionService, SessionStoreUnavailableError } from 'nest-sessions';
 import { ADAPTERS, startBareApp } from './support/bare-app';
 import { setCookies } from './support/browser';
 
@@ -83,6 +84,27 @@ describe.each(ADAPTERS)('the library in a user app on %s', (adapter) => {
     expect(cross.body.code).toBe('CSRF_REJECTED');
     expect(setCookies(cross)).toEqual([]);
     expect((await request(t.server).post('/login').set('Sec-Fetch-Site', 'same-origin').send({ id: 'u-3' })).status).toBe(200);
+  });
+});
+
+describe('under a global SessionGuard and CsrfGuard', () => {
+  it('@LoginRoute() routes stay open and keep their login-CSRF check; everything else needs a session', async () => {
+    const t = await startBareApp({
+      providers: [
+        { provide: APP_GUARD, useExisting: SessionGuard },
+        { provide: APP_GUARD, useExisting: CsrfGuard },
+      ],
+    });
+    try {
+      expect((await request(t.server).get('/whoami')).status).toBe(401);
+      const login = await request(t.server).post('/login').set('Sec-Fetch-Site', 'same-origin').send({ id: 'global-guard' });
+      expect(login.status).toBe(200);
+      expect((await request(t.server).get('/whoami').set('Cookie', cookieHeader(login))).status).toBe(200);
+      const cross = await request(t.server).post('/login').set('Sec-Fetch-Site', 'cross-site').send({ id: 'global-guard' });
+      expect([cross.status, cross.body.code]).toEqual([403, 'CSRF_REJECTED']);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -4,10 +4,11 @@ import type { DataSource } from 'typeorm';
 import type { SessionTransport, SessionUser, UserId } from './session.types';
 
 /**
- * Options of `SessionModule.forRoot()` / `forRootAsync()`. Validated once at start:
+ * Options of `SessionModule.forRoot()` / `forRootAsync()`. `Id` is the app's user id type
+ * (`string` or `number`); left out, `loadUser` may take either. Validated once at start:
  * a bad value throws a `SessionConfigError` saying what to fix.
  */
-export interface SessionModuleOptions {
+export interface SessionModuleOptions<Id extends UserId = any> {
   /** HS256 signing key for access tokens: at least 32 bytes, random. Required. */
   jwtSecret: string | Buffer | KeyObject;
   /**
@@ -20,7 +21,7 @@ export interface SessionModuleOptions {
    * given (a number stays a number). Return `null` for a deleted or disabled user: the session is
    * then revoked. Required.
    */
-  loadUser(userId: UserId): Promise<SessionUser<UserId> | null> | SessionUser<UserId> | null;
+  loadUser(userId: Id): Promise<SessionUser<Id> | null> | SessionUser<Id> | null;
   /** `iss` claim of access tokens. Default `'nest-sessions'`. */
   issuer?: string;
   /** `aud` claim of access tokens. Default `'nest-sessions'`. */
