@@ -1,6 +1,6 @@
 import { createSecretKey, generateKeyPairSync, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './resolve-options';
-import { estimateSecretEntropy } from './secret-strength';
+import { estimateSecretEntropy, MIN_SECRET_ENTROPY_BITS } from './secret-strength';
 import { SESSION_DEFAULTS } from './session.defaults';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
@@ -91,10 +91,17 @@ describe('resolveSessionOptions', () => {
       ['words only', 'your-super-secret-jwt-key-change-in-production'],
       ['words and a short number', 'my-app-session-secret-password-2024'],
       ['a repeated short random part', `${'x7Qp'.repeat(10)}`],
+      ['the NestJS docs\' placeholder', 'DO NOT USE THIS VALUE. INSTEAD, CREATE A COMPLEX SECRET AND KEEP IT SAFE OUTSIDE OF THE SOURCE CODE.'],
+      ['jwt.io\'s default', 'a-string-secret-at-least-256-bits-long'],
+      ['an instruction', 'replace-with-a-long-random-string-of-at-least-32-chars'],
+      ['run-together words', 'supersecretkeythatshouldbelongerthan32chars'],
+      ['the alphabet and the digits', 'abcdefghijklmnopqrstuvwxyz0123456789'],
+      ['counting digits', '0123456789012345678901234567890123456789'],
+      ['a passphrase', 'correct horse battery staple and more words here'],
     ])('refuses a value without enough randomness (%s)', (_label, value) => {
       expect(Buffer.byteLength(value)).toBeGreaterThanOrEqual(32);
       const e = configError(() => resolve({ [name]: value }));
-      expect(e.message).toContain(`nest-sessions: ${name} looks like a placeholder: it carries less than 128 bits of randomness`);
+      expect(e.message).toContain(`nest-sessions: ${name} looks like a placeholder: it carries less than 100 bits of randomness`);
       expect(e.message).toContain("require('crypto').randomBytes(32).toString('base64url')");
     });
 
@@ -111,9 +118,19 @@ describe('resolveSessionOptions', () => {
     });
 
     it('never refuses a random value: 2,000 of each common encoding pass', () => {
+      const letters = (n: number, from: number, size: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(from + (b % size))).join('');
       for (let i = 0; i < 2_000; i++) {
-        for (const value of [randomBytes(32), randomSecret(), randomBytes(16).toString('hex'), randomBytes(24).toString('base64')]) {
-          expect(estimateSecretEntropy(Buffer.isBuffer(value) ? value : Buffer.from(value))).toBeGreaterThanOrEqual(128);
+        const values = [
+          randomBytes(32),
+          randomSecret(),
+          `myapp-jwt-secret-${randomSecret()}`,
+          randomBytes(16).toString('hex'),
+          randomBytes(24).toString('base64'),
+          letters(40, 48, 10), // 40 random digits: 133 bits
+          letters(32, 97, 26), // 32 random lowercase letters: 150 bits
+        ];
+        for (const value of values) {
+          expect(estimateSecretEntropy(Buffer.isBuffer(value) ? value : Buffer.from(value))).toBeGreaterThanOrEqual(MIN_SECRET_ENTROPY_BITS);
         }
       }
     });

@@ -1,5 +1,6 @@
 import { createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
-import { CronTime } from 'cron';
+import type { CronTime } from 'cron';
+import { optionalPeer } from './optional-peer';
 import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
 import type { SessionCleanupOptions, SessionModuleExtras, SessionModuleOptions } from './session.options';
@@ -249,8 +250,10 @@ export function resolveCleanupOptions(cleanup: SessionCleanupOptions = {}): Reso
     throw new SessionConfigError('cleanup.pauseFactor must be a number from 0 to 100.');
   }
   const cron = cleanup.cron ?? C.cron;
+  // Checked here when `cron` is installed (it comes with @nestjs/schedule, which schedules the job).
+  const cronPackage = optionalPeer<{ CronTime: typeof CronTime }>('cron');
   try {
-    new CronTime(cron);
+    if (cronPackage) new cronPackage.CronTime(cron);
   } catch {
     throw new SessionConfigError(`cleanup.cron must be a cron expression such as "0 */10 * * * *"; got ${JSON.stringify(cron)}.`);
   }

@@ -111,7 +111,8 @@ export class SessionService {
       const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
       grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
     } catch (error) {
-      await this.abandon(sessionId);
+      // Never announced as issued, so not announced as revoked either.
+      await this.store.revoke(sessionId, 'not_delivered', now).catch(() => undefined);
       throw error;
     }
     this.events.emit('issued', { sessionId, userId: user.id, at: now });

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+import type { CronJob } from 'cron';
+import { optionalPeer } from '../optional-peer';
 import { randomInt } from 'node:crypto';
 import { SESSION_CLEANUP_OPTIONS } from '../session.constants';
 import type { ResolvedCleanupOptions } from '../resolve-options';
@@ -56,14 +57,21 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   onApplicationBootstrap(): void {
     const { enabled, cron } = this.cleanup;
     if (!enabled) return;
+    // Optional peers: an app without @nestjs/schedule still starts, with cleanup on demand only.
+    const schedule = optionalPeer<{ SchedulerRegistry: typeof SchedulerRegistry }>('@nestjs/schedule');
+    const cronPackage = optionalPeer<{ CronJob: typeof CronJob }>('cron');
+    if (!schedule || !cronPackage) {
+      this.logger.warn('@nestjs/schedule is not installed: scheduled session cleanup is off (runOnce() still works; npm install @nestjs/schedule).');
+      return;
+    }
     let registry: SchedulerRegistry;
     try {
-      registry = this.moduleRef.get(SchedulerRegistry, { strict: false });
+      registry = this.moduleRef.get(schedule.SchedulerRegistry, { strict: false });
     } catch {
       this.logger.warn('ScheduleModule.forRoot() is not imported: scheduled session cleanup is off (runOnce() still works).');
       return;
     }
-    this.job = CronJob.from({ cronTime: cron, onTick: () => this.tick(), start: false });
+    this.job = cronPackage.CronJob.from({ cronTime: cron, onTick: () => this.tick(), start: false });
     if (registry.doesExist('cron', JOB_NAME)) registry.deleteCronJob(JOB_NAME);
     registry.addCronJob(JOB_NAME, this.job as unknown as Parameters<SchedulerRegistry['addCronJob']>[1]);
     this.job.start();

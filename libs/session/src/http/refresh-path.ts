@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { ApplicationConfig } from '@nestjs/core';
 import { SessionConfigError } from '../errors/session-config-error';
 
@@ -24,7 +25,10 @@ function mountPath(routePrefix: string, appConfig?: ApplicationConfig): string {
   const own = `/${routePrefix}`;
   const prefix = (appConfig?.getGlobalPrefix() ?? '').replace(/^\/+|\/+$/g, '');
   if (!prefix) return own;
-  const excluded = appConfig?.getGlobalPrefixOptions()?.exclude?.some((route) => route.pathRegex?.test(`${own}/refresh`));
+  // Excluded for POST (or every method), as Nest's router decides it for the refresh route.
+  const excluded = appConfig
+    ?.getGlobalPrefixOptions()
+    ?.exclude?.some((route) => (route.requestMethod === RequestMethod.ALL || route.requestMethod === RequestMethod.POST) && route.pathRegex?.test(`${own}/refresh`));
   return excluded ? own : `/${prefix}${own}`;
 }
 

@@ -77,8 +77,10 @@ export class PostgresRevocationTransport implements RevocationTransport {
    * same database as the app's pool.
    */
   private connectionConfig(): ClientConfig {
-    const o = this.dataSource.options as PostgresOptions;
-    const { max: _max, min: _min, ...extra } = o.extra ?? {};
+    const all = this.dataSource.options as PostgresOptions & { replication?: { master?: PostgresOptions } };
+    // With replication, LISTEN and NOTIFY belong on the primary, where the writes go.
+    const o: PostgresOptions = { ...all, ...(all.replication?.master ?? {}) };
+    const { max: _max, min: _min, ...extra } = all.extra ?? {};
     return {
       ...(o.url ? { connectionString: o.url } : {}),
       ...(o.host !== undefined ? { host: o.host } : {}),

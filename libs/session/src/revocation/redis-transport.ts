@@ -1,5 +1,8 @@
 import { Logger } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+
+type RedisClass = typeof Redis;
+import { requireOptionalPeer } from '../optional-peer';
 import { parseRevocationMessage, REVOCATION_CHANNEL, type RevocationMessage, type RevocationTransport } from './revocation-message';
 
 /**
@@ -12,9 +15,11 @@ export class RedisRevocationTransport implements RevocationTransport {
   private readonly subscriber: Redis;
 
   constructor(url: string) {
+    const loaded = requireOptionalPeer<RedisClass & { default?: RedisClass }>('ioredis', 'revocationBus: { redis }');
+    const RedisClient: RedisClass = loaded.default ?? loaded;
     const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectionName: 'nest-sessions-revocations' };
-    this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.publisher = new RedisClient(url, options);
+    this.subscriber = new RedisClient(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const client of [this.publisher, this.subscriber]) {
       client.on('error', () => undefined); // reconnection is automatic; errors must not crash the app
     }
