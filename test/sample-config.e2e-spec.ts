@@ -1,0 +1,39 @@
+import { SESSION_DEFAULTS } from 'nest-sessions';
+import { loadSampleConfig } from '../apps/sample/src/config/sample-config';
+
+const base = { NODE_ENV: 'test', DATABASE_URL: 'postgres://db', JWT_SECRET: 'j'.repeat(43), SESSION_SECRET: 's'.repeat(43) };
+
+/** Issue 10 §7: the sample passes SessionModule only what the environment overrides. */
+describe('the sample\'s SessionModule options', () => {
+  it('with no session variable set: the secrets and the CSRF origins, nothing else (the library\'s defaults apply)', () => {
+    const { session } = loadSampleConfig(base);
+    expect(Object.keys(session).sort()).toEqual(['csrf', 'jwtSecret', 'sessionSecret']);
+    expect(session.csrf).toEqual({ trustedOrigins: [] });
+  });
+
+  it('each variable that is set becomes its option', () => {
+    const { session } = loadSampleConfig({
+      ...base,
+      ACCESS_TOKEN_TTL: '5m',
+      SESSION_IDLE_TIMEOUT: '2h',
+      SESSION_REVOCATION: 'stateless',
+      COOKIE_SECURE: 'false',
+      SESSION_RETENTION: '1d',
+      REVOCATION_BUS: 'none',
+    });
+    expect(session).toMatchObject({
+      accessTokenTtl: 300,
+      idleTimeout: 7200,
+      revocation: 'stateless',
+      cookies: { secure: false },
+      cleanup: { retention: 86_400 },
+      revocationBus: 'none',
+    });
+    expect(session.absoluteTimeout).toBeUndefined();
+    expect(SESSION_DEFAULTS.absoluteTimeout).toBe('7d');
+  });
+
+  it('on the embedded engine (one connection) the sample turns the LISTEN bus off', () => {
+    expect(loadSampleConfig({ ...base, DATABASE_POOL_SIZE: '1' }).session.revocationBus).toBe('none');
+  });
+});
