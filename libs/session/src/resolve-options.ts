@@ -146,7 +146,7 @@ export function resolveSessionOptions(
   const refreshReuseGraceMs = ms(options.refreshReuseGrace, D.refreshReuseGrace, 'refreshReuseGrace');
   const clockSkewMs = ms(options.clockSkew, D.clockSkew, 'clockSkew');
   if (accessTokenTtlMs < 1000) throw new SessionConfigError('accessTokenTtl must be at least 1 second.');
-  if (accessTokenTtlMs > MAX_ACCESS_TOKEN_TTL_MS && options.allowLongAccessTokens !== true) {
+  if (accessTokenTtlMs > MAX_ACCESS_TOKEN_TTL_MS && (options.allowLongAccessTokens ?? D.allowLongAccessTokens) !== true) {
     throw new SessionConfigError(
       `accessTokenTtl (${accessTokenTtlMs / 1000}s) is over 1 hour: a stolen access token would stay usable that long, ` +
         'and in stateless mode so would a revoked session. Shorten it, or set allowLongAccessTokens: true if you mean it.',
@@ -186,7 +186,7 @@ export function resolveSessionOptions(
         `not ${JSON.stringify(nodeEnv || '(unset)')}.`,
     );
   }
-  const trustedOrigins = options.csrf?.trustedOrigins ?? [];
+  const trustedOrigins = options.csrf?.trustedOrigins ?? [...D.csrf.trustedOrigins];
   if (!Array.isArray(trustedOrigins)) {
     throw new SessionConfigError('csrf.trustedOrigins must be an array of origins (split a comma-separated variable first).');
   }

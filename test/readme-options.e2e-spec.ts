@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { parseDuration, SESSION_DEFAULTS } from 'nest-sessions';
+
+const ROOT = join(__dirname, '..');
+const OPTIONS_FILE = join(ROOT, 'libs', 'session', 'src', 'session.options.ts');
+
+/** Options with no entry in SESSION_DEFAULTS, and why. */
+const WITHOUT_DEFAULT: Record<string, RegExp> = {
+  jwtSecret: /required/,
+  sessionSecret: /required/,
+  loadUser: /required/,
+  'cookies.refreshPath': /real path/,
+  'csrf.appOrigin': /from `Host`/,
+};
+
+/** Every option name of SessionModuleOptions, nested option objects as `cookies.secure` and so on. */
+function optionNames(): string[] {
+  const source = ts.createSourceFile(OPTIONS_FILE, readFileSync(OPTIONS_FILE, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const interfaces = new Map<string, ts.InterfaceDeclaration>();
+  source.forEachChild((node) => {
+    if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, node);
+  });
+  const names = (name: string, prefix: string): string[] =>
+    interfaces.get(name)!.members.flatMap((member) => {
+      const key = (member.name as ts.Identifier).text;
+      const type = (member as ts.PropertySignature).type;
+      const nested = type && ts.isTypeReferenceNode(type) ? (type.typeName as ts.Identifier).text : undefined;
+      return nested && interfaces.has(nested) ? names(nested, `${prefix}${key}.`) : [`${prefix}${key}`];
+    });
+  return names('SessionModuleOptions', '');
+}
+
+/** The README's options table: name → default cell. `a / b` rows share the first name's prefix. */
+function documented(): Map<string, string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Options (`SessionModuleOptions`)'));
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| --- |')));
+  const rows = new Map<string, string>();
+  for (const line of table.split('\n').filter((l) => l.startsWith('| `'))) {
+    const [nameCell, defaultCell] = line.split(' | ').map((c) => c.replace(/^\| /, ''));
+    const names = [...nameCell.matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/\(.*\)$/, ''));
+    const prefix = names[0].includes('.') ? names[0].slice(0, names[0].lastIndexOf('.') + 1) : '';
+    for (const name of names) rows.set(name.includes('.') ? name : prefix + name, defaultCell);
+  }
+  return rows;
+}
+
+function defaultOf(name: string): unknown {
+  return name.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], SESSION_DEFAULTS);
+}
+
+/** The ways a default may be written in the table: `600` or `'10m'` for a duration, and so on. */
+function spellings(value: unknown): string[] {
+  if (typeof value === 'string') {
+    try {
+      return [value, String(parseDuration(value))];
+    } catch {
+      return [value];
+    }
+  }
+  if (Array.isArray(value)) return value.length === 0 ? ['[]'] : value.map(String);
+  return [String(value)];
+}
+
+/** Issue 11 §8: the README's options table and the options type say the same thing. */
+describe('README options reference', () => {
+  const options = optionNames();
+  const table = documented();
+
+  it('finds the options and the table (the parsers work)', () => {
+    expect(options).toEqual(expect.arrayContaining(['jwtSecret', 'cookies.secure', 'cleanup.batchSize', 'csrf.trustedOrigins', 'revocationCache']));
+    expect(table.size).toBeGreaterThan(30);
+  });
+
+  it('documents every option', () => {
+    expect(options.filter((name) => !table.has(name))).toEqual([]);
+  });
+
+  it('documents nothing that does not exist', () => {
+    expect([...table.keys()].filter((name) => !options.includes(name))).toEqual([]);
+  });
+
+  it('gives every option its real default', () => {
+    const wrong: string[] = [];
+    for (const name of options) {
+      const cell = table.get(name) ?? '';
+      if (WITHOUT_DEFAULT[name]) {
+        if (!WITHOUT_DEFAULT[name].test(cell)) wrong.push(`${name}: ${cell}`);
+        continue;
+      }
+      const value = defaultOf(name);
+      if (value === undefined) {
+        wrong.push(`${name}: no entry in SESSION_DEFAULTS`);
+        continue;
+      }
+      const values = typeof value === 'object' && !Array.isArray(value) ? Object.values(value as object) : [value];
+      for (const v of values) if (!spellings(v).some((s) => cell.includes(s))) wrong.push(`${name}: ${cell} does not show ${JSON.stringify(v)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('names the module extras (routePrefix, controller, dataSource)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const extra of ['routePrefix', 'controller', 'dataSource']) expect(readme).toContain(`\`${extra}\``);
+  });
+});
