@@ -1,7 +1,7 @@
 // `npm run package`: builds the library alone (libs/session, no sample, no path aliases) and
 // writes exactly one tarball, dist/pack/nest-sessions-<version>.tgz.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +19,8 @@ const manifest = JSON.parse(readFileSync(join(root, 'libs', 'session', 'package.
 writeFileSync(join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 copyFileSync(join(root, 'libs', 'session', 'README.md'), join(staging, 'README.md'));
 copyFileSync(join(root, 'LICENSE'), join(staging, 'LICENSE'));
+// The browser client ships as written: ESM with its declarations, no build step, no dependencies.
+cpSync(join(root, 'libs', 'session', 'client'), join(staging, 'client'), { recursive: true });
 
 const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: staging, encoding: 'utf8' });
 const [packed] = JSON.parse(out);

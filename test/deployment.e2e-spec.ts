@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
+import { healthUntil } from './support/health';
 import { fastifyTrustProxy } from '../apps/sample/src/app.factory';
 import { loadSampleHttpConfig } from '../apps/sample/src/config/sample-config';
 
@@ -17,9 +18,9 @@ describe.each(['express', 'fastify'] as const)('deployment on %s', (adapter) => 
 
     it('boots on the adapter HTTP_ADAPTER names, with /health at the root', async () => {
       expect(t.adapter).toBe(adapter);
-      const health = await request(t.server).get('/health');
+      const health = await healthUntil(t.server); // on a server, 503 until the revocation listener has connected
       expect(health.status).toBe(200);
-      expect(health.body).toEqual({ status: 'ok', db: 'up' });
+      expect(health.body).toEqual({ status: 'ok', db: 'up', revocationListener: expect.stringMatching(/^(up|not-applicable)$/) });
       expect(health.headers['x-powered-by']).toBeUndefined();
     });
 
@@ -59,7 +60,7 @@ describe.each(['express', 'fastify'] as const)('deployment on %s', (adapter) => 
     afterAll(() => t.close());
 
     it('moves every route under /api', async () => {
-      expect((await request(t.server).get('/api/health')).status).toBe(200);
+      expect((await healthUntil(t.server, 200, { path: '/api/health' })).status).toBe(200);
       const root = await request(t.server).get('/health');
       expect(root.status).toBe(404);
       expect(root.body).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: expect.any(String) });
@@ -68,8 +69,11 @@ describe.each(['express', 'fastify'] as const)('deployment on %s', (adapter) => 
     it('serves the page with its script under the prefix', async () => {
       const page = await request(t.server).get('/api');
       expect(page.status).toBe(200);
-      expect(page.text).toContain('<script src="/api/app.js"></script>');
+      expect(page.text).toContain('<script type="module" src="/api/app.js"></script>');
       expect((await request(t.server).get('/api/app.js')).status).toBe(200);
+      const client = await request(t.server).get('/api/session-client.mjs');
+      expect([client.status, client.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+      expect(client.text).toContain('export function createSessionClient');
     });
 
     it('still refuses other body types with 415 under the prefix', async () => {

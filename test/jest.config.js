@@ -33,6 +33,7 @@ module.exports = {
         '<rootDir>/test/csrf.e2e-spec.ts',
         '<rootDir>/test/revocation.e2e-spec.ts',
         '<rootDir>/test/sample-app.e2e-spec.ts',
+        '<rootDir>/test/openapi.e2e-spec.ts',
       ],
     },
   ],

@@ -40,11 +40,13 @@ describe('the sample web page', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
-    expect(page.text).toContain('<script src="/app.js"></script>');
+    expect(page.text).toContain('<script type="module" src="/app.js"></script>');
     expect(page.text).not.toMatch(/<script>(?!<\/script>)/);
     const script = await request(t.server).get('/app.js');
     expect(script.status).toBe(200);
-    expect(script.text).toContain("headers['x-csrf-token'] = csrfToken");
-    expect(script.text).toContain("'ACCESS_TOKEN_EXPIRED'");
+    expect(script.text).toContain("import { createSessionClient } from './session-client.mjs'");
+    const client = await request(t.server).get('/session-client.mjs');
+    expect(client.text).toContain("options.csrfHeader ?? 'x-csrf-token'");
+    expect(client.text).toContain("'ACCESS_TOKEN_EXPIRED'");
   });
 });

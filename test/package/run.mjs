@@ -24,7 +24,10 @@ const tarballPath = join(root, 'dist', 'pack', tarball);
 
 step('publint and @arethetypeswrong/cli on the package');
 run(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), 'run', '--strict', join(root, 'dist', 'package')], { cwd: root });
-run(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarballPath], { cwd: root });
+// `nest-sessions` itself passes the strict profile; `nest-sessions/client` is browser ESM on
+// purpose, so node10 (no `exports`) cannot resolve it and CommonJS may only import() it.
+run(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarballPath, '--entrypoints', '.'], { cwd: root });
+run(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarballPath, '--entrypoints', './client', '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: root });
 
 const app = mkdtempSync(join(tmpdir(), 'nest-sessions-user-app-'));
 step(`a fresh app in ${app}`);
@@ -55,6 +58,10 @@ let failed = false;
 try {
   step('npm install (the tarball and its peers, from the registry)');
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app });
+
+  step('the browser client resolves as ESM: nest-sessions/client');
+  const exported = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('nest-sessions/client'); console.log(typeof m.createSessionClient)"], { cwd: app, encoding: 'utf8' }).trim();
+  if (exported !== 'function') throw new Error(`nest-sessions/client exports createSessionClient as ${exported}`);
 
   step('tsc (strict) against the shipped declarations');
   run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app]);

@@ -68,8 +68,9 @@ describe('database faults', () => {
     } finally {
       await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
     }
+    // /health also waits for the revocation listener, which reconnects with backoff (up to 10 s).
     let health = 0;
-    for (let i = 0; i < 20 && health !== 200; i++) {
+    for (let i = 0; i < 60 && health !== 200; i++) {
       health = (await request(t.server).get('/health')).status;
       if (health !== 200) await new Promise((r) => setTimeout(r, 250));
     }

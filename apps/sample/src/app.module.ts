@@ -2,6 +2,7 @@ import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/c
 import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CsrfGuard, SessionEntity, SessionModule, sessionMigrations } from 'nest-sessions';
@@ -43,6 +44,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
       }),
     }),
     ScheduleModule.forRoot(),
+    TerminusModule.forRoot(),
     ThrottlerModule.forRootAsync({
       inject: [sampleConfig.KEY],
       useFactory: (config: SampleConfig) => ({

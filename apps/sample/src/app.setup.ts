@@ -6,6 +6,7 @@ import { SessionError } from 'nest-sessions';
 import { sampleConfig, type SampleConfig } from './config/sample-config';
 import { ErrorBodyFilter } from './http/error-body.filter';
 import { notFoundOutsidePrefix } from './http/not-found-outside-prefix';
+import { setupOpenApi } from './http/openapi';
 
 export type SampleApp = NestExpressApplication | NestFastifyApplication;
 
@@ -61,6 +62,8 @@ export function configureSampleApp<T extends SampleApp>(app: T): T {
         : { origin: false },
     );
   });
+  // The OpenAPI document at /docs-json and Swagger UI at /docs (under the global prefix), public.
+  setupOpenApi(app, config);
   app.enableShutdownHooks();
   return app;
 }

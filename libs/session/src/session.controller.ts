@@ -12,6 +12,41 @@ import { SessionCredentials } from './http/session-credentials';
 import type { RequestLike, ResponseLike } from './http/http-types';
 import { CsrfRejectedError, NotFoundError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser, UserId } from './session.types';
+import { ApiRoute, ApiTagged, GUARD_401_CODES } from './openapi/api-docs';
+import type { OpenApiSchema } from './openapi/session-openapi';
+
+// OpenAPI descriptions of the routes (applied only when the app has `@nestjs/swagger`).
+const DATE_TIME: OpenApiSchema = { type: 'string', format: 'date-time' };
+const CSRF_HEADER = {
+  name: 'x-csrf-token',
+  required: false,
+  description: 'The CSRF token (from login, refresh, GET csrf or the CSRF cookie): required when the request carries an auth cookie.',
+  schema: { type: 'string' },
+} as const;
+const UNAVAILABLE = { 503: ['SERVICE_UNAVAILABLE'] } as const;
+const REFRESHED: OpenApiSchema = {
+  type: 'object',
+  required: ['csrfToken', 'accessTokenExpiresAt'],
+  properties: {
+    csrfToken: { type: 'string', description: 'A fresh CSRF token for the session.' },
+    accessTokenExpiresAt: DATE_TIME,
+    accessToken: { type: 'string', description: 'Bearer transport only: the new access token (a JWT).' },
+    refreshToken: { type: 'string', description: 'Bearer transport only, and not after a grace-window retry: the new refresh token.' },
+  },
+};
+const SESSION_ITEM: OpenApiSchema = {
+  type: 'object',
+  required: ['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'userAgent', 'ip', 'current'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    createdAt: DATE_TIME,
+    lastSeenAt: DATE_TIME,
+    expiresAt: DATE_TIME,
+    userAgent: { type: 'string', nullable: true },
+    ip: { type: 'string', nullable: true },
+    current: { type: 'boolean', description: 'The session of this request.' },
+  },
+};
 
 /**
  * Builds the refresh controller under the configured route prefix (default `auth`):
@@ -23,6 +58,7 @@ import type { SessionInfo, SessionUser, UserId } from './session.types';
 export function createSessionController(prefix: string): Type<unknown> {
   @Controller({ path: prefix, version: VERSION_NEUTRAL })
   @UseGuards(CsrfGuard)
+  @ApiTagged('sessions')
   class SessionController {
     constructor(
       private readonly sessions: SessionService,
@@ -34,6 +70,20 @@ export function createSessionController(prefix: string): Type<unknown> {
     @Public()
     @Post('refresh')
     @HttpCode(200)
+    @ApiRoute({
+      summary: 'Rotate the refresh token',
+      description:
+        'Takes the refresh cookie (browsers; then the CSRF token is needed) or `{ refreshToken }` in the body (bearer clients), never both. ' +
+        'Answers a new access token (a cookie, or in the body for bearer sessions) and a new refresh token; a replayed old refresh token revokes the session.',
+      body: {
+        required: false,
+        description: 'Bearer clients only; browsers send the refresh cookie and no body.',
+        schema: { type: 'object', properties: { refreshToken: { type: 'string', description: '`<session id>.<secret>` from login or the last refresh.' } } },
+      },
+      headers: [CSRF_HEADER],
+      success: { status: 200, description: 'Rotated. Cookie transport: new cookies are set and the tokens are not in the body.', schema: REFRESHED },
+      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED'], 403: ['CSRF_REJECTED'], ...UNAVAILABLE },
+    })
     async refresh(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       this.http.noStore(res);
       const presented = this.credentials.refreshToken(req, body);
@@ -57,6 +107,20 @@ export function createSessionController(prefix: string): Type<unknown> {
     @Public()
     @Post('logout')
     @HttpCode(204)
+    @ApiRoute({
+      summary: 'End this session',
+      description:
+        'Revokes the session proven by the refresh token (cookie or `{ refreshToken }`) or by a genuine, even expired, access token; ' +
+        'always clears the auth cookies and answers 204, whatever it is given. Refused only when another site started the request or the CSRF token is wrong.',
+      body: {
+        required: false,
+        description: 'Bearer clients may send their refresh token.',
+        schema: { type: 'object', properties: { refreshToken: { type: 'string' } } },
+      },
+      headers: [CSRF_HEADER],
+      success: { status: 204, description: 'Logged out; cookies cleared (`Clear-Site-Data: "cookies"` when a session was proven).' },
+      errors: { 403: ['CSRF_REJECTED'], ...UNAVAILABLE },
+    })
     @SetMetadata(CSRF_LENIENT_COOKIES_KEY, true)
     async logout(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       if (!this.csrf.isAllowedOrigin(req)) throw new CsrfRejectedError();
@@ -74,6 +138,13 @@ export function createSessionController(prefix: string): Type<unknown> {
     @Post('logout-all')
     @UseGuards(SessionGuard)
     @HttpCode(204)
+    @ApiRoute({
+      summary: 'End every session of the user',
+      headers: [CSRF_HEADER],
+      success: { status: 204, description: 'Every session of the user revoked; cookies cleared.' },
+      errors: { 401: GUARD_401_CODES, 403: ['CSRF_REJECTED'], ...UNAVAILABLE },
+      authenticated: true,
+    })
     async logoutAll(@CurrentUser() user: SessionUser<UserId>, @Res({ passthrough: true }) res: ResponseLike) {
       await this.http.edge(() => this.sessions.revokeAllForUser(user.id, 'logout_all'));
       this.http.clear(res);
@@ -81,6 +152,12 @@ export function createSessionController(prefix: string): Type<unknown> {
 
     @Get('sessions')
     @UseGuards(SessionGuard)
+    @ApiRoute({
+      summary: "The user's live sessions",
+      success: { status: 200, description: 'Live sessions only, the current one marked.', schema: { type: 'array', items: SESSION_ITEM } },
+      errors: { 401: GUARD_401_CODES, ...UNAVAILABLE },
+      authenticated: true,
+    })
     async list(@CurrentUser() user: SessionUser<UserId>, @CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       this.http.noStore(res);
       return this.http.edge(() => this.sessions.listForUser(user.id, session.id));
@@ -89,6 +166,14 @@ export function createSessionController(prefix: string): Type<unknown> {
     @Delete('sessions/:id')
     @UseGuards(SessionGuard)
     @HttpCode(204)
+    @ApiRoute({
+      summary: 'End one of the user\'s sessions',
+      params: [{ name: 'id', description: 'A session id from GET sessions.', schema: { type: 'string', format: 'uuid' } }],
+      headers: [CSRF_HEADER],
+      success: { status: 204, description: 'Revoked (also when it already was).' },
+      errors: { 401: GUARD_401_CODES, 403: ['CSRF_REJECTED'], 404: ['NOT_FOUND'], ...UNAVAILABLE },
+      authenticated: true,
+    })
     async revokeOne(
       @Param('id') id: string,
       @CurrentUser() user: SessionUser<UserId>,
@@ -102,6 +187,16 @@ export function createSessionController(prefix: string): Type<unknown> {
 
     @Get('csrf')
     @UseGuards(SessionGuard)
+    @ApiRoute({
+      summary: 'A fresh CSRF token for the session',
+      success: {
+        status: 200,
+        description: 'Cookie sessions also get it as the CSRF cookie.',
+        schema: { type: 'object', required: ['csrfToken'], properties: { csrfToken: { type: 'string' } } },
+      },
+      errors: { 401: GUARD_401_CODES, ...UNAVAILABLE },
+      authenticated: true,
+    })
     async csrfToken(@CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       const csrfToken = this.sessions.csrfTokenFor(session.id);
       if (session.tokenSource === 'cookie') {

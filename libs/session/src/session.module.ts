@@ -24,6 +24,7 @@ import { CsrfGuard } from './guards/csrf.guard';
 import { createSessionController } from './session.controller';
 import { SessionCleanupService } from './cleanup/session-cleanup.service';
 import { SessionLiveness } from './revocation/session-liveness';
+import { SessionHealthIndicator } from './health/session-health.indicator';
 
 const EXPORTED = [
   SessionService,
@@ -37,6 +38,7 @@ const EXPORTED = [
   SessionEvents,
   SessionCleanupService,
   AccessTokenService,
+  SessionHealthIndicator,
   RESOLVED_SESSION_OPTIONS,
 ];
 
@@ -95,6 +97,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       CsrfGuard,
       SessionCleanupService,
       SessionLiveness,
+      SessionHealthIndicator,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],
   };

@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from 'nest-sessions';
 
 /**
@@ -8,6 +9,7 @@ import { Public } from 'nest-sessions';
  */
 @Controller('bench')
 @Public()
+@ApiExcludeController()
 export class BenchController {
   @Get('unguarded')
   unguarded() {

@@ -1,10 +1,27 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import { LoginRoute, SessionHttp, type RequestLike, type ResponseLike } from 'nest-sessions';
 import { AuthThrottlerGuard } from '../http/auth-throttler.guard';
 import { AppError } from '../http/app-error';
+import { ApiErrors, BODY_ERRORS } from '../http/openapi';
 import { CredentialsDto } from './credentials.dto';
 import { UsersService } from './users.service';
+
+const USER: SchemaObject = { type: 'object', required: ['id', 'email'], properties: { id: { type: 'string', format: 'uuid' }, email: { type: 'string', format: 'email' } } };
+const DATE_TIME: SchemaObject = { type: 'string', format: 'date-time' };
+const LOGGED_IN: SchemaObject = {
+  type: 'object',
+  required: ['user', 'csrfToken', 'accessTokenExpiresAt', 'sessionExpiresAt'],
+  properties: {
+    user: USER,
+    csrfToken: { type: 'string', description: 'Send it in `x-csrf-token` on unsafe cookie-authenticated requests.' },
+    accessTokenExpiresAt: DATE_TIME,
+    sessionExpiresAt: DATE_TIME,
+    accessToken: { type: 'string', description: 'Bearer transport only.' },
+    refreshToken: { type: 'string', description: 'Bearer transport only.' },
+  },
+};
 
 /**
  * Register and log in: the app checks credentials, then hands the user to `SessionHttp.login`,
@@ -15,6 +32,8 @@ import { UsersService } from './users.service';
 @Controller('auth')
 @LoginRoute()
 @UseGuards(AuthThrottlerGuard)
+@ApiTags('auth')
+@ApiErrors({ 400: ['VALIDATION_FAILED'], 403: ['CSRF_REJECTED'], ...BODY_ERRORS, 429: ['RATE_LIMITED'], 503: ['SERVICE_UNAVAILABLE'] })
 export class AuthController {
   constructor(
     private readonly users: UsersService,
@@ -24,6 +43,9 @@ export class AuthController {
   /** 409 for a taken email is an enumeration channel; it is rate-limited (see README). */
   @Post('register')
   @SkipThrottle({ login: true })
+  @ApiOperation({ summary: 'Create an account', description: 'Emails are normalised (NFKC, lower case). A 409 tells that an email is registered: rate-limited.' })
+  @ApiCreatedResponse({ description: 'Registered.', schema: USER })
+  @ApiErrors({ 409: ['EMAIL_TAKEN'] })
   async register(@Body() dto: CredentialsDto) {
     const user = await this.users.register(dto.email, dto.password);
     return { id: user.id, email: user.email };
@@ -32,6 +54,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @SkipThrottle({ register: true })
+  @ApiOperation({
+    summary: 'Log in',
+    description: 'Starts a session: cookies (the default; tokens are not in the body), or the tokens in the body with `X-Session-Transport: bearer`.',
+  })
+  @ApiHeader({ name: 'X-Session-Transport', required: false, description: '`bearer`: the tokens in the body instead of cookies.', schema: { type: 'string', enum: ['bearer', 'cookie'] } })
+  @ApiOkResponse({ description: 'Logged in.', schema: LOGGED_IN })
+  @ApiErrors({ 401: ['INVALID_CREDENTIALS'] })
   async login(@Body() dto: CredentialsDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
     const user = await this.users.verifyCredentials(dto.email, dto.password);
     if (!user) throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');

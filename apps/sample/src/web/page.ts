@@ -37,39 +37,34 @@ export const pageHtml = (root: string): string => `<!doctype html>
   <h2>My sessions</h2>
   <ul id="sessions"></ul>
 </section>
-<script src="${root}/app.js"></script>
+<script type="module" src="${root}/app.js"></script>
 </body>
 </html>
 `;
 
 /**
- * The page's client. It keeps the CSRF token from the login and refresh bodies (and reads the
- * readable __Host-ns-csrf cookie after a reload), sends it in x-csrf-token on every unsafe
- * request, and on ACCESS_TOKEN_EXPIRED refreshes once and retries. The token is bound to the
- * session, so the one it holds keeps working across refreshes; it adopts the fresh one anyway.
+ * The page's script, an ES module. It talks to the app through the library's browser client
+ * (`nest-sessions/client`, served beside it): the client sends the CSRF header, refreshes ahead
+ * of expiry and on ACCESS_TOKEN_EXPIRED (one refresh for every caller, across tabs), and
+ * reports a session that ended as a `signedout` event.
  */
-export const PAGE_JS = `'use strict';
+export const PAGE_JS = `import { createSessionClient } from './session-client.mjs';
+
 // The app's routes sit beside this script, under the global prefix when there is one.
-const ROOT = new URL('.', document.currentScript.src).pathname.replace(/\\/$/, '');
-let csrfToken = readCookie('__Host-ns-csrf') || readCookie('ns-csrf');
+const ROOT = new URL('.', import.meta.url).pathname.replace(/\\/$/, '');
+const client = createSessionClient({ baseUrl: ROOT });
+window.sessionClient = client; // for the browser test, and for anyone curious in the console
 const $ = (id) => document.getElementById(id);
 
-function readCookie(name) {
-  const hit = document.cookie.split('; ').find((c) => c.startsWith(name + '='));
-  return hit ? hit.slice(name.length + 1) : null;
-}
+client.addEventListener('signedout', () => {
+  $('signed-in').hidden = true;
+  $('signed-out').hidden = false;
+});
 
-async function api(method, path, body, retried) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(ROOT + path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(method, path, body) {
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+  const res = await client.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (data && data.csrfToken) csrfToken = data.csrfToken;
-  if (res.status === 401 && data && data.code === 'ACCESS_TOKEN_EXPIRED' && !retried) {
-    const refreshed = await api('POST', '/auth/refresh', undefined, true);
-    if (refreshed.ok) return api(method, path, body, true);
-  }
   return { ok: res.ok, status: res.status, data };
 }
 
@@ -128,7 +123,7 @@ $('note-form').addEventListener('submit', async (event) => {
   if (result.ok) event.target.reset();
   load();
 });
-$('logout').addEventListener('click', async () => { showError(await api('POST', '/auth/logout')); csrfToken = null; load(); });
-$('logout-all').addEventListener('click', async () => { showError(await api('POST', '/auth/logout-all')); csrfToken = null; load(); });
+$('logout').addEventListener('click', async () => { showError(await api('POST', '/auth/logout')); client.clear(); load(); });
+$('logout-all').addEventListener('click', async () => { showError(await api('POST', '/auth/logout-all')); client.clear(); load(); });
 load();
 `;

@@ -1,15 +1,19 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from 'nest-sessions';
 import { sampleConfig, type SampleConfig } from '../config/sample-config';
 import { PAGE_JS, pageHtml } from './page';
+import { readSessionClient } from './client-source';
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /** `GET /` (under the global prefix): the sample web page (register, log in, notes, my sessions, log out). */
 @Controller()
 @Public()
+@ApiExcludeController()
 export class WebController {
   private readonly html: string;
+  private readonly client = readSessionClient();
 
   constructor(@Inject(sampleConfig.KEY) config: SampleConfig) {
     this.html = pageHtml(config.globalPrefix ? `/${config.globalPrefix}` : '');
@@ -29,5 +33,12 @@ export class WebController {
   @Header('Cache-Control', 'no-cache')
   script(): string {
     return PAGE_JS;
+  }
+
+  @Get('session-client.mjs')
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-cache')
+  sessionClient(): string {
+    return this.client;
   }
 }

@@ -16,6 +16,8 @@ export class PostgresRevocationTransport implements RevocationTransport {
   private closed = false;
   private attempt = 0;
   private timer?: NodeJS.Timeout;
+  /** The current client has connected and runs LISTEN; cleared as soon as it errors or ends. */
+  private listening = false;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -27,8 +29,13 @@ export class PostgresRevocationTransport implements RevocationTransport {
     await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(message)]);
   }
 
+  isConnected(): boolean {
+    return this.listening;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.listening = false;
     clearTimeout(this.timer);
     await this.client?.end().catch(() => undefined);
   }
@@ -47,6 +54,7 @@ export class PostgresRevocationTransport implements RevocationTransport {
     const retry = () => {
       if (this.closed || this.client !== client) return;
       this.client = undefined;
+      this.listening = false;
       client.removeAllListeners();
       client.on('error', () => undefined);
       void client.end().catch(() => undefined);
@@ -63,6 +71,8 @@ export class PostgresRevocationTransport implements RevocationTransport {
     try {
       await client.connect();
       await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      // Unless this client already failed (and `retry` moved on) while LISTEN was answered.
+      this.listening = this.client === client;
       if (this.attempt > 0) this.logger.log('revocation listener reconnected; session cache cleared');
       this.attempt = 0;
       onReconnect();

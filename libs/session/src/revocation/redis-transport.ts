@@ -44,6 +44,11 @@ export class RedisRevocationTransport implements RevocationTransport {
     await this.publisher.publish(REVOCATION_CHANNEL, JSON.stringify(message));
   }
 
+  /** The subscriber's connection is up (ioredis re-subscribes as it becomes ready). */
+  isConnected(): boolean {
+    return this.subscriber.status === 'ready';
+  }
+
   async close(): Promise<void> {
     this.publisher.disconnect();
     this.subscriber.disconnect();

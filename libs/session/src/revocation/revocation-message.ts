@@ -11,6 +11,8 @@ export interface RevocationTransport {
   start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void;
   publish(message: RevocationMessage): Promise<void>;
   close(): Promise<void>;
+  /** True while the listener is connected and subscribed; false while it is away or reconnecting. */
+  isConnected(): boolean;
 }
 
 export const REVOCATION_CHANNEL = 'nest_sessions_revocations';

@@ -64,6 +64,15 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     await this.transport?.close();
   }
 
+  /**
+   * Whether this instance hears other instances' revocations right now: true or false with a
+   * broadcast transport in strict mode, null when there is no listener to be connected
+   * (stateless mode, `revocationBus: 'none'`).
+   */
+  isListenerConnected(): boolean | null {
+    return this.transport ? this.transport.isConnected() : null;
+  }
+
   /** True when the cache vouches for the session right now (no I/O); false means "ask `isLive`". */
   isCachedLive(sessionId: string, userId: string): boolean {
     const cached = this.cache?.get(sessionId);

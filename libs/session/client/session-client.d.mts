@@ -1,0 +1,45 @@
+/** Options of `createSessionClient`. Defaults match the library's defaults. */
+export interface SessionClientOptions {
+  /** Prefix of the app's routes, e.g. a global prefix: `'/api'`. Default `''` (same origin). */
+  baseUrl?: string;
+  /** Default `'/auth/refresh'`. */
+  refreshPath?: string;
+  /** Responses to this path (and to `refreshPath`) are adopted: CSRF token, expiry. Default `'/auth/login'`. */
+  loginPath?: string;
+  /** Default `'x-csrf-token'`. */
+  csrfHeader?: string;
+  /** Readable CSRF cookies to fall back on after a reload. Default `['__Host-ns-csrf', 'ns-csrf']`. */
+  csrfCookies?: string[];
+  /** Refresh this long before the access token expires (at most a quarter of its life). Default 30,000 ms. */
+  refreshAheadMs?: number;
+  /** Web Lock (and localStorage key prefix) shared by the tabs. Default `'nest-sessions-refresh'`. */
+  lockName?: string;
+  /** Default `'same-origin'`; `'include'` for a front end on another origin of the same site. */
+  credentials?: RequestCredentials;
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Why the client considers the session over. */
+export interface SignedOutDetail {
+  code: 'SESSION_REVOKED' | 'REAUTHENTICATION_REQUIRED' | 'UNAUTHENTICATED' | string;
+}
+
+export interface SessionClient {
+  /** `fetch` for the app's API: sends the CSRF header, refreshes ahead of expiry and on `ACCESS_TOKEN_EXPIRED` (then retries once). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Refreshes once for every concurrent caller, in this tab and across tabs. Resolves false when the session has ended. */
+  refresh(): Promise<boolean>;
+  /** Adopts a login or refresh body (`csrfToken`, `accessTokenExpiresAt`). */
+  adopt(body: { csrfToken?: string; accessTokenExpiresAt?: string }): void;
+  /** Forgets the session locally (after a logout). */
+  clear(): void;
+  /** How many refresh round trips this tab made. */
+  readonly refreshCount: number;
+  /** When the access token expires, as far as this tab knows. */
+  readonly accessTokenExpiresAt: Date | null;
+  addEventListener(type: 'signedout', listener: (event: CustomEvent<SignedOutDetail>) => void): void;
+  removeEventListener(type: 'signedout', listener: (event: CustomEvent<SignedOutDetail>) => void): void;
+}
+
+export function createSessionClient(options?: SessionClientOptions): SessionClient;
