@@ -6,9 +6,11 @@ export interface SessionClientOptions {
   refreshPath?: string;
   /** Responses to this path (and to `refreshPath`) are adopted: CSRF token, expiry. Default `'/auth/login'`. */
   loginPath?: string;
-  /** Default `'x-csrf-token'`. */
+  /** Responses to these paths end the session locally. Default `['/auth/logout', '/auth/logout-all']`. */
+  logoutPaths?: string[];
+  /** Default `'x-csrf-token'`. Sent only to the app's own origin. */
   csrfHeader?: string;
-  /** Readable CSRF cookies to fall back on after a reload. Default `['__Host-ns-csrf', 'ns-csrf']`. */
+  /** The readable CSRF cookies (the current session's token; preferred). Default `['__Host-ns-csrf', 'ns-csrf']`. */
   csrfCookies?: string[];
   /** Refresh this long before the access token expires (at most a quarter of its life). Default 30,000 ms. */
   refreshAheadMs?: number;
@@ -29,7 +31,7 @@ export interface SessionClient {
   /** `fetch` for the app's API: sends the CSRF header, refreshes ahead of expiry and on `ACCESS_TOKEN_EXPIRED` (then retries once). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Refreshes once for every concurrent caller, in this tab and across tabs. Resolves false when the session has ended. */
-  refresh(): Promise<boolean>;
+  refresh(since?: number): Promise<boolean>;
   /** Adopts a login or refresh body (`csrfToken`, `accessTokenExpiresAt`). */
   adopt(body: { csrfToken?: string; accessTokenExpiresAt?: string }): void;
   /** Forgets the session locally (after a logout). */

@@ -1,24 +1,31 @@
 // nest-sessions/client: a fetch wrapper for browser pages that use the cookie transport. No
-// dependencies; plain ESM, typed by session-client.d.ts.
+// dependencies; plain ESM, typed by session-client.d.mts.
 //
-// - Sends the CSRF token (x-csrf-token) on unsafe requests: from the last login or refresh body,
-//   else the readable CSRF cookie.
-// - Refreshes ahead of accessTokenExpiresAt, and on ACCESS_TOKEN_EXPIRED refreshes once and
-//   retries the request.
+// - Sends the CSRF token (x-csrf-token) on unsafe requests to the app's own origin only: the
+//   readable CSRF cookie (always the current session's), else the last login or refresh body.
+// - Refreshes ahead of accessTokenExpiresAt (measured on this browser's clock, from the server's
+//   Date header), and on ACCESS_TOKEN_EXPIRED refreshes once and retries the request.
 // - Exactly one refresh runs for all concurrent callers: one promise in a tab, and a Web Lock
-//   across the tabs of the browser (after waiting for the lock, a tab whose session another tab
-//   has just refreshed does not refresh again). Without Web Locks, tabs coordinate through
-//   localStorage only; the server's grace window absorbs the rare overlap.
-// - SESSION_REVOKED and REAUTHENTICATION_REQUIRED (or a refresh that fails for good) end in one
-//   `signedout` event.
+//   across the tabs of the browser. The lock holder hands its result over through IndexedDB,
+//   whose transactions the browser orders (localStorage reaches other tabs only eventually), so a
+//   tab that waited for the lock adopts the refresh another tab made instead of refreshing again.
+//   Without Web Locks, tabs coordinate through localStorage; the server's grace window absorbs
+//   the rare overlap.
+// - SESSION_REVOKED and REAUTHENTICATION_REQUIRED (or a refresh refused) end in one `signedout`
+//   event.
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const SIGNED_OUT_CODES = new Set(['SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED', 'UNAUTHENTICATED']);
+const SIGNED_OUT_CODES = new Set(['SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED']);
+/** A refresh never waits longer than this; a hung one must not hold every tab's lock. */
+const REFRESH_TIMEOUT_MS = 15_000;
+/** Refreshing ahead never happens more often than this, whatever the clocks say. */
+const MIN_PROACTIVE_INTERVAL_MS = 5_000;
 
 export function createSessionClient(options = {}) {
   const base = (options.baseUrl ?? '').replace(/\/$/, '');
   const refreshPath = options.refreshPath ?? '/auth/refresh';
   const loginPath = options.loginPath ?? '/auth/login';
+  const logoutPaths = options.logoutPaths ?? ['/auth/logout', '/auth/logout-all'];
   const csrfHeader = options.csrfHeader ?? 'x-csrf-token';
   const csrfCookies = options.csrfCookies ?? ['__Host-ns-csrf', 'ns-csrf'];
   const refreshAheadMs = options.refreshAheadMs ?? 30_000;
@@ -27,14 +34,17 @@ export function createSessionClient(options = {}) {
   const credentials = options.credentials ?? 'same-origin';
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const events = new EventTarget();
+  const appOrigin = originOf(base) ?? globalThis.location?.origin ?? null;
 
   let csrfToken = null;
-  let expiresAt = null; // ms since epoch, when the access token expires
-  let lifetime = null; // ms the current access token was issued for, as far as this tab saw
+  let expiresAt = null; // ms on this browser's clock, when the access token expires
+  let lifetime = null; // ms the current access token was issued for
   let inFlight = null;
   let refreshCount = 0;
+  let refreshedAt = 0; // when this tab last completed a refresh (ms)
 
-  /** State another tab wrote: { refreshedAt, expiresAt, csrfToken }. */
+  // --- state shared with the other tabs --------------------------------------------------------
+
   function shared() {
     try {
       return JSON.parse(globalThis.localStorage?.getItem(storageKey) ?? 'null');
@@ -43,32 +53,77 @@ export function createSessionClient(options = {}) {
     }
   }
 
-  function share(state) {
+  let database = null;
+  function openDatabase() {
+    if (!globalThis.indexedDB) return Promise.resolve(null);
+    database ??= new Promise((resolve) => {
+      const request = globalThis.indexedDB.open('nest-sessions', 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('state');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => resolve(null);
+    });
+    return database;
+  }
+
+  /** The last refresh any tab made, read the consistent way (under the lock). */
+  async function readShared() {
+    const db = await openDatabase();
+    if (!db) return shared();
+    return new Promise((resolve) => {
+      const get = db.transaction('state', 'readonly').objectStore('state').get(storageKey);
+      get.onsuccess = () => resolve(get.result ?? null);
+      get.onerror = () => resolve(shared());
+    });
+  }
+
+  async function writeShared(state) {
     try {
       globalThis.localStorage?.setItem(storageKey, JSON.stringify(state));
     } catch {
       // Storage may be unavailable (private mode): each tab then keeps its own view.
     }
+    const db = await openDatabase();
+    if (!db) return;
+    await new Promise((resolve) => {
+      const tx = db.transaction('state', 'readwrite');
+      tx.objectStore('state').put(state, storageKey);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    });
   }
 
-  function adopt(body) {
+  // --- this tab's view of the session -----------------------------------------------------------
+
+  /**
+   * Adopts a login or refresh body. `serverDate` (the response's Date header) turns the server's
+   * expiry into this browser's clock, so a skewed clock neither refreshes constantly nor never.
+   */
+  function adopt(body, serverDate) {
     if (!body || typeof body !== 'object') return;
     if (typeof body.csrfToken === 'string') csrfToken = body.csrfToken;
     if (typeof body.accessTokenExpiresAt === 'string') {
-      expiresAt = Date.parse(body.accessTokenExpiresAt);
-      lifetime = Math.max(0, expiresAt - Date.now());
+      const serverExpiry = Date.parse(body.accessTokenExpiresAt);
+      const serverNow = serverDate ? Date.parse(serverDate) : NaN;
+      lifetime = Math.max(0, serverExpiry - (Number.isNaN(serverNow) ? Date.now() : serverNow));
+      expiresAt = Date.now() + lifetime;
     }
   }
 
+  function forget() {
+    csrfToken = null;
+    expiresAt = null;
+    lifetime = null;
+    void writeShared(null);
+  }
+
+  /** The readable CSRF cookie is the current session's by construction; it wins. */
   function currentCsrf() {
-    const other = shared();
-    if (other && typeof other.csrfToken === 'string') return other.csrfToken;
-    if (csrfToken) return csrfToken;
     for (const name of csrfCookies) {
-      const hit = globalThis.document?.cookie.split('; ').find((c) => c.startsWith(`${name}=`));
+      const hit = globalThis.document?.cookie?.split('; ').find((c) => c.startsWith(`${name}=`));
       if (hit) return hit.slice(name.length + 1);
     }
-    return null;
+    if (csrfToken) return csrfToken;
+    const other = shared();
+    return typeof other?.csrfToken === 'string' ? other.csrfToken : null;
   }
 
   function knownExpiry() {
@@ -77,9 +132,7 @@ export function createSessionClient(options = {}) {
   }
 
   function signedOut(code) {
-    csrfToken = null;
-    expiresAt = null;
-    share(null);
+    forget();
     events.dispatchEvent(new CustomEvent('signedout', { detail: { code } }));
   }
 
@@ -93,34 +146,46 @@ export function createSessionClient(options = {}) {
     }
   }
 
+  // --- refresh ------------------------------------------------------------------------------------
+
   /** One refresh round trip; true when the session goes on. */
   async function refreshNow() {
     const headers = {};
     const token = currentCsrf();
     if (token) headers[csrfHeader] = token;
-    const response = await doFetch(base + refreshPath, { method: 'POST', headers, credentials });
+    const signal = typeof AbortSignal?.timeout === 'function' ? AbortSignal.timeout(REFRESH_TIMEOUT_MS) : undefined;
+    let response;
+    try {
+      response = await doFetch(base + refreshPath, { method: 'POST', headers, credentials, signal });
+    } catch {
+      return false; // offline or timed out: the caller's own request decides what happens next
+    }
     if (!response.ok) {
       const code = await codeOf(response);
       if (response.status === 401) signedOut(code ?? 'UNAUTHENTICATED');
       return false;
     }
     refreshCount += 1;
-    adopt(await response.json().catch(() => null));
-    share({ refreshedAt: Date.now(), expiresAt, csrfToken });
+    adopt(await response.json().catch(() => null), response.headers.get('date'));
+    refreshedAt = Date.now();
+    await writeShared({ refreshedAt, expiresAt, csrfToken });
     return true;
   }
 
   /**
    * Refreshes the session once for every caller: concurrent calls in a tab share one promise, and
-   * tabs queue on a Web Lock; a tab that waited while another refreshed adopts that result.
+   * tabs queue on a Web Lock. `since` is when the caller's evidence was made (the moment a request
+   * that came back ACCESS_TOKEN_EXPIRED was sent): if this tab or another one has refreshed since
+   * then, that request merely carried the old cookie, and the refresh already done is adopted.
    */
-  function refresh() {
+  function refresh(since = Date.now()) {
     if (inFlight) return inFlight;
-    const askedAt = Date.now();
     const run = async () => {
-      const other = shared();
-      if (other && other.refreshedAt >= askedAt) {
-        adopt({ csrfToken: other.csrfToken, accessTokenExpiresAt: other.expiresAt ? new Date(other.expiresAt).toISOString() : undefined });
+      if (refreshedAt >= since) return true;
+      const other = await readShared();
+      if (other && other.refreshedAt >= since) {
+        if (typeof other.csrfToken === 'string') csrfToken = other.csrfToken;
+        if (typeof other.expiresAt === 'number') expiresAt = other.expiresAt;
         return true;
       }
       return refreshNow();
@@ -132,45 +197,72 @@ export function createSessionClient(options = {}) {
     return inFlight;
   }
 
-  function withCsrf(init) {
+  // --- fetch --------------------------------------------------------------------------------------
+
+  /** The app's own origin only: a token or a login body never crosses to another origin. */
+  function isOwn(url) {
+    const origin = originOf(url);
+    return origin === null || origin === appOrigin;
+  }
+
+  function withCsrf(url, init) {
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = new Headers(init.headers ?? {});
-    const token = currentCsrf();
+    const token = isOwn(url) ? currentCsrf() : null;
     if (UNSAFE.has(method) && token && !headers.has(csrfHeader)) headers.set(csrfHeader, token);
     return { ...init, method, headers, credentials: init.credentials ?? credentials };
   }
 
-  /** fetch() for the app's own API: CSRF header, refresh ahead and on expiry, one retry. */
+  const pathOf = (url) => {
+    if (originOf(url) === null) return url.split(/[?#]/)[0];
+    try {
+      return new URL(url, globalThis.location?.href ?? 'https://invalid.invalid').pathname;
+    } catch {
+      return '';
+    }
+  };
+
+  /** fetch() for the app's API: CSRF header, refresh ahead and on expiry, one retry. */
   async function sessionFetch(path, init = {}) {
-    const url = /^https?:/.test(path) ? path : base + path;
-    const expiry = knownExpiry();
-    // Ahead by refreshAheadMs, but never more than a quarter of the token's life (short-lived tokens).
-    const ahead = lifetime === null ? refreshAheadMs : Math.min(refreshAheadMs, lifetime / 4);
-    if (expiry !== null && Date.now() >= expiry - ahead) await refresh();
-    let response = await doFetch(url, withCsrf(init));
+    const url = originOf(path) === null ? base + path : path;
+    const own = isOwn(url);
+    const target = pathOf(url);
+    const isLogin = target.endsWith(loginPath);
+    if (own && !isLogin) {
+      const expiry = knownExpiry();
+      // Ahead by refreshAheadMs, but never more than a quarter of the token's life, and never
+      // more often than every few seconds however the clocks disagree.
+      const ahead = Math.min(refreshAheadMs, (lifetime ?? refreshAheadMs * 4) / 4);
+      const due = expiry !== null && Date.now() >= expiry - ahead && Date.now() - refreshedAt >= MIN_PROACTIVE_INTERVAL_MS;
+      if (due) await refresh().catch(() => false);
+    }
+    const sentAt = Date.now();
+    let response = await doFetch(url, withCsrf(url, init));
+    if (!own) return response;
     let code = await codeOf(response);
-    if (code === 'ACCESS_TOKEN_EXPIRED' && (await refresh())) {
-      response = await doFetch(url, withCsrf(init));
+    if (code === 'ACCESS_TOKEN_EXPIRED' && (await refresh(sentAt))) {
+      response = await doFetch(url, withCsrf(url, init));
       code = await codeOf(response);
     }
-    if (code && SIGNED_OUT_CODES.has(code) && code !== 'UNAUTHENTICATED') signedOut(code);
-    if (response.ok && (url.endsWith(loginPath) || url.endsWith(refreshPath))) {
-      adopt(await response.clone().json().catch(() => null));
-      share({ refreshedAt: Date.now(), expiresAt, csrfToken });
+    if (code && SIGNED_OUT_CODES.has(code)) signedOut(code);
+    if (response.ok && (isLogin || target.endsWith(refreshPath))) {
+      adopt(await response.clone().json().catch(() => null), response.headers.get('date'));
+      refreshedAt = Date.now();
+      await writeShared({ refreshedAt, expiresAt, csrfToken });
     }
+    if (logoutPaths.some((p) => target.endsWith(p)) && response.status < 500) forget();
     return response;
   }
 
   return {
     fetch: sessionFetch,
     refresh,
-    adopt,
-    /** Forget the session locally (after a logout). */
-    clear() {
-      csrfToken = null;
-      expiresAt = null;
-      share(null);
+    adopt(body) {
+      adopt(body);
+      void writeShared({ refreshedAt: Date.now(), expiresAt, csrfToken });
     },
+    /** Forget the session locally (after a logout made some other way). */
+    clear: forget,
     get refreshCount() {
       return refreshCount;
     },
@@ -181,4 +273,14 @@ export function createSessionClient(options = {}) {
     addEventListener: events.addEventListener.bind(events),
     removeEventListener: events.removeEventListener.bind(events),
   };
+}
+
+/** The origin of an absolute URL (`https://…`, `//…`), or null for a path on this origin. */
+function originOf(url) {
+  if (!/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(url)) return null;
+  try {
+    return new URL(url, globalThis.location?.href ?? 'https://invalid.invalid').origin;
+  } catch {
+    return 'invalid:';
+  }
 }
