@@ -69,14 +69,22 @@ describe('concurrent refreshes and faults during rotation', () => {
     });
     afterAll(() => t.close());
 
-    it('twenty parallel refreshes: exactly one succeeds, no 5xx', async () => {
+    it('twenty parallel refreshes: exactly one succeeds, no 5xx, and the rest is reuse: the session ends', async () => {
       const { refreshToken } = await bearerLogin(t);
+      const sid = refreshToken.split('.')[0];
       const results = await Promise.all(
         Array.from({ length: 20 }, () => request(t.server).post('/auth/refresh').send({ refreshToken })),
       );
       expect(results.filter((r) => r.status >= 500)).toEqual([]);
-      expect(results.filter((r) => r.status === 200).length).toBe(1);
+      const winners = results.filter((r) => r.status === 200);
+      expect(winners.length).toBe(1);
       expect(results.filter((r) => r.status !== 200).every((r) => r.status === 401)).toBe(true);
+      // Without a grace window the 19 others presented the just-rotated secret: reuse, so the
+      // session is revoked once, and the winner's new token no longer works either.
+      const [row] = await t.dataSource.query(`SELECT generation, revoke_reason FROM auth_sessions WHERE id = $1`, [sid]);
+      expect(row).toEqual({ generation: 1, revoke_reason: 'reuse_detected' });
+      const next = await request(t.server).post('/auth/refresh').send({ refreshToken: winners[0].body.refreshToken });
+      expect([next.status, next.body.code]).toEqual([401, 'SESSION_REVOKED']);
     });
 
     it('the previous token presented right after rotation is reuse', async () => {

@@ -35,6 +35,13 @@ describe('cookies', () => {
     expect(body).not.toContain(browser.get(REFRESH)!.split('.')[1]);
     const login = await new Browser(t).post('/auth/login', { email: uniqueEmail('x'), password: PASSWORD });
     expect(login.status).toBe(401);
+    // A cookie login carries tokens in Set-Cookie: it must not be stored either.
+    const { email } = await signedInBrowser(t);
+    const cookieLogin = await new Browser(t).post('/auth/login', { email, password: PASSWORD });
+    expect(cookieLogin.status).toBe(200);
+    expect(setCookies(cookieLogin)).toHaveLength(3);
+    expect(cookieLogin.headers['cache-control']).toBe('no-store');
+    expect(cookieLogin.headers.pragma).toBe('no-cache');
   });
 
   it('case 25: refreshing never extends the session past its absolute lifetime; Max-Age never exceeds what is left', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
-import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, signedInBrowser, uniqueEmail } from './support/browser';
+import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
 
 const APP = 'https://app.example.com';
@@ -210,6 +210,21 @@ describe('CSRF protection', () => {
       const res = await request(t.server).post('/auth/logout');
       expect(res.status).toBe(204);
       expect(res.headers['clear-site-data']).toBeUndefined();
+    });
+
+    it('planted conflicting access and refresh cookies cannot stop a logout: cookies cleared, nothing revoked', async () => {
+      const { browser } = await signedInBrowser(t);
+      const [at, rt] = [browser.get(ACCESS)!, browser.get(REFRESH)!];
+      // A sibling subdomain can set look-alikes (no __Host- prefix) beside the real cookies.
+      const res = await request(t.server)
+        .post('/auth/logout')
+        .set('Cookie', `${ACCESS}=${at}; ns-at=planted; ${REFRESH}=${rt}; ns-rt=planted`)
+        .set('Sec-Fetch-Site', 'same-origin');
+      expect(res.status).toBe(204);
+      const cleared = setCookies(res).filter((c) => c.attributes['max-age'] === '0').map((c) => c.name);
+      expect(cleared.sort()).toEqual([ACCESS, CSRF, REFRESH].sort());
+      expect(res.headers['clear-site-data']).toBeUndefined(); // nothing proven, so nothing site-wide
+      expect((await request(t.server).get('/me').set('Cookie', `${ACCESS}=${at}`)).status).toBe(200);
     });
 
     it('a planted duplicate refresh cookie cannot stop a user from logging out', async () => {

@@ -42,6 +42,10 @@ export class CsrfGuard implements CanActivate {
     try {
       const session = this.cookieSession(req, lenient);
       if (session === null) return true;
+      // A lenient route (logout) whose cookies all conflict names no session: it can only clear
+      // cookies, and a planted pair must not stop a user from doing that (the route refuses
+      // cross-site requests itself).
+      if (lenient && session.id === null) return true;
       if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
       const token = req.headers['x-csrf-token'];
       if (!session.id || typeof token !== 'string' || !verifyCsrfToken(this.options.csrfKey, session.id, token)) {
