@@ -16,6 +16,8 @@ export interface ResolvedSessionOptions {
   jwtKey: KeyObject;
   csrfKey: Buffer;
   refreshPepper: Buffer;
+  /** Authenticates the revocation messages instances send each other. */
+  revocationKey: Buffer;
   loadUser: (userId: UserId) => Promise<SessionUser<UserId> | null> | SessionUser<UserId> | null;
   issuer: string;
   audience: string;
@@ -210,6 +212,7 @@ export function resolveSessionOptions(
     jwtKey: createSecretKey(jwtBytes),
     csrfKey: derive(rootBytes, 'csrf'),
     refreshPepper: derive(rootBytes, 'refresh-pepper'),
+    revocationKey: derive(rootBytes, 'revocation-bus'),
     loadUser: options.loadUser as ResolvedSessionOptions['loadUser'],
     issuer: claimValue(options.issuer, D.issuer, 'issuer'),
     audience: claimValue(options.audience, D.audience, 'audience'),

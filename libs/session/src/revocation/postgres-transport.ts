@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Client, type ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { backoffDelay } from './backoff';
-import { parseRevocationMessage, REVOCATION_CHANNEL, type RevocationMessage, type RevocationTransport } from './revocation-message';
+import { REVOCATION_CHANNEL, type RevocationTransport } from './revocation-message';
 
 /**
  * Postgres LISTEN/NOTIFY: no infrastructure beyond the database. Listens on a dedicated
@@ -21,12 +21,12 @@ export class PostgresRevocationTransport implements RevocationTransport {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void {
+  start(onMessage: (payload: string) => void, onReconnect: () => void): void {
     void this.connect(onMessage, onReconnect);
   }
 
-  async publish(message: RevocationMessage): Promise<void> {
-    await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, JSON.stringify(message)]);
+  async publish(payload: string): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, payload]);
   }
 
   isConnected(): boolean {
@@ -40,7 +40,7 @@ export class PostgresRevocationTransport implements RevocationTransport {
     await this.client?.end().catch(() => undefined);
   }
 
-  private async connect(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): Promise<void> {
+  private async connect(onMessage: (payload: string) => void, onReconnect: () => void): Promise<void> {
     if (this.closed) return;
     // keepAlive and a connect timeout: a connection that dies silently must still end in an
     // error, so the listener reconnects and clears the cache instead of waiting forever.
@@ -65,8 +65,7 @@ export class PostgresRevocationTransport implements RevocationTransport {
     client.on('error', () => retry());
     client.on('end', () => retry());
     client.on('notification', (n) => {
-      const message = n.channel === REVOCATION_CHANNEL && n.payload ? parseRevocationMessage(n.payload) : null;
-      if (message) onMessage(message);
+      if (n.channel === REVOCATION_CHANNEL && n.payload) onMessage(n.payload);
     });
     try {
       await client.connect();

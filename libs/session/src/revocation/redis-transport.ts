@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 
 type RedisClass = typeof Redis;
 import { requireOptionalPeer } from '../optional-peer';
-import { parseRevocationMessage, REVOCATION_CHANNEL, type RevocationMessage, type RevocationTransport } from './revocation-message';
+import { REVOCATION_CHANNEL, type RevocationTransport } from './revocation-message';
 
 /**
  * Redis pub/sub, for deployments where LISTEN does not work (PgBouncer in transaction mode).
@@ -25,7 +25,7 @@ export class RedisRevocationTransport implements RevocationTransport {
     }
   }
 
-  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void {
+  start(onMessage: (payload: string) => void, onReconnect: () => void): void {
     let first = true;
     this.subscriber.on('ready', () => {
       if (!first) this.logger.log('revocation subscriber reconnected; session cache cleared');
@@ -33,15 +33,14 @@ export class RedisRevocationTransport implements RevocationTransport {
       onReconnect();
     });
     this.subscriber.on('message', (channel: string, payload: string) => {
-      const message = channel === REVOCATION_CHANNEL ? parseRevocationMessage(payload) : null;
-      if (message) onMessage(message);
+      if (channel === REVOCATION_CHANNEL) onMessage(payload);
     });
     // ioredis re-subscribes by itself after a reconnection.
     void this.subscriber.subscribe(REVOCATION_CHANNEL).catch(() => this.logger.warn('cannot subscribe to Redis yet; retrying'));
   }
 
-  async publish(message: RevocationMessage): Promise<void> {
-    await this.publisher.publish(REVOCATION_CHANNEL, JSON.stringify(message));
+  async publish(payload: string): Promise<void> {
+    await this.publisher.publish(REVOCATION_CHANNEL, payload);
   }
 
   /** The subscriber's connection is up (ioredis re-subscribes as it becomes ready). */

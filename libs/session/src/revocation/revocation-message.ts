@@ -7,9 +7,12 @@ export interface RevocationMessage {
 
 /** One way to broadcast revocations to every instance (Postgres LISTEN/NOTIFY, Redis pub/sub). */
 export interface RevocationTransport {
-  /** Starts listening; `onMessage` for each message, `onReconnect` after every (re)connection. */
-  start(onMessage: (message: RevocationMessage) => void, onReconnect: () => void): void;
-  publish(message: RevocationMessage): Promise<void>;
+  /**
+   * Starts listening; `onMessage` for each payload on the channel (raw: `RevocationCodec` decides
+   * whether it is one of ours), `onReconnect` after every (re)connection.
+   */
+  start(onMessage: (payload: string) => void, onReconnect: () => void): void;
+  publish(payload: string): Promise<void>;
   close(): Promise<void>;
   /** True while the listener is connected and subscribed; false while it is away or reconnecting. */
   isConnected(): boolean;

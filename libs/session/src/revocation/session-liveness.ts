@@ -6,6 +6,7 @@ import { RESOLVED_SESSION_OPTIONS, SESSION_DATA_SOURCE } from '../session.consta
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionStore } from '../store/session.store';
 import { MAX_IDS_PER_MESSAGE, type RevocationTransport } from './revocation-message';
+import { RevocationCodec } from './revocation-codec';
 import { PostgresRevocationTransport } from './postgres-transport';
 import { RedisRevocationTransport } from './redis-transport';
 
@@ -35,6 +36,9 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private readonly recentlyRevoked: LRUCache<string, true> | null;
   private readonly revalidating = new Set<string>();
   private transport: RevocationTransport | null = null;
+  private readonly codec: RevocationCodec;
+  private refusedCount = 0;
+  private refusedLoggedAt = 0;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -42,6 +46,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     @Inject(SESSION_DATA_SOURCE) private readonly dataSource: DataSource,
   ) {
     const { max, ttlMs } = options.revocationCache;
+    this.codec = new RevocationCodec(options.revocationKey);
     const enabled = max > 0 && ttlMs > 0;
     this.cache = enabled ? new LRUCache<string, LiveEntry>({ max, ttl: ttlMs, ttlAutopurge: false }) : null;
     this.recentlyRevoked = enabled ? new LRUCache<string, true>({ max, ttl: ttlMs }) : null;
@@ -53,9 +58,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     this.transport =
       bus.kind === 'postgres' ? new PostgresRevocationTransport(this.dataSource) : bus.kind === 'redis' ? new RedisRevocationTransport(bus.url) : null;
     this.transport?.start(
-      (message) => {
-        if (message.origin !== this.origin) this.forget(message.sessionIds);
-      },
+      (payload) => this.handlePayload(payload),
       () => this.cache?.clear(),
     );
   }
@@ -96,12 +99,32 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     if (!this.transport) return;
     try {
       for (let i = 0; i < sessionIds.length; i += MAX_IDS_PER_MESSAGE) {
-        await this.transport.publish({ origin: this.origin, sessionIds: sessionIds.slice(i, i + MAX_IDS_PER_MESSAGE) });
+        await this.transport.publish(this.codec.encode({ origin: this.origin, sessionIds: sessionIds.slice(i, i + MAX_IDS_PER_MESSAGE) }));
       }
     } catch {
       // The revocation itself has committed; other instances catch up within the cache TTL.
       this.logger.warn('could not broadcast a revocation; other instances refuse it within the cache TTL');
     }
+  }
+
+  /** A payload from the channel: an authentic message from another instance drops its sessions. */
+  private handlePayload(payload: string): void {
+    const message = this.codec.decode(payload);
+    if (!message) return this.refused();
+    if (message.origin !== this.origin) this.forget(message.sessionIds);
+  }
+
+  /**
+   * A payload on the channel that is not an authentic message of this app: ignored. Logged at
+   * most once a minute, with a count (a flood must not become a log flood either).
+   */
+  private refused(): void {
+    this.refusedCount += 1;
+    const now = Date.now();
+    if (now - this.refusedLoggedAt < 60_000) return;
+    this.refusedLoggedAt = now;
+    this.logger.warn(`ignored ${this.refusedCount} revocation message(s) that failed authentication (forged, altered, stale or malformed)`);
+    this.refusedCount = 0;
   }
 
   private forget(sessionIds: string[]): void {
