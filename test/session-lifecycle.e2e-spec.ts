@@ -253,13 +253,38 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     expect((await boss.send('get', '/admin/ping')).status).toBe(403);
   });
 
-  it('a disabled user\'s session is revoked at the next refresh', async () => {
+  it('a user disabled behind the app\'s back (loadUser returns null) loses the session at the next refresh', async () => {
     const { browser, userId } = await signedInBrowser(t);
+    const at = browser.get(ACCESS)!;
+    const sid = browser.get(REFRESH)!.split('.')[0];
     await t.dataSource.query(`UPDATE users SET disabled_at = now() WHERE id = $1`, [userId]);
     const res = await browser.post('/auth/refresh');
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('SESSION_REVOKED');
-    expect((await browser.send('get', '/me')).status).toBe(401);
+    // The session itself has ended, not merely the browser's cookies: its access token is refused.
+    const me = await request(t.server).get('/me').set('Cookie', `${ACCESS}=${at}`);
+    expect([me.status, me.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    const [row] = await t.dataSource.query(`SELECT revoke_reason FROM auth_sessions WHERE id = $1`, [sid]);
+    expect(row.revoke_reason).toBe('user_disabled');
+  });
+
+  it('disabling a user through the app ends their sessions at once: the access tokens are refused before any refresh', async () => {
+    await t.dataSource.query(`DELETE FROM users WHERE email = 'boss@example.test'`);
+    const { browser: boss } = await signedInBrowser(t, 'boss@example.test');
+    const { browser: user, userId } = await signedInBrowser(t);
+    const bearer = await bearerLogin(t, uniqueEmail('second-device'));
+    const at = user.get(ACCESS)!;
+    expect((await request(t.server).get('/me').set('Cookie', `${ACCESS}=${at}`)).status).toBe(200);
+
+    expect((await user.send('post', `/admin/users/${userId}/disable`)).status).toBe(403);
+    expect((await boss.send('post', `/admin/users/${userId}/disable`)).status).toBe(204);
+    const me = await request(t.server).get('/me').set('Cookie', `${ACCESS}=${at}`);
+    expect([me.status, me.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    expect((await user.post('/auth/refresh')).status).toBe(401);
+    // Others are untouched; unknown or malformed ids are 404.
+    expect((await request(t.server).get('/me').set('Authorization', `Bearer ${bearer.accessToken}`)).status).toBe(200);
+    expect((await boss.send('post', `/admin/users/00000000-0000-4000-8000-000000000000/disable`)).status).toBe(404);
+    expect((await boss.send('post', '/admin/users/not-a-uuid/disable')).status).toBe(404);
   });
 
   describe('bearer transport', () => {

@@ -46,6 +46,12 @@ export class UsersService {
     return ok && user && !user.disabledAt ? user : null;
   }
 
+  /** Marks the user disabled; true if such a user exists. Their sessions are ended by the caller. */
+  async disable(id: string): Promise<boolean> {
+    const result = await this.users.update({ id }, { disabledAt: new Date() });
+    return (result.affected ?? 0) > 0;
+  }
+
   /** `loadUser` for nest-sessions: called at each refresh, null for a missing or disabled user. */
   async findSessionUser(id: string): Promise<SessionUser | null> {
     const user = await this.users.findOne({ where: { id }, select: { id: true, roles: true, disabledAt: true } });
