@@ -98,3 +98,29 @@ describe('concurrent refreshes and faults during rotation', () => {
     });
   });
 });
+
+/** Issue 13: the previous refresh token inside the grace window mints a few access tokens, not any number. */
+describe('grace-window refreshes are capped per generation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({});
+  });
+  afterAll(() => t.close());
+
+  it('after graceRefreshLimit (20) grace hits the previous token gets 429 with Retry-After; the current one still rotates', async () => {
+    const { refreshToken } = await bearerLogin(t);
+    const rotated = await request(t.server).post('/auth/refresh').send({ refreshToken });
+    expect(rotated.status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) statuses.push((await request(t.server).post('/auth/refresh').send({ refreshToken })).status);
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(200));
+    const refused = await request(t.server).post('/auth/refresh').send({ refreshToken });
+    expect([refused.status, refused.body.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(statuses.slice(20)).toEqual([429, 429]);
+    // Not a revocation: the current token rotates, and the next generation's grace count starts at 0.
+    const next = await request(t.server).post('/auth/refresh').send({ refreshToken: rotated.body.refreshToken });
+    expect(next.status).toBe(200);
+    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: rotated.body.refreshToken })).status).toBe(200);
+  });
+});

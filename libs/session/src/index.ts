@@ -28,7 +28,13 @@ export { SESSION_COOKIE_SCHEME, SESSION_BEARER_SCHEME, addSessionSecurity, sessi
 export type { OpenApiSchema, SessionSecurityScheme, SessionSecurityOptions, SecuritySchemeBuilder } from './openapi/session-openapi';
 export { ApiSessionAuth } from './openapi/api-docs';
 export { SessionEntity } from './store/session.entity';
-export { sessionMigrations, CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000 } from './store/migrations';
+export {
+  sessionMigrations,
+  CreateAuthSessions1764200000000,
+  IndexSessionsByEnd1764200002000,
+  RecordUserIdType1764200003000,
+  CountGraceHits1764200004000,
+} from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';

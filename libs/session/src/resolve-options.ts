@@ -25,6 +25,7 @@ export interface ResolvedSessionOptions {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   refreshReuseGraceMs: number;
+  graceRefreshLimit: number;
   clockSkewMs: number;
   revocation: 'strict' | 'stateless';
   transports: ReadonlySet<SessionTransport>;
@@ -220,6 +221,7 @@ export function resolveSessionOptions(
     idleTimeoutMs,
     absoluteTimeoutMs,
     refreshReuseGraceMs,
+    graceRefreshLimit: integer(options.graceRefreshLimit, D.graceRefreshLimit, 'graceRefreshLimit', 1, 1_000),
     clockSkewMs,
     revocation,
     transports,

@@ -10,7 +10,7 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { SessionHttp } from './http/session-http';
 import { SessionCredentials } from './http/session-credentials';
 import type { RequestLike, ResponseLike } from './http/http-types';
-import { CsrfRejectedError, NotFoundError, SessionError, UnauthenticatedError } from './errors/session-error';
+import { CsrfRejectedError, NotFoundError, RateLimitedError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser, UserId } from './session.types';
 import { ApiRoute, ApiTagged, GUARD_401_CODES } from './openapi/api-docs';
 import type { OpenApiSchema } from './openapi/session-openapi';
@@ -82,7 +82,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       },
       headers: [CSRF_HEADER],
       success: { status: 200, description: 'Rotated. Cookie transport: new cookies are set and the tokens are not in the body.', schema: REFRESHED },
-      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED'], 403: ['CSRF_REJECTED'], ...UNAVAILABLE },
+      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED'], 403: ['CSRF_REJECTED'], 429: ['RATE_LIMITED'], ...UNAVAILABLE },
     })
     async refresh(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       this.http.noStore(res);
@@ -95,6 +95,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       } catch (error) {
         // A refresh that fails for good leaves the browser with nothing stale to resend.
         if (presented.via === 'cookie' && error instanceof SessionError && error.getStatus() === 401) this.http.clear(res, false);
+        if (error instanceof RateLimitedError) this.http.retryAfter(res, error.retryAfterSeconds);
         throw error;
       }
     }

@@ -10,6 +10,7 @@ export const SESSION_DEFAULTS = deepFreeze({
   idleTimeout: '24h',
   absoluteTimeout: '7d',
   refreshReuseGrace: '10s',
+  graceRefreshLimit: 20,
   clockSkew: '5s',
   revocation: 'strict',
   transports: ['cookie', 'bearer'],

@@ -36,6 +36,11 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   absoluteTimeout?: Duration;
   /** How long the just-rotated refresh token is still accepted (parallel tabs). Default 10 s; 0 turns it off. */
   refreshReuseGrace?: Duration;
+  /**
+   * How many grace-window refreshes one generation allows (parallel tabs), across all instances;
+   * more answer 429 `RATE_LIMITED`. Default 20.
+   */
+  graceRefreshLimit?: number;
   /** Allowed clock difference when checking `exp`, `nbf` and `iat`. Default 5 s. */
   clockSkew?: Duration;
   /**

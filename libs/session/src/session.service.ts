@@ -15,6 +15,7 @@ import { SessionStore, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
 import { SessionLiveness } from './revocation/session-liveness';
 import {
+  RateLimitedError,
   ReauthenticationRequiredError,
   SessionError,
   SessionRevokedError,
@@ -179,6 +180,10 @@ export class SessionService {
         throw new SessionRevokedError();
       }
       if (inGrace) {
+        // The previous secret may mint a few access tokens (parallel tabs), not any number of them.
+        if (!(await this.store.countGraceHit(parsed.sessionId, row.generation, this.options.graceRefreshLimit))) {
+          throw new RateLimitedError(Math.max(1, Math.ceil(this.options.refreshReuseGraceMs / 1000)));
+        }
         const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
         return this.grant(row.transport, parsed.sessionId, access, row.expiresAt);
       }

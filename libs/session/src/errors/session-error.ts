@@ -77,6 +77,13 @@ export class NotFoundError extends SessionError {
   }
 }
 
+/** 429: too many requests of one kind (grace-window refreshes of one generation). */
+export class RateLimitedError extends SessionError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('RATE_LIMITED', HttpStatus.TOO_MANY_REQUESTS, 'Too many requests; try again later.');
+  }
+}
+
 /** 503 at the edge for a `SessionStoreUnavailableError`: the request failed closed; the client may retry. */
 export class ServiceUnavailableError extends SessionError {
   constructor() {

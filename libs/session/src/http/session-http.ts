@@ -115,6 +115,11 @@ export class SessionHttp implements OnModuleInit {
     this.noStore(res);
   }
 
+  /** `Retry-After` on a 429, in whole seconds. */
+  retryAfter(res: ResponseLike, seconds: number): void {
+    this.adapter.setHeader(res, 'Retry-After', String(Math.max(1, Math.ceil(seconds))));
+  }
+
   /** Responses that carry tokens must never be stored by a browser or proxy cache. */
   noStore(res: ResponseLike): void {
     this.adapter.setHeader(res, 'Cache-Control', 'no-store');

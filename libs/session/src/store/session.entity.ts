@@ -39,6 +39,10 @@ export class SessionEntity {
   @Column('timestamptz', { name: 'rotated_at', nullable: true })
   rotatedAt!: Date | null;
 
+  /** Grace-window refreshes with the previous secret since the last rotation (capped). */
+  @Column('integer', { name: 'grace_hits', default: 0 })
+  graceHits!: number;
+
   /** Rotation count; the compare-and-swap version of a refresh. */
   @Column('integer', { default: 0 })
   generation!: number;

@@ -108,10 +108,24 @@ export class SessionStore {
     const rows = await this.run(
       `UPDATE auth_sessions
           SET previous_hashes = (array_prepend(secret_hash, previous_hashes))[1:$6],
-              secret_hash = $3, rotated_at = $4, last_seen_at = $4, expires_at = $5, generation = generation + 1
+              secret_hash = $3, rotated_at = $4, last_seen_at = $4, expires_at = $5, generation = generation + 1,
+              grace_hits = 0
         WHERE id = $1 AND generation = $2 AND revoked_at IS NULL AND expires_at > $4
         RETURNING generation`,
       [id, generation, newHash, now, expiresAt, lineageSize],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Counts one grace-window refresh of this generation, if fewer than `max` were made: one
+   * statement, so parallel tabs on many instances share the one count.
+   */
+  async countGraceHit(id: string, generation: number, max: number): Promise<boolean> {
+    const rows = await this.run(
+      `UPDATE auth_sessions SET grace_hits = grace_hits + 1
+        WHERE id = $1 AND generation = $2 AND grace_hits < $3 AND revoked_at IS NULL RETURNING 1`,
+      [id, generation, max],
     );
     return rows.length === 1;
   }
