@@ -34,6 +34,7 @@ module.exports = {
         '<rootDir>/test/revocation.e2e-spec.ts',
         '<rootDir>/test/sample-app.e2e-spec.ts',
         '<rootDir>/test/openapi.e2e-spec.ts',
+        '<rootDir>/test/token-mutations.e2e-spec.ts',
       ],
     },
   ],

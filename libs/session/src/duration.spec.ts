@@ -48,7 +48,8 @@ describe('parseDuration', () => {
     expect(thrown).toBeInstanceOf(TypeError);
     const message = (thrown as Error).message;
     expect(message).toMatch(/^idleTimeout must be a number of seconds or a string like/);
-    expect(message).toContain(`got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+    const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? 'a value of type object' : String(value);
+    expect(message).toContain(`got ${shown}`);
   });
 
   it.each<[string, unknown]>([

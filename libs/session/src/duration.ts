@@ -22,6 +22,13 @@ export function parseDuration(value: Duration, name = 'duration'): number {
   if (Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_SECONDS) return seconds;
   throw new TypeError(
     `${name} must be a number of seconds or a string like "900", "15m", "12h" or "30d", at most 10 years; ` +
-      `got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+      `got ${describe(value)}`,
   );
+}
+
+/** The value as the message shows it; never throws (an object without a prototype cannot be String()ed). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return `a value of type ${typeof value}`;
 }

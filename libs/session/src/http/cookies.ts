@@ -26,8 +26,9 @@ export function readCookie(req: RequestLike, name: string): CookieRead {
     found = part.slice(eq + 1).trim();
   }
   if (count > 1) return { status: 'conflict' };
+  if (found !== undefined && found.length >= 2 && found.startsWith('"') && found.endsWith('"')) found = found.slice(1, -1);
+  // `name=` and `name=""` both carry nothing.
   if (found === undefined || found === '') return { status: 'absent' };
-  if (found.length >= 2 && found.startsWith('"') && found.endsWith('"')) found = found.slice(1, -1);
   return { status: 'ok', value: found };
 }
 

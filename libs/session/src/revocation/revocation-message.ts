@@ -21,13 +21,3 @@ export interface RevocationTransport {
 export const REVOCATION_CHANNEL = 'nest_sessions_revocations';
 /** NOTIFY payloads stop at 8,000 bytes: 150 UUIDs with JSON framing stay well under. */
 export const MAX_IDS_PER_MESSAGE = 150;
-
-export function parseRevocationMessage(raw: string): RevocationMessage | null {
-  try {
-    const value = JSON.parse(raw) as Partial<RevocationMessage>;
-    if (typeof value.origin !== 'string' || !Array.isArray(value.sessionIds)) return null;
-    return { origin: value.origin, sessionIds: value.sessionIds.filter((id): id is string => typeof id === 'string') };
-  } catch {
-    return null;
-  }
-}
