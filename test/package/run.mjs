@@ -44,7 +44,7 @@ writeFileSync(
       dependencies: {
         'nest-sessions': `file:${tarballPath}`,
         ...pick('@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/platform-fastify', '@nestjs/jwt', '@nestjs/passport'),
-        ...pick('@nestjs/typeorm', '@nestjs/schedule', 'passport', 'passport-jwt', 'typeorm', 'pg', 'reflect-metadata', 'rxjs'),
+        ...pick('@nestjs/typeorm', '@nestjs/schedule', '@nestjs/config', 'passport', 'passport-jwt', 'typeorm', 'pg', 'reflect-metadata', 'rxjs'),
       },
       devDependencies: pick('typescript', '@types/node'),
     },

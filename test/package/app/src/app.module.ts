@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionEntity, SessionModule, sessionMigrations, type SessionModuleOptions } from 'nest-sessions';
+import { CsrfGuard, SessionEntity, SessionModule, sessionMigrations, type SessionModuleOptions } from 'nest-sessions';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
 import { AuthController } from './auth.controller';
@@ -14,33 +16,40 @@ import { MeController } from './me.controller';
 })
 export class UsersModule {}
 
+/** The README's "Use it in your app", as a whole app. */
 @Module({
   imports: [
-    TypeOrmModule.forRoot({
-      type: 'postgres',
-      url: process.env.DATABASE_URL,
-      entities: [SessionEntity, User],
-      migrations: sessionMigrations,
-      migrationsRun: true,
-      // The app's own table; a real app would ship a migration for it.
-      synchronize: true,
-      logging: false,
-      poolSize: Number(process.env.DATABASE_POOL_SIZE ?? 10),
+    ConfigModule.forRoot({ isGlobal: true }),
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        type: 'postgres',
+        url: config.getOrThrow<string>('DATABASE_URL'),
+        entities: [SessionEntity, User],
+        migrations: [...sessionMigrations],
+        migrationsRun: true,
+        // The app's own users table; a real app ships a migration for it (the README's yourMigrations).
+        synchronize: true,
+        logging: false,
+        poolSize: Number(config.get('DATABASE_POOL_SIZE') ?? 10),
+        extra: { statement_timeout: 2000, connectionTimeoutMillis: 5000 },
+      }),
     }),
     ScheduleModule.forRoot(),
     UsersModule,
     SessionModule.forRootAsync({
       imports: [UsersModule],
-      inject: [UsersService],
-      useFactory: (users: UsersService): SessionModuleOptions<number> => ({
-        jwtSecret: process.env.JWT_SECRET!,
-        sessionSecret: process.env.SESSION_SECRET!,
+      inject: [ConfigService, UsersService],
+      useFactory: (config: ConfigService, users: UsersService): SessionModuleOptions<number> => ({
+        jwtSecret: config.getOrThrow<string>('JWT_SECRET'),
+        sessionSecret: config.getOrThrow<string>('SESSION_SECRET'),
         loadUser: (id) => users.findSessionUser(id),
         // Redis is an optional peer: this app does not install ioredis.
-        revocationBus: process.env.REDIS_URL ? { redis: process.env.REDIS_URL } : 'none',
+        revocationBus: config.get('REDIS_URL') ? { redis: config.get<string>('REDIS_URL')! } : 'none',
       }),
     }),
   ],
   controllers: [AuthController, MeController],
+  providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],
 })
 export class AppModule {}
