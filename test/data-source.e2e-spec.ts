@@ -1,21 +1,10 @@
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import { SessionEntity, SessionService, sessionMigrations } from 'nest-sessions';
+import { SessionService } from 'nest-sessions';
 import { defaultDatabase, startBareApp } from './support/bare-app';
 
-const named = (name: string) =>
-  TypeOrmModule.forRoot({
-    name,
-    type: 'postgres',
-    url: process.env.DATABASE_URL,
-    entities: [SessionEntity],
-    migrations: sessionMigrations,
-    migrationsRun: true,
-    logging: false,
-    poolSize: Number(process.env.DATABASE_POOL_SIZE ?? 10),
-  });
+const named = (name: string) => defaultDatabase({ name });
 
 /** Issue 10 §3: the store finds the app's data source by injection, a named one included. */
 describe('the session store and the app\'s data source', () => {

@@ -1,19 +1,17 @@
 import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  SessionEntity,
   SessionModule,
   SessionHttp,
   SessionService,
-  sessionMigrations,
   type SessionModuleOptions,
   type SessionOptionsFactory,
 } from 'nest-sessions';
 import { CapturingLogger, listenForTests } from './support/app';
+import { defaultDatabase } from './support/bare-app';
 import { REFRESH } from './support/browser';
 
 const secrets = { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32) };
@@ -29,16 +27,7 @@ class OptionsFactory implements SessionOptionsFactory {
 @Module({ providers: [OptionsFactory], exports: [OptionsFactory] })
 class OptionsModule {}
 
-const database = () =>
-  TypeOrmModule.forRoot({
-    type: 'postgres',
-    url: process.env.DATABASE_URL,
-    entities: [SessionEntity],
-    migrations: sessionMigrations,
-    migrationsRun: true,
-    logging: false,
-    poolSize: Number(process.env.DATABASE_POOL_SIZE ?? 10),
-  });
+const database = () => defaultDatabase();
 
 /** Boots a bare app: the app's TypeORM connection and SessionModule, no ScheduleModule, no global guard. */
 async function boot(session: DynamicModule) {
