@@ -14,8 +14,8 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { createServer } from 'node:net';
 import { runCleanupBench } from './cleanup.mjs';
+import { freePort } from '../scripts/free-port.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -61,16 +61,6 @@ async function ensureDatabase() {
   return 'postgres://postgres@127.0.0.1:5432/nest_sessions_bench';
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServer(name, script, env) {
   const port = await freePort();

@@ -14,6 +14,16 @@ const HEALTHY = { status: 'ok', db: 'up', revocationListener: 'up' };
 const LISTENER_DOWN = { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'Unavailable: the revocation listener is disconnected.' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Right after the listener is killed: 503 naming the listener, then 200 once it reconnects. */
+async function expectDownThenBack(url: string): Promise<void> {
+  const down = await healthUntil(url, 503, { limitMs: 2_000, intervalMs: 0 });
+  expect(down.status).toBe(503);
+  expect(down.body).toEqual(LISTENER_DOWN);
+  const back = await healthUntil(url, 200, { limitMs: 15_000 });
+  expect(back.status).toBe(200);
+  expect(back.body).toEqual(HEALTHY);
+}
+
 describe('health: the Postgres LISTEN connection', () => {
   let app: AppProcess;
   let admin: Client;
@@ -41,12 +51,7 @@ describe('health: the Postgres LISTEN connection', () => {
     expect(up.status).toBe(200);
     expect(up.body).toEqual(HEALTHY);
     expect(await killListener()).toBe(1);
-    const down = await healthUntil(app.url, 503, { limitMs: 2_000, intervalMs: 0 });
-    expect(down.status).toBe(503);
-    expect(down.body).toEqual(LISTENER_DOWN);
-    const back = await healthUntil(app.url, 200, { limitMs: 15_000 });
-    expect(back.status).toBe(200);
-    expect(back.body).toEqual(HEALTHY);
+    await expectDownThenBack(app.url);
   });
 
   it('kept from reconnecting: 503 the whole time though the database answers, 200 once it is back', async () => {
@@ -107,12 +112,7 @@ describe('health: the Redis subscriber', () => {
     expect(id).toBeDefined();
     expect(others).toEqual([]);
     expect(await admin.call('CLIENT', 'KILL', 'ID', id)).toBe(1);
-    const down = await healthUntil(app.url, 503, { limitMs: 2_000, intervalMs: 0 });
-    expect(down.status).toBe(503);
-    expect(down.body).toEqual(LISTENER_DOWN);
-    const back = await healthUntil(app.url, 200, { limitMs: 15_000 });
-    expect(back.status).toBe(200);
-    expect(back.body).toEqual(HEALTHY);
+    await expectDownThenBack(app.url);
     // A new connection, subscribed again (ioredis re-subscribes as it becomes ready).
     let now: string[] = [];
     for (let i = 0; i < 100 && !(now.length === 1 && now[0] !== id); i++) {

@@ -95,6 +95,10 @@ export class SessionService {
     const secret = newRefreshSecret();
     const absoluteExpiresAt = new Date(nowMs + this.options.absoluteTimeoutMs);
     const expiresAt = this.idleExpiry(nowMs, absoluteExpiresAt);
+    // Everything the client gets is made before the row is written: nothing can fail between the
+    // write and the return and leave a session that nobody holds.
+    const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
+    const grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
     await this.store.insert({
       id: sessionId,
       userId: id.text,
@@ -107,15 +111,6 @@ export class SessionService {
       userAgent: truncate(client.userAgent, 512),
       ip: truncate(client.ip, 64),
     });
-    let grant: SessionGrant;
-    try {
-      const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
-      grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
-    } catch (error) {
-      // Never announced as issued, so not announced as revoked either.
-      await this.store.revoke(sessionId, 'not_delivered', now).catch(() => undefined);
-      throw error;
-    }
     this.events.emit('issued', { sessionId, userId: user.id, at: now });
     return grant;
   }

@@ -109,12 +109,8 @@ export class SessionGuard implements CanActivate {
   }
 
   private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource): Promise<boolean> {
-    let claims: AccessClaims;
-    try {
-      claims = await this.strategy.verifyToken({ [REQUEST_ACCESS_TOKEN]: source.token });
-    } catch (error) {
-      throw error instanceof SessionError ? error : new UnauthenticatedError();
-    }
+    // A failure here reaches `fail`, which keeps library codes and makes anything else a plain 401.
+    const claims = await this.strategy.verifyToken({ [REQUEST_ACCESS_TOKEN]: source.token });
     // Frozen: the cached claims are shared by every later request with this token.
     Object.freeze(claims.roles);
     Object.freeze(claims);

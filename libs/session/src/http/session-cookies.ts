@@ -22,7 +22,7 @@ export function grantCookies(names: CookieNames, refreshPath: string, grant: Coo
   const maxAge = (grant.sessionExpiresAt.getTime() - nowMs) / 1000;
   const out = [
     serializeCookie(names.accessName, grant.accessToken, attrs(names, maxAge, '/', true, 'Lax')),
-    serializeCookie(names.csrfName, grant.csrfToken, attrs(names, maxAge, '/', false, 'Strict')),
+    csrfCookie(names, grant.csrfToken, grant.sessionExpiresAt, nowMs),
   ];
   if (grant.refreshToken) out.push(serializeCookie(names.refreshName, grant.refreshToken, attrs(names, maxAge, refreshPath, true, 'Strict')));
   return out;
