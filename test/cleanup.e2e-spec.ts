@@ -52,7 +52,7 @@ describe('session cleanup', () => {
     expect(before).toBeGreaterThanOrEqual(1_500);
 
     const report = await a.app.get(SessionCleanupService).runOnce();
-    expect(report).toEqual({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, durationMs: expect.any(Number), slowestBatchMs: expect.any(Number), truncated: false });
+    expect(report).toEqual({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, durationMs: expect.any(Number), slowestBatchMs: expect.any(Number), truncated: false, rateLimitKeysDeleted: expect.any(Number) });
     expect(await countOf(a, old)).toBe(0);
     expect(await countOf(a, oldRevoked)).toBe(0);
     expect(await countOf(a, recent)).toBe(50);

@@ -3,7 +3,8 @@ import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import request from 'supertest';
 import { SESSION_EVENT_NAMES, SessionEvents, type SessionEvent } from 'nest-sessions';
 import { startBareApp } from './support/bare-app';
-import { setCookies } from './support/browser';
+import { REFRESH, setCookies } from './support/browser';
+import { useFakeDate } from './support/clock';
 
 const cookieHeader = (res: request.Response) => setCookies(res).map((c) => `${c.name}=${c.value}`).join('; ');
 
@@ -67,6 +68,44 @@ describe('session events', () => {
       expect(received[0][1]).toMatchObject({ userId: 7, sessionId: expect.any(String) });
       expect(unhandled).toEqual([]);
     } finally {
+      await t.close();
+    }
+  });
+
+  it('case 19: reuse_detected fires exactly once, with the session id and user id and no token, when a rotated refresh token is replayed after the grace window', async () => {
+    const t = await startBareApp();
+    const clock = useFakeDate();
+    try {
+      const reuse: SessionEvent[] = [];
+      t.app.get(SessionEvents).on('reuse_detected', (e) => void reuse.push(e));
+      const login = await request(t.server).post('/login').send({ id: 4242 });
+      expect(login.status).toBe(200);
+      const refreshed = await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(login)).set('x-csrf-token', login.body.csrfToken);
+      expect(refreshed.status).toBe(200);
+      const tokens = [...setCookies(login), ...setCookies(refreshed)].map((c) => c.value).filter((v) => v.length > 0);
+      const [sessionId] = setCookies(login).find((c) => c.name === REFRESH)!.value.split('.');
+      // Inside the grace window the old token is a parallel tab, not reuse: no event yet.
+      expect((await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(login)).set('x-csrf-token', login.body.csrfToken)).status).toBe(200);
+      expect(reuse).toEqual([]);
+
+      clock.advance(11_000);
+      for (let i = 0; i < 2; i++) {
+        const replay = await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(login)).set('x-csrf-token', login.body.csrfToken);
+        expect([replay.status, replay.body.code]).toEqual([401, 'SESSION_REVOKED']);
+      }
+      // The newer token now finds a revoked session: that is not a second reuse.
+      expect((await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(refreshed)).set('x-csrf-token', refreshed.body.csrfToken)).status).toBe(401);
+      await new Promise((r) => setImmediate(r));
+
+      expect(reuse).toHaveLength(1);
+      // Exact keys: a listener forwarding the event to alerting must never receive a secret.
+      expect(Object.keys(reuse[0]).sort()).toEqual(['at', 'sessionId', 'userId']);
+      expect(reuse[0]).toMatchObject({ sessionId, userId: 4242 });
+      expect(reuse[0].at.getTime()).toBe(Date.now());
+      const text = JSON.stringify(reuse[0]);
+      for (const token of tokens) expect(text).not.toContain(token.includes('.') ? token.split('.').pop()! : token);
+    } finally {
+      clock.restore();
       await t.close();
     }
   });

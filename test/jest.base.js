@@ -26,6 +26,7 @@ module.exports = {
     '^nest-sessions$': '<rootDir>/libs/session/src/index.ts',
     '^nest-sessions/(.*)$': '<rootDir>/libs/session/src/$1',
   },
-  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  // .stryker-tmp: the mutation run's sandboxes, copies of the whole repository (npm run test:mutation).
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.stryker-tmp/'],
   testTimeout: 30_000,
 };

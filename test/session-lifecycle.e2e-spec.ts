@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { SessionService } from 'nest-sessions';
 import { startApp, type TestApp } from './support/app';
 import { useFakeDate } from './support/clock';
 import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
@@ -285,6 +286,74 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     expect((await request(t.server).get('/me').set('Authorization', `Bearer ${bearer.accessToken}`)).status).toBe(200);
     expect((await boss.send('post', `/admin/users/00000000-0000-4000-8000-000000000000/disable`)).status).toBe(404);
     expect((await boss.send('post', '/admin/users/not-a-uuid/disable')).status).toBe(404);
+  });
+
+  it('case 16: a user deleted behind the app\'s back (loadUser returns null) loses the session at the next refresh', async () => {
+    const { browser, userId } = await signedInBrowser(t);
+    const at = browser.get(ACCESS)!;
+    const sid = browser.get(REFRESH)!.split('.')[0];
+    await t.dataSource.query(`DELETE FROM users WHERE id = $1`, [userId]);
+    const res = await browser.post('/auth/refresh');
+    expect([res.status, res.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    expect(browser.get(REFRESH)).toBeUndefined();
+    // /whoami reads the token's claims only, so a 401 here is the session's end, not the missing user.
+    const whoami = await request(t.server).get('/whoami').set('Cookie', `${ACCESS}=${at}`);
+    expect([whoami.status, whoami.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    const [row] = await t.dataSource.query(`SELECT revoked_at, revoke_reason FROM auth_sessions WHERE id = $1`, [sid]);
+    expect(row.revoked_at).not.toBeNull();
+    expect(row.revoke_reason).toBe('user_disabled');
+  });
+
+  it('case 16: once the app calls revokeAllForUser for a deleted user, their access tokens are refused at once, before any refresh', async () => {
+    const { browser, email, userId } = await signedInBrowser(t);
+    const bearer = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD });
+    expect(bearer.status).toBe(200);
+    const asCookie = () => request(t.server).get('/whoami').set('Cookie', `${ACCESS}=${browser.get(ACCESS)}`);
+    const asBearer = () => request(t.server).get('/whoami').set('Authorization', `Bearer ${bearer.body.accessToken}`);
+    await t.dataSource.query(`DELETE FROM users WHERE id = $1`, [userId]);
+    // The documented bound (CONTRACT D6): deleting the user alone reaches no access token until a
+    // refresh; these requests also put both sessions in the liveness cache the revocation must clear.
+    expect((await asCookie()).status).toBe(200);
+    expect((await asBearer()).status).toBe(200);
+
+    await t.app.get(SessionService).revokeAllForUser(userId, 'user_disabled');
+    for (const res of [await asCookie(), await asBearer()]) expect([res.status, res.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    expect((await browser.post('/auth/refresh')).status).toBe(401);
+    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: bearer.body.refreshToken })).status).toBe(401);
+    const rows = await t.dataSource.query(`SELECT revoked_at, revoke_reason FROM auth_sessions WHERE user_id = $1`, [userId]);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect([row.revoked_at === null, row.revoke_reason]).toEqual([false, 'user_disabled']);
+  });
+
+  it('case 34: an administrator disabling a user ends the session on every device: each access token, each refresh and every row', async () => {
+    await t.dataSource.query(`DELETE FROM users WHERE email = 'boss@example.test'`);
+    const { browser: boss } = await signedInBrowser(t, 'boss@example.test');
+    const { browser: laptop, email, userId } = await signedInBrowser(t);
+    const phone = new Browser(t, 'phone');
+    expect((await phone.post('/auth/login', { email, password: PASSWORD })).status).toBe(200);
+    const cli = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD });
+    expect(cli.status).toBe(200);
+    const devices = [
+      () => request(t.server).get('/whoami').set('Cookie', `${ACCESS}=${laptop.get(ACCESS)}`),
+      () => request(t.server).get('/whoami').set('Cookie', `${ACCESS}=${phone.get(ACCESS)}`),
+      () => request(t.server).get('/whoami').set('Authorization', `Bearer ${cli.body.accessToken}`),
+    ];
+    const before = await Promise.all(devices.map((device) => device()));
+    expect(before.map((res) => res.status)).toEqual([200, 200, 200]);
+    expect(new Set(before.map((res) => res.body.sessionId)).size).toBe(3);
+
+    expect((await boss.send('post', `/admin/users/${userId}/disable`)).status).toBe(204);
+    for (const device of devices) {
+      const res = await device();
+      expect([res.status, res.body.code]).toEqual([401, 'SESSION_REVOKED']);
+    }
+    expect((await laptop.post('/auth/refresh')).status).toBe(401);
+    expect((await phone.post('/auth/refresh')).status).toBe(401);
+    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: cli.body.refreshToken })).status).toBe(401);
+    const rows = await t.dataSource.query(`SELECT id, revoked_at, revoke_reason FROM auth_sessions WHERE user_id = $1`, [userId]);
+    expect(rows.map((row: { id: string }) => row.id).sort()).toEqual(before.map((res) => res.body.sessionId).sort());
+    for (const row of rows) expect([row.revoked_at === null, row.revoke_reason]).toEqual([false, 'user_disabled']);
+    expect((await boss.send('get', '/whoami')).status).toBe(200);
   });
 
   describe('bearer transport', () => {

@@ -14,7 +14,11 @@ export const BASE_ENV: Record<string, string> = {
   JWT_SECRET: TEST_JWT_SECRET,
   SESSION_SECRET: TEST_SESSION_SECRET,
   LOGIN_RATE_LIMIT: '100000',
+  LOGIN_ACCOUNT_RATE_LIMIT: '100000',
   REGISTER_RATE_LIMIT: '100000',
+  REGISTER_ACCOUNT_RATE_LIMIT: '100000',
+  REFRESH_RATE_LIMIT: '100000',
+  REFRESH_SESSION_RATE_LIMIT: '100000',
 };
 
 /** Collects every line the app logs, at every level, for the no-secrets-in-logs checks. */
@@ -69,6 +73,9 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
       await app.close().catch(() => undefined);
       throw error;
     });
+    // Test files share one database and one SESSION_SECRET (so one set of rate-limit keys): each
+    // file starts with no attempts counted, as if it had the database to itself.
+    await app.get(DataSource).query('DELETE FROM auth_rate_limits');
     return {
       app,
       adapter: app.getHttpAdapter().getType() as HttpAdapterName,

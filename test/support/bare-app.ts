@@ -9,7 +9,7 @@ import {
   CurrentSession,
   CurrentUser,
   LoginRoute,
-  SessionEntity,
+  sessionEntities,
   SessionGuard,
   SessionHttp,
   SessionModule,
@@ -78,7 +78,7 @@ export const defaultDatabase = (extra: Record<string, unknown> = {}) =>
   TypeOrmModule.forRoot({
     type: 'postgres',
     url: process.env.DATABASE_URL,
-    entities: [SessionEntity],
+    entities: sessionEntities,
     migrations: sessionMigrations,
     migrationsRun: true,
     logging: false,

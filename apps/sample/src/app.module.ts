@@ -3,9 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { CsrfGuard, SessionEntity, SessionModule, sessionMigrations } from 'nest-sessions';
+import { CsrfGuard, SessionModule, sessionEntities, sessionMigrations } from 'nest-sessions';
 import { sampleConfig, type SampleConfig } from './config/sample-config';
 import { User } from './users/user.entity';
 import { Note } from './notes/note.entity';
@@ -28,7 +27,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
       useFactory: (config: SampleConfig) => ({
         type: 'postgres',
         url: config.databaseUrl,
-        entities: [SessionEntity, User, Note],
+        entities: [...sessionEntities, User, Note],
         migrations: [...sessionMigrations, CreateSampleTables1764200001000],
         migrationsRun: true,
         synchronize: false,
@@ -45,15 +44,6 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
     }),
     ScheduleModule.forRoot(),
     TerminusModule.forRoot(),
-    ThrottlerModule.forRootAsync({
-      inject: [sampleConfig.KEY],
-      useFactory: (config: SampleConfig) => ({
-        throttlers: [
-          { name: 'login', ttl: config.rateLimitWindowMs, limit: config.loginRateLimit },
-          { name: 'register', ttl: config.rateLimitWindowMs, limit: config.registerRateLimit },
-        ],
-      }),
-    }),
     UsersModule,
     SessionModule.forRootAsync({
       imports: [UsersModule],

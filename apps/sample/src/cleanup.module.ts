@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionCleanupModule, SessionEntity } from 'nest-sessions';
+import { SessionCleanupModule, sessionEntities } from 'nest-sessions';
 import { cleanupSettings } from './config/sample-config';
 
 /**
@@ -13,7 +13,7 @@ import { cleanupSettings } from './config/sample-config';
       useFactory: () => {
         const url = process.env.DATABASE_URL;
         if (!url) throw new Error('DATABASE_URL is not set: it names the database to clean.');
-        return { type: 'postgres', url, entities: [SessionEntity], synchronize: false, migrationsRun: false, logging: false, poolSize: 1 };
+        return { type: 'postgres', url, entities: sessionEntities, synchronize: false, migrationsRun: false, logging: false, poolSize: 1 };
       },
     }),
     SessionCleanupModule.forRoot({ cleanup: { ...cleanupSettings(process.env), enabled: false } }),

@@ -1,9 +1,9 @@
 export { SessionModule } from './session.module';
-export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions } from './session.options';
+export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions, SessionRateLimitOptions } from './session.options';
 export { SESSION_DEFAULTS } from './session.defaults';
 export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
 export { SessionService } from './session.service';
-export type { IssueClient, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
+export type { IssueClient, RefreshClient, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
 export { SessionHttp, type SessionGrantBody } from './http/session-http';
 export { SessionCredentials } from './http/session-credentials';
 export type { AccessTokenSource } from './http/access-token-source';
@@ -19,21 +19,29 @@ export { Roles } from './decorators/roles.decorator';
 export { SkipCsrf } from './decorators/skip-csrf.decorator';
 export { LoginRoute } from './decorators/login-route.decorator';
 export { SessionEvents, SESSION_EVENT_NAMES } from './events/session-events';
-export type { SessionEvent, SessionEventMap } from './events/session-events';
+export type { SessionEvent, SessionEventMap, RefreshFailedEvent, CsrfRejectedEvent } from './events/session-events';
 export { SessionCleanupService, type CleanupReport } from './cleanup/session-cleanup.service';
 export { SessionCleanupModule } from './cleanup/session-cleanup.module';
 export { SessionHealthIndicator } from './health/session-health.indicator';
+export { SessionRateLimiter } from './rate-limit/session-rate-limiter';
+export { MemoryRateLimitStore } from './rate-limit/memory-rate-limit.store';
+export { gcraStep, emissionIntervalUs, type RateLimitRule, type RateLimitVerdict } from './rate-limit/gcra';
+export type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
+export type { RateLimit } from './rate-limit/rate-limit-options';
 export type { SessionHealthResult, SessionDatabaseHealth, SessionRevocationListenerHealth, SessionPingCheckOptions } from './health/session-health.indicator';
 export { SESSION_COOKIE_SCHEME, SESSION_BEARER_SCHEME, addSessionSecurity, sessionSecuritySchemes, sessionErrorSchema } from './openapi/session-openapi';
 export type { OpenApiSchema, SessionSecurityScheme, SessionSecurityOptions, SecuritySchemeBuilder } from './openapi/session-openapi';
 export { ApiSessionAuth } from './openapi/api-docs';
 export { SessionEntity } from './store/session.entity';
+export { SessionRateLimitEntity } from './store/rate-limit.entity';
+export { sessionEntities } from './store/session-entities';
 export {
   sessionMigrations,
   CreateAuthSessions1764200000000,
   IndexSessionsByEnd1764200002000,
   RecordUserIdType1764200003000,
   CountGraceHits1764200004000,
+  CreateRateLimits1764200005000,
 } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';

@@ -7,6 +7,9 @@ import type { SessionCleanupOptions, SessionModuleExtras, SessionModuleOptions }
 import type { SessionTransport, SessionUser, UserId } from './session.types';
 import { MAX_ACCESS_TOKEN_TTL_MS, SESSION_DEFAULTS as D } from './session.defaults';
 import { estimateSecretEntropy, MIN_SECRET_ENTROPY_BITS } from './secret-strength';
+import type { RateLimitRule } from './rate-limit/gcra';
+import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
+import { resolveOptionalRateLimit, resolveRateLimitStore } from './rate-limit/rate-limit-options';
 
 /**
  * Options after validation: every duration in milliseconds (the field says so), keys as
@@ -26,6 +29,13 @@ export interface ResolvedSessionOptions {
   absoluteTimeoutMs: number;
   refreshReuseGraceMs: number;
   graceRefreshLimit: number;
+  rateLimits: {
+    refreshPerIp: RateLimitRule | null;
+    refreshPerSession: RateLimitRule | null;
+    store: 'postgres' | 'memory' | SessionRateLimitStore;
+  };
+  /** Keys the rate-limit store's keys (addresses, emails) so none is stored in the clear. */
+  rateLimitKey: Buffer;
   clockSkewMs: number;
   revocation: 'strict' | 'stateless';
   transports: ReadonlySet<SessionTransport>;
@@ -38,6 +48,7 @@ export interface ResolvedSessionOptions {
     refreshPath: string | null;
   };
   clearSiteData: boolean;
+  auditLog: boolean;
   revocationCache: { ttlMs: number; max: number };
   revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
   lastSeenIntervalMs: number;
@@ -222,6 +233,12 @@ export function resolveSessionOptions(
     absoluteTimeoutMs,
     refreshReuseGraceMs,
     graceRefreshLimit: integer(options.graceRefreshLimit, D.graceRefreshLimit, 'graceRefreshLimit', 1, 1_000),
+    rateLimits: {
+      refreshPerIp: resolveOptionalRateLimit(options.rateLimits?.refreshPerIp, D.rateLimits.refreshPerIp, 'rateLimits.refreshPerIp'),
+      refreshPerSession: resolveOptionalRateLimit(options.rateLimits?.refreshPerSession, D.rateLimits.refreshPerSession, 'rateLimits.refreshPerSession'),
+      store: resolveRateLimitStore(options.rateLimits?.store),
+    },
+    rateLimitKey: derive(rootBytes, 'rate-limit'),
     clockSkewMs,
     revocation,
     transports,
@@ -233,6 +250,7 @@ export function resolveSessionOptions(
       refreshPath,
     },
     clearSiteData: options.clearSiteData ?? D.clearSiteData,
+    auditLog: options.auditLog ?? D.auditLog,
     revocationCache: { ttlMs: cacheTtlMs, max: cacheMax },
     revocationBus,
     lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),

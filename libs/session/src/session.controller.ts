@@ -89,7 +89,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       const presented = this.credentials.refreshToken(req, body);
       if (!presented) throw new UnauthenticatedError();
       try {
-        const grant = await this.http.edge(() => this.sessions.refresh(presented));
+        const grant = await this.http.edge(() => this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip }));
         const { sessionExpiresAt: _e, ...visible } = this.http.send(res, grant);
         return visible;
       } catch (error) {

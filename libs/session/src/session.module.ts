@@ -25,6 +25,8 @@ import { createSessionController } from './session.controller';
 import { SessionCleanupService } from './cleanup/session-cleanup.service';
 import { SessionLiveness } from './revocation/session-liveness';
 import { SessionHealthIndicator } from './health/session-health.indicator';
+import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
+import { SessionAuditLog } from './events/session-audit-log';
 
 const EXPORTED = [
   SessionService,
@@ -39,6 +41,7 @@ const EXPORTED = [
   SessionCleanupService,
   AccessTokenService,
   SessionHealthIndicator,
+  SessionRateLimiter,
   RESOLVED_SESSION_OPTIONS,
 ];
 
@@ -98,6 +101,8 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionCleanupService,
       SessionLiveness,
       SessionHealthIndicator,
+      SessionRateLimiter,
+      SessionAuditLog,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],
   };

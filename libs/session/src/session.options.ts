@@ -2,6 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Duration } from './duration';
 import type { DataSource } from 'typeorm';
 import type { SessionTransport, SessionUser, UserId } from './session.types';
+import type { RateLimit } from './rate-limit/rate-limit-options';
+import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 
 /**
  * Options of `SessionModule.forRoot()` / `forRootAsync()`. `Id` is the app's user id type
@@ -41,6 +43,13 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    * more answer 429 `RATE_LIMITED`. Default 20.
    */
   graceRefreshLimit?: number;
+  /**
+   * Refresh attempts per client address and per session id, counted before the token is checked
+   * (so failing attempts count), in a store every instance shares. Beyond them: 429
+   * `RATE_LIMITED` with `Retry-After`. Defaults: 120 per minute per address, 30 per minute per
+   * session, in Postgres.
+   */
+  rateLimits?: SessionRateLimitOptions;
   /** Allowed clock difference when checking `exp`, `nbf` and `iat`. Default 5 s. */
   clockSkew?: Duration;
   /**
@@ -51,6 +60,12 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   revocation?: 'strict' | 'stateless';
   /** Transports the app allows. Default both: `['cookie', 'bearer']`. */
   transports?: SessionTransport[];
+  /**
+   * Log every session event (login, refresh, refused refresh, reuse, revocation, CSRF refusal)
+   * as one JSON line under the `SessionAudit` logger: time, user id, session id, never a token.
+   * Default `true`.
+   */
+  auditLog?: boolean;
   /** Cookie settings. */
   cookies?: SessionCookieOptions;
   /** Send `Clear-Site-Data: "cookies"` on logout. Default `true` (it clears every cookie of the site). */
@@ -150,4 +165,17 @@ export interface SessionCleanupOptions {
    * the pass still deleted about 500,000 rows/s (BENCHMARKS.md §4); 0 purges flat out.
    */
   pauseFactor?: number;
+}
+
+/** `SessionModuleOptions.rateLimits`. */
+export interface SessionRateLimitOptions {
+  /** Refresh attempts per client address (the adapter's `req.ip`: set trust proxy behind a proxy). Default 120 per minute; `false` turns it off. */
+  refreshPerIp?: RateLimit | false;
+  /** Refresh attempts per session id, whatever the secret. Default 30 per minute; `false` turns it off. */
+  refreshPerSession?: RateLimit | false;
+  /**
+   * Where the counts live: `'postgres'` (default; the `auth_rate_limits` table, shared by every
+   * instance), `'memory'` (this process only: N instances allow N times the limit), or your own.
+   */
+  store?: 'postgres' | 'memory' | SessionRateLimitStore;
 }

@@ -14,6 +14,7 @@ import { mintCsrfToken } from './tokens/csrf-token';
 import { SessionStore, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
 import { SessionLiveness } from './revocation/session-liveness';
+import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
 import {
   RateLimitedError,
   ReauthenticationRequiredError,
@@ -30,6 +31,11 @@ export interface IssueClient {
   /** `cookie` (default) or `bearer`; must be one of the app's `transports`. */
   transport?: SessionTransport;
   userAgent?: string;
+  ip?: string;
+}
+
+/** Who is refreshing, as the edge read it: the address the refresh limits count per client. */
+export interface RefreshClient {
   ip?: string;
 }
 
@@ -75,6 +81,7 @@ export class SessionService {
     private readonly accessTokens: AccessTokenService,
     private readonly events: SessionEvents,
     private readonly liveness: SessionLiveness,
+    private readonly limiter: SessionRateLimiter,
   ) {}
 
   /**
@@ -133,13 +140,30 @@ export class SessionService {
    * any other secret this session issued revokes the whole session; a secret it never issued is
    * refused without touching anything.
    */
-  async refresh(presented: PresentedRefreshToken): Promise<SessionGrant> {
+  async refresh(presented: PresentedRefreshToken, client: RefreshClient = {}): Promise<SessionGrant> {
+    const seen: { sessionId: string | null; userId: UserId | null } = { sessionId: null, userId: null };
+    try {
+      return await this.rotate(presented, client, seen);
+    } catch (error) {
+      const code = error instanceof SessionError ? error.code : 'SERVICE_UNAVAILABLE';
+      this.events.emit('refresh_failed', { ...seen, at: new Date(), code });
+      throw error;
+    }
+  }
+
+  /** `refresh` itself; records in `seen` what the token named, for the failure event. */
+  private async rotate(presented: PresentedRefreshToken, client: RefreshClient, seen: { sessionId: string | null; userId: UserId | null }): Promise<SessionGrant> {
     const parsed = parseRefreshToken(presented.token);
+    seen.sessionId = parsed?.sessionId ?? null;
+    // Counted before the secret is checked: guessing costs attempts, and a session id alone
+    // (which is not secret) cannot be used to make the database work without limit.
+    await this.limiter.refreshAttempt(client.ip, parsed?.sessionId ?? null);
     if (!parsed) throw new UnauthenticatedError();
     const hash = hashRefreshSecret(parsed.secret, this.options.refreshPepper);
     for (let attempt = 0; attempt < 2; attempt++) {
       const row = await this.store.findForRefresh(parsed.sessionId);
       if (!row) throw new UnauthenticatedError();
+      seen.userId = restoreUserId(row.userId, row.userIdNumeric);
       const match = await this.classify(parsed.sessionId, row, hash);
       if (!match) throw new UnauthenticatedError();
       if (row.revokedAt) throw new SessionRevokedError();

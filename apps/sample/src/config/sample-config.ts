@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { parseDuration, type SessionModuleOptions, type SessionTransport } from 'nest-sessions';
+import { parseDuration, type RateLimit, type SessionModuleOptions, type SessionTransport } from 'nest-sessions';
 
 export type HttpAdapterName = 'express' | 'fastify';
 
@@ -27,9 +27,15 @@ export interface SampleConfig {
   session: Omit<SessionModuleOptions, 'loadUser'>;
   trustedOrigins: string[];
   adminEmails: Set<string>;
-  loginRateLimit: number;
-  registerRateLimit: number;
-  rateLimitWindowMs: number;
+  /** Login and register limits, applied with the library's `SessionRateLimiter` (shared by every instance). */
+  authRateLimits: AuthRateLimits;
+}
+
+export interface AuthRateLimits {
+  loginPerIp: RateLimit;
+  loginPerAccount: RateLimit;
+  registerPerIp: RateLimit;
+  registerPerAccount: RateLimit;
 }
 
 /** Where development-only settings (random secrets, plain-http cookies, ADMIN_EMAILS) are allowed. */
@@ -142,10 +148,35 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     session: sessionSettings(env, trustedOrigins),
     trustedOrigins,
     adminEmails,
-    loginRateLimit: int(env.LOGIN_RATE_LIMIT, 10, 'LOGIN_RATE_LIMIT'),
-    registerRateLimit: int(env.REGISTER_RATE_LIMIT, 5, 'REGISTER_RATE_LIMIT'),
-    rateLimitWindowMs: parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW') * 1000,
+    authRateLimits: authRateLimits(env),
   };
+}
+
+/** Per client address and per account (the normalised email), each per `RATE_LIMIT_WINDOW`. */
+function authRateLimits(env: NodeJS.ProcessEnv): AuthRateLimits {
+  const window = parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW');
+  const limit = (name: string, fallback: number): RateLimit => ({ limit: positive(env[name], fallback, name), window });
+  return {
+    loginPerIp: limit('LOGIN_RATE_LIMIT', 10),
+    loginPerAccount: limit('LOGIN_ACCOUNT_RATE_LIMIT', 5),
+    registerPerIp: limit('REGISTER_RATE_LIMIT', 5),
+    registerPerAccount: limit('REGISTER_ACCOUNT_RATE_LIMIT', 3),
+  };
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  const n = int(value, fallback, name);
+  if (n === 0) throw new Error(`${name} must be at least 1`);
+  return n;
+}
+
+/** `REFRESH_RATE_LIMIT` (per client address) and `REFRESH_SESSION_RATE_LIMIT` (per session), per `RATE_LIMIT_WINDOW`. */
+function refreshRateLimits(env: NodeJS.ProcessEnv): SessionModuleOptions['rateLimits'] {
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  if (!set('REFRESH_RATE_LIMIT') && !set('REFRESH_SESSION_RATE_LIMIT')) return undefined;
+  const window = parseDuration(env.RATE_LIMIT_WINDOW ?? '60s', 'RATE_LIMIT_WINDOW');
+  const limit = (name: string) => (set(name) ? { limit: positive(env[name], 1, name), window } : undefined);
+  return withoutUndefined({ refreshPerIp: limit('REFRESH_RATE_LIMIT'), refreshPerSession: limit('REFRESH_SESSION_RATE_LIMIT') });
 }
 
 /** The SessionModule options the environment sets; unset variables are left to the library. */
@@ -170,6 +201,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     transports: set('SESSION_TRANSPORTS') ? (list(env.SESSION_TRANSPORTS) as SessionTransport[]) : undefined,
     cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
     clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
+    auditLog: set('SESSION_AUDIT_LOG') ? bool(env.SESSION_AUDIT_LOG, true, 'SESSION_AUDIT_LOG') : undefined,
     csrf: { appOrigin: env.APP_ORIGIN || undefined, trustedOrigins },
     revocationBus: revocationBus(env),
     revocationCache:
@@ -178,6 +210,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
         : undefined,
     verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,
     cleanup: Object.keys(cleanupSettings(env)).length > 0 ? cleanupSettings(env) : undefined,
+    rateLimits: refreshRateLimits(env),
   };
   return withoutUndefined(options);
 }

@@ -1,8 +1,7 @@
-import { Body, Controller, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { SkipThrottle } from '@nestjs/throttler';
+import { Body, Controller, HttpCode, HttpStatus, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import { LoginRoute, SessionHttp, type RequestLike, type ResponseLike } from 'nest-sessions';
-import { AuthThrottlerGuard } from '../http/auth-throttler.guard';
+import { AuthRateLimits } from '../http/auth-rate-limits';
 import { AppError } from '../http/app-error';
 import { ApiErrors, BODY_ERRORS } from '../http/openapi';
 import { CredentialsDto } from './credentials.dto';
@@ -27,33 +26,35 @@ const LOGGED_IN: SchemaObject = {
  * Register and log in: the app checks credentials, then hands the user to `SessionHttp.login`,
  * which starts the session and writes it to the response. `@LoginRoute()` makes both routes
  * public, exempt from the CSRF token (they act on credentials, never on a cookie) and refuses
- * cross-site requests (login CSRF). Both are rate-limited per client IP.
+ * cross-site requests (login CSRF). Both are rate-limited per client address and per account.
  */
 @Controller('auth')
 @LoginRoute()
-@UseGuards(AuthThrottlerGuard)
 @ApiTags('auth')
 @ApiErrors({ 400: ['VALIDATION_FAILED'], 403: ['CSRF_REJECTED'], ...BODY_ERRORS, 429: ['RATE_LIMITED'], 503: ['SERVICE_UNAVAILABLE'] })
 export class AuthController {
+  /** The library's security log context: a failed login sits beside `session.issued` and the rest. */
+  private readonly audit = new Logger('SessionAudit');
+
   constructor(
     private readonly users: UsersService,
     private readonly sessionHttp: SessionHttp,
+    private readonly limits: AuthRateLimits,
   ) {}
 
   /** 409 for a taken email is an enumeration channel; it is rate-limited (see README). */
   @Post('register')
-  @SkipThrottle({ login: true })
   @ApiOperation({ summary: 'Create an account', description: 'Emails are normalised (NFKC, lower case). A 409 tells that an email is registered: rate-limited.' })
   @ApiCreatedResponse({ description: 'Registered.', schema: USER })
   @ApiErrors({ 409: ['EMAIL_TAKEN'] })
-  async register(@Body() dto: CredentialsDto) {
+  async register(@Body() dto: CredentialsDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
+    await this.limits.register(req, res, dto.email);
     const user = await this.users.register(dto.email, dto.password);
     return { id: user.id, email: user.email };
   }
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  @SkipThrottle({ register: true })
   @ApiOperation({
     summary: 'Log in',
     description: 'Starts a session: cookies (the default; tokens are not in the body), or the tokens in the body with `X-Session-Transport: bearer`.',
@@ -62,8 +63,13 @@ export class AuthController {
   @ApiOkResponse({ description: 'Logged in.', schema: LOGGED_IN })
   @ApiErrors({ 401: ['INVALID_CREDENTIALS'] })
   async login(@Body() dto: CredentialsDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
-    const user = await this.users.verifyCredentials(dto.email, dto.password);
-    if (!user) throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
+    await this.limits.login(req, res, dto.email);
+    const { user, accountId } = await this.users.verifyCredentials(dto.email, dto.password);
+    if (!user) {
+      // The account's id when the email has one; never the email or the password.
+      this.audit.warn(JSON.stringify({ event: 'login.failed', at: new Date().toISOString(), userId: accountId, sessionId: null }));
+      throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
+    }
     const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles });
     return { user: { id: user.id, email: user.email }, ...session };
   }

@@ -38,12 +38,15 @@ export class UsersService {
     return user;
   }
 
-  /** The user if the password matches; null otherwise, after the same work for both failures. */
-  async verifyCredentials(email: string, password: string): Promise<User | null> {
-    const user = await this.users.findOneBy({ email: normaliseEmail(email) });
-    const hash = user?.passwordHash ?? (await this.passwords.dummyHash);
+  /**
+   * The user if the password matches, else null, after the same work for both failures;
+   * `accountId` names the account the email belongs to, if any, for the security log only.
+   */
+  async verifyCredentials(email: string, password: string): Promise<{ user: User | null; accountId: string | null }> {
+    const account = await this.users.findOneBy({ email: normaliseEmail(email) });
+    const hash = account?.passwordHash ?? (await this.passwords.dummyHash);
     const ok = await this.passwords.verify(hash, password);
-    return ok && user && !user.disabledAt ? user : null;
+    return { user: ok && account && !account.disabledAt ? account : null, accountId: account?.id ?? null };
   }
 
   /** Marks the user disabled; true if such a user exists. Their sessions are ended by the caller. */

@@ -53,6 +53,7 @@ describe('SessionCleanupService pacing', () => {
         left -= planned;
         return { locked: true, deleted: planned, serverMs: batchMs - 1 };
       },
+      deleteIdleRateLimits: async () => 0,
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
       { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'none', cleanup: { enabled: false, ...cleanup } },

@@ -23,6 +23,8 @@ export interface CleanupReport {
    * pass goes on), or another instance took the lock between two batches (and does the rest).
    */
   truncated: boolean;
+  /** Rate-limit keys deleted because nothing is counted against them any more. */
+  rateLimitKeysDeleted: number;
 }
 
 /** Advisory-lock key shared by every instance: the first 32 bits of sha256("nest-sessions cleanup"). */
@@ -117,7 +119,9 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       const batch = await this.store.deleteEndedRange(CLEANUP_LOCK_KEY, cutoff, after, upTo);
       const batchMs = performance.now() - batchStarted;
       if (!batch.locked) {
-        if (batches === 0) return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated });
+        if (batches === 0) {
+          return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated, rateLimitKeysDeleted: 0 });
+        }
         truncated = true; // another instance took over between our batches: it finishes the work
         stoppedBy = 'another instance took over the rest';
         break;
@@ -142,14 +146,30 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
         break;
       }
     }
-    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated }, stoppedBy);
+    const rateLimitKeysDeleted = truncated ? 0 : await this.deleteIdleRateLimits(started, batchSize, timeBudgetMs);
+    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated, rateLimitKeysDeleted }, stoppedBy);
+  }
+
+  /**
+   * Rate-limit keys whose count has refilled hold nothing a fresh key would not: deleted in
+   * batches, inside what is left of the time budget. Only a pass that got the cleanup lock does
+   * it, so instances seldom race each other for the same rows (a race is harmless).
+   */
+  private async deleteIdleRateLimits(started: number, batchSize: number, timeBudgetMs: number): Promise<number> {
+    let deleted = 0;
+    while (Date.now() - started < timeBudgetMs) {
+      const batch = await this.store.deleteIdleRateLimits(new Date(), batchSize);
+      deleted += batch;
+      if (batch < batchSize) break;
+    }
+    return deleted;
   }
 
   private report(report: CleanupReport, stoppedBy = ''): CleanupReport {
     if (report.ran) {
       this.logger.log(
         `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms ` +
-          `(slowest batch ${report.slowestBatchMs} ms)` +
+          `(slowest batch ${report.slowestBatchMs} ms), ${report.rateLimitKeysDeleted} idle rate-limit keys` +
           (report.truncated ? ` (${stoppedBy})` : ''),
       );
     } else {

@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { EventEmitter } from 'node:events';
 import type { RevokeReason, UserId } from '../session.types';
 import type { CleanupReport } from '../cleanup/session-cleanup.service';
+import type { SessionErrorCode } from '../errors/session-error';
 
 /** Payload of every session event. Carries ids only, never a token or hash. */
 export interface SessionEvent<Id extends UserId = UserId> {
@@ -10,6 +11,25 @@ export interface SessionEvent<Id extends UserId = UserId> {
   /** In the type the app gave it to `issue` (a number stays a number). */
   userId: Id;
   at: Date;
+}
+
+/** A refresh that was refused: what the token named, if anything, and why (the error code). */
+export interface RefreshFailedEvent {
+  /** The session id the token named, or null for a token that names none. */
+  sessionId: string | null;
+  /** The session's user, when the session exists. */
+  userId: UserId | null;
+  at: Date;
+  code: SessionErrorCode;
+}
+
+/** An unsafe cookie-authenticated request refused by `CsrfGuard`. */
+export interface CsrfRejectedEvent {
+  /** The session the request's cookies named, or null. */
+  sessionId: string | null;
+  at: Date;
+  /** `Controller.handler` of the refused route (never its URL, which may carry values). */
+  route: string;
 }
 
 export interface SessionEventMap {
@@ -21,6 +41,10 @@ export interface SessionEventMap {
   reuse_detected: [SessionEvent];
   /** A session ended before its expiry (emitted for reuse detection too). */
   revoked: [SessionEvent & { reason: RevokeReason }];
+  /** A refresh was refused (bad or unknown token, ended session, rate limit). */
+  refresh_failed: [RefreshFailedEvent];
+  /** `CsrfGuard` refused a request. */
+  csrf_rejected: [CsrfRejectedEvent];
   /** A cleanup pass finished (or was skipped because another instance held the lock). */
   cleanup: [CleanupReport];
 }
@@ -31,6 +55,8 @@ export const SESSION_EVENT_NAMES = {
   refreshed: 'session.refreshed',
   reuse_detected: 'session.reuse_detected',
   revoked: 'session.revoked',
+  refresh_failed: 'session.refresh_failed',
+  csrf_rejected: 'session.csrf_rejected',
   cleanup: 'session.cleanup',
 } as const satisfies Record<keyof SessionEventMap, string>;
 
@@ -43,8 +69,7 @@ interface EventEmitter2Like {
  * never undo that write or fail the request: a listener that throws, or returns a promise that
  * rejects, is logged (by event name and error class) and the others still run. When the app
  * imports `EventEmitterModule.forRoot()` (`@nestjs/event-emitter`), each event is also emitted
- * there as `session.issued`, `session.refreshed`, `session.revoked`, `session.reuse_detected`
- * and `session.cleanup`.
+ * there under the names in `SESSION_EVENT_NAMES` (`session.issued`, `session.refreshed`, ...).
  *
  * @example
  * constructor(events: SessionEvents) {

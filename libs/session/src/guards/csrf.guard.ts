@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CSRF_LENIENT_COOKIES_KEY, RESOLVED_SESSION_OPTIONS, SKIP_CSRF_KEY } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
@@ -9,6 +9,7 @@ import { isAllowedOrigin } from '../http/request-origin';
 import { AccessTokenService } from '../tokens/access-token';
 import { parseRefreshToken } from '../tokens/refresh-token';
 import { verifyCsrfToken } from '../tokens/csrf-token';
+import { SessionEvents } from '../events/session-events';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -26,6 +27,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
+  // A property, so that subclasses' constructors (reflector, options, accessTokens) stay as they are.
+  @Optional() @Inject(SessionEvents) private readonly events?: SessionEvents;
+
   constructor(
     protected readonly reflector: Reflector,
     @Inject(RESOLVED_SESSION_OPTIONS) protected readonly options: ResolvedSessionOptions,
@@ -39,8 +43,9 @@ export class CsrfGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
     const lenient = !!this.reflector.getAllAndOverride<boolean>(CSRF_LENIENT_COOKIES_KEY, targets);
+    let session: { id: string | null } | null = null;
     try {
-      const session = this.cookieSession(req, lenient);
+      session = this.cookieSession(req, lenient);
       if (session === null) return true;
       // A lenient route (logout) whose cookies all conflict names no session: it can only clear
       // cookies, and a planted pair must not stop a user from doing that (the route refuses
@@ -52,6 +57,9 @@ export class CsrfGuard implements CanActivate {
         throw new CsrfRejectedError();
       }
     } catch (error) {
+      if (error instanceof CsrfRejectedError) {
+        this.events?.emit('csrf_rejected', { sessionId: session?.id ?? null, at: new Date(), route: `${context.getClass().name}.${context.getHandler().name}` });
+      }
       return this.fail(error, context);
     }
     return true;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
-import { SessionStoreUnavailableError } from '../errors/session-error';
+import { runStatement } from './run-statement';
 import type { RevokeReason, SessionTransport } from '../session.types';
 
 /** The columns a refresh needs, read by primary key. */
@@ -245,46 +245,23 @@ export class SessionStore {
   }
 
   /**
-   * One statement on a connection of the app's own pool. The driver's pool is reached through its
-   * public `obtainMasterConnection()`: the hot paths (one primary-key read per refresh or cache
-   * miss) skip TypeORM's per-query QueryRunner, which cost more than the query itself
-   * (BENCHMARKS.md). Other drivers go through `DataSource.query`. Failures become a plain
-   * `SessionStoreUnavailableError` (the edge answers 503); parameters (hashes) are never logged.
+   * Deletes up to `batchSize` rate-limit keys whose state is back to fresh (their count has fully
+   * refilled), and returns how many. The outer condition is checked again on a row another
+   * instance has just spent, so an active key is never reset.
    */
-  private async run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
-    try {
-      const driver = this.dataSource.driver as unknown as Partial<PgDriver>;
-      if (typeof driver.obtainMasterConnection !== 'function') return normaliseRows<T>(await this.dataSource.query(sql, params));
-      const [client, release] = await driver.obtainMasterConnection();
-      try {
-        const result = (await client.query(sql, params)) as { rows: T[] };
-        release();
-        return result.rows;
-      } catch (error) {
-        // A connection that failed mid-query is not given back for reuse.
-        release(isConnectionError(error) ? error : undefined);
-        throw error;
-      }
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const reason = typeof code === 'string' ? code : ((error as Error)?.name ?? 'unknown');
-      this.logger.error(`session store query failed (${reason})`);
-      throw new SessionStoreUnavailableError(reason);
-    }
+  async deleteIdleRateLimits(now: Date, batchSize: number): Promise<number> {
+    const rows = await this.run<{ deleted: number }>(
+      `WITH deleted AS (
+         DELETE FROM auth_rate_limits
+          WHERE key IN (SELECT key FROM auth_rate_limits WHERE tat_us < $1::bigint LIMIT $2) AND tat_us < $1::bigint
+          RETURNING 1)
+       SELECT count(*)::int AS deleted FROM deleted`,
+      [now.getTime() * 1000, batchSize],
+    );
+    return rows[0].deleted;
   }
-}
 
-interface PgDriver {
-  obtainMasterConnection(): Promise<[{ query(sql: string, params: unknown[]): Promise<unknown> }, (error?: unknown) => void]>;
-}
-
-/** UPDATE ... RETURNING comes back from `DataSource.query` on Postgres as [rows, count]. */
-function normaliseRows<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
-}
-
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code !== 'string' || /^(08|57)/.test(code) || code.startsWith('E');
+  private run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
+    return runStatement<T>(this.dataSource, this.logger, sql, params);
+  }
 }

@@ -133,6 +133,31 @@ describe('CSRF tokens', () => {
     expect(verifyCsrfToken(key, sessionId, good)).toBe(true);
   });
 
+  it('case 40: compare equal-length tags with crypto.timingSafeEqual, and skip it otherwise', () => {
+    // The module object itself (an `import * as` namespace would be a copy the spy cannot reach).
+    const cryptoModule: typeof import('node:crypto') = require('node:crypto');
+    const spy = jest.spyOn(cryptoModule, 'timingSafeEqual');
+    try {
+      const good = mintCsrfToken(key, sessionId);
+      const [nonce, tag] = good.split('.');
+      const forged = `${nonce}.${tag.startsWith('A') ? 'B' : 'A'}${tag.slice(1)}`;
+      expect(verifyCsrfToken(key, sessionId, forged)).toBe(false);
+      expect(verifyCsrfToken(key, sessionId, good)).toBe(true);
+      expect(verifyCsrfToken(key, randomUUID(), good)).toBe(false);
+      expect(spy).toHaveBeenCalledTimes(3);
+      // The tag's text, not its decoded bytes, must reach the comparison: four spellings decode alike.
+      expect(spy.mock.calls[1].map((b) => Buffer.from(b as Uint8Array).toString())).toEqual([tag, tag]);
+      expect(spy.mock.calls[0].map((b) => Buffer.from(b as Uint8Array).toString())).toEqual([forged.split('.')[1], tag]);
+      spy.mockClear();
+      expect(verifyCsrfToken(key, sessionId, `${nonce}.${tag.slice(0, 42)}`)).toBe(false);
+      expect(verifyCsrfToken(key, sessionId, 'not-a-csrf-token')).toBe(false);
+      expect(verifyCsrfToken(key, sessionId, undefined)).toBe(false);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('refuse inputs over 128 characters before running the pattern on them', () => {
     const exec = jest.spyOn(RegExp.prototype, 'exec');
     try {

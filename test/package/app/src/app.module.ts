@@ -3,7 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { CsrfGuard, SessionEntity, SessionModule, sessionMigrations, type SessionModuleOptions } from 'nest-sessions';
+import { CsrfGuard, SessionModule, sessionEntities, sessionMigrations, type SessionModuleOptions } from 'nest-sessions';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
 import { AuthController } from './auth.controller';
@@ -25,7 +25,7 @@ export class UsersModule {}
       useFactory: (config: ConfigService) => ({
         type: 'postgres',
         url: config.getOrThrow<string>('DATABASE_URL'),
-        entities: [SessionEntity, User],
+        entities: [...sessionEntities, User],
         migrations: [...sessionMigrations],
         migrationsRun: true,
         // The app's own users table; a real app ships a migration for it (the README's yourMigrations).

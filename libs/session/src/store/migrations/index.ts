@@ -2,7 +2,8 @@ import { CreateAuthSessions1764200000000 } from './1764200000000-create-auth-ses
 import { IndexSessionsByEnd1764200002000 } from './1764200002000-index-sessions-by-end';
 import { RecordUserIdType1764200003000 } from './1764200003000-record-user-id-type';
 import { CountGraceHits1764200004000 } from './1764200004000-count-grace-hits';
+import { CreateRateLimits1764200005000 } from './1764200005000-create-rate-limits';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000];
-export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000 };
+export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000];
+export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000 };

@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RateLimitedError, SessionHttp, SessionRateLimiter, type RateLimit, type RequestLike, type ResponseLike } from 'nest-sessions';
+import { normaliseEmail, sampleConfig, type SampleConfig } from '../config/sample-config';
+
+/**
+ * Login and register limits, per client address (as `TRUST_PROXY` resolves it) and per account,
+ * on the library's rate limiter: its store is the app's Postgres, so every instance counts
+ * together. Over a limit: 429 `RATE_LIMITED` with `Retry-After`.
+ */
+@Injectable()
+export class AuthRateLimits {
+  constructor(
+    private readonly limiter: SessionRateLimiter,
+    private readonly http: SessionHttp,
+    @Inject(sampleConfig.KEY) private readonly config: SampleConfig,
+  ) {}
+
+  login(req: RequestLike, res: ResponseLike, email: string): Promise<void> {
+    const limits = this.config.authRateLimits;
+    return this.spend(res, [`login:ip:${this.ip(req)}`, limits.loginPerIp], [`login:account:${normaliseEmail(email)}`, limits.loginPerAccount]);
+  }
+
+  register(req: RequestLike, res: ResponseLike, email: string): Promise<void> {
+    const limits = this.config.authRateLimits;
+    return this.spend(res, [`register:ip:${this.ip(req)}`, limits.registerPerIp], [`register:account:${normaliseEmail(email)}`, limits.registerPerAccount]);
+  }
+
+  private ip(req: RequestLike): string {
+    return this.http.clientOf(req).ip ?? 'unknown';
+  }
+
+  private async spend(res: ResponseLike, ...limits: Array<[string, RateLimit]>): Promise<void> {
+    try {
+      for (const [key, limit] of limits) await this.http.edge(() => this.limiter.consume(key, limit));
+    } catch (error) {
+      if (error instanceof RateLimitedError) this.http.retryAfter(res, error.retryAfterSeconds);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import type { RateLimitRule, RateLimitVerdict } from './gcra';
+
+/**
+ * Where rate-limit state lives. The default keeps it in the app's Postgres (`auth_rate_limits`),
+ * so limits hold across every instance; an app with Redis or another shared store can provide
+ * its own. An implementation spends one attempt of `key` atomically, applying `gcraStep` to the
+ * key's stored state, and never charges a refused attempt.
+ */
+export interface SessionRateLimitStore {
+  consume(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict>;
+}

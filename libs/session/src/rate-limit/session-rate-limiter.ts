@@ -1,0 +1,80 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { RESOLVED_SESSION_OPTIONS, SESSION_DATA_SOURCE } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import { RateLimitedError } from '../errors/session-error';
+import type { RateLimitRule } from './gcra';
+import { resolveRateLimit, type RateLimit } from './rate-limit-options';
+import type { SessionRateLimitStore } from './session-rate-limit-store';
+import { MemoryRateLimitStore } from './memory-rate-limit.store';
+import { PostgresRateLimitStore } from './postgres-rate-limit.store';
+
+/**
+ * Rate limits on the store the module is configured with (by default the app's Postgres, so
+ * they hold across instances). The library limits refresh with it; an app can limit its own
+ * login or register routes with the same store. Keys are stored only as an HMAC under a key
+ * derived from `sessionSecret`: no IP address or email lands in the table.
+ *
+ * @example
+ * await limiter.consume(`login:account:${email}`, { limit: 5, window: '15m' }); // 429 beyond it
+ */
+@Injectable()
+export class SessionRateLimiter {
+  private readonly logger = new Logger('SessionRateLimiter');
+  readonly store: SessionRateLimitStore;
+  private lastProxyWarningMs = 0;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    @Inject(SESSION_DATA_SOURCE) dataSource: DataSource,
+  ) {
+    const store = options.rateLimits.store;
+    this.store = store === 'postgres' ? new PostgresRateLimitStore(dataSource) : store === 'memory' ? new MemoryRateLimitStore() : store;
+  }
+
+  /**
+   * Spends one attempt of `key` (any string, such as `login:ip:203.0.113.9`). Throws
+   * `RateLimitedError` (429 `RATE_LIMITED`, with the seconds to wait) when none are left; a store
+   * failure is a `SessionStoreUnavailableError` (503): limits fail closed.
+   */
+  async consume(key: string, limit: RateLimit): Promise<void> {
+    await this.spend(key, resolveRateLimit(limit, 'limit'));
+  }
+
+  /**
+   * A refresh attempt, counted before the token is looked at, so failing attempts count too:
+   * per client address, then per session id (ids are public; the secret is not).
+   */
+  async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<void> {
+    const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
+    if (refreshPerIp && ip) {
+      try {
+        await this.spend(`refresh:ip:${ip}`, refreshPerIp);
+      } catch (error) {
+        if (error instanceof RateLimitedError) this.warnIfProxy(ip);
+        throw error;
+      }
+    }
+    if (refreshPerSession && sessionId) await this.spend(`refresh:session:${sessionId}`, refreshPerSession);
+  }
+
+  private async spend(key: string, rule: RateLimitRule): Promise<void> {
+    const hashed = createHmac('sha256', this.options.rateLimitKey).update(key).digest('base64url');
+    const verdict = await this.store.consume(hashed, rule, Date.now());
+    if (!verdict.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
+  }
+
+  /**
+   * Behind a proxy the app does not trust, every client has the proxy's address and shares one
+   * limit. Said at most once a minute, naming the address (never a token).
+   */
+  private warnIfProxy(ip: string): void {
+    const now = Date.now();
+    if (now - this.lastProxyWarningMs < 60_000) return;
+    this.lastProxyWarningMs = now;
+    this.logger.warn(
+      `refresh rate limit per address reached for ${ip}; if that is your proxy or load balancer, set the adapter's trust proxy so clients are told apart`,
+    );
+  }
+}

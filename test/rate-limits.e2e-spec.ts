@@ -1,0 +1,214 @@
+import request from 'supertest';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { SessionCleanupService, type SessionModuleOptions } from 'nest-sessions';
+import { secrets, startBareApp } from './support/bare-app';
+import { startApp } from './support/app';
+import { PASSWORD, uniqueEmail } from './support/browser';
+import { useFakeDate } from './support/clock';
+
+type BareApp = Awaited<ReturnType<typeof startBareApp>>;
+
+/** A bearer session of the bare app's user `id`; returns its refresh token. */
+async function bearerSession(app: BareApp, id: string): Promise<string> {
+  const res = await request(app.server).post('/login').set('X-Session-Transport', 'bearer').send({ id });
+  expect(res.status).toBe(200);
+  return res.body.refreshToken as string;
+}
+
+const refresh = (app: BareApp, token: string, from = '198.51.100.1') =>
+  request(app.server).post('/auth/refresh').set('X-Forwarded-For', from).send({ refreshToken: token });
+
+const guess = (sessionId: string) => `${sessionId}.${randomBytes(32).toString('base64url')}`;
+
+/** A bare app behind a trusted proxy (the client address comes from X-Forwarded-For). */
+const behindProxy = (rateLimits: SessionModuleOptions['rateLimits'], more: Partial<SessionModuleOptions> = {}) =>
+  startBareApp({ trustProxy: true, session: { rateLimits, ...more } });
+
+/** SECURITY.md case 47 on refresh: limits per client address and per session id, shared by every instance. */
+describe('refresh rate limits', () => {
+  it('case 47: per address, failing attempts count; beyond the limit 429 RATE_LIMITED with Retry-After, a good token too; another address is unaffected', async () => {
+    const app = await behindProxy({ refreshPerIp: { limit: 5, window: '1m' }, refreshPerSession: false });
+    // A still clock, so that Retry-After is exact however slow the machine is.
+    const clock = useFakeDate();
+    try {
+      const token = await bearerSession(app, 'alice');
+      for (let i = 0; i < 5; i++) expect((await refresh(app, 'not-a-token', '203.0.113.7')).status).toBe(401);
+      const limited = await refresh(app, 'not-a-token', '203.0.113.7');
+      expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '12']);
+      expect((await refresh(app, token, '203.0.113.7')).status).toBe(429);
+      expect((await refresh(app, token, '203.0.113.8')).status).toBe(200);
+    } finally {
+      clock.restore();
+      await app.close();
+    }
+  });
+
+  it('case 47: per session id, guesses at one session from many addresses are limited; the holder waits Retry-After; other sessions and the session itself are untouched', async () => {
+    const app = await behindProxy({ refreshPerIp: false, refreshPerSession: { limit: 4, window: '1m' } });
+    const clock = useFakeDate();
+    try {
+      const token = await bearerSession(app, 'bob');
+      const other = await bearerSession(app, 'carol');
+      const [sessionId] = token.split('.');
+      for (let i = 0; i < 4; i++) expect((await refresh(app, guess(sessionId), `203.0.113.${i + 10}`)).status).toBe(401);
+      const limited = await refresh(app, guess(sessionId), '203.0.113.99');
+      expect([limited.status, limited.headers['retry-after']]).toEqual([429, '15']);
+      expect((await refresh(app, token)).status).toBe(429);
+      expect((await refresh(app, other)).status).toBe(200);
+      clock.advance(15_000);
+      const rotated = await refresh(app, token);
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.refreshToken).toMatch(new RegExp(`^${sessionId}\\.`));
+    } finally {
+      clock.restore();
+      await app.close();
+    }
+  });
+
+  it('case 47: the defaults are 30 per minute per session and 120 per minute per address', async () => {
+    const app = await behindProxy(undefined);
+    // A still clock: at 120 a minute, half a second of real time would refill one attempt.
+    const clock = useFakeDate();
+    try {
+      const [sessionId] = (await bearerSession(app, 'dave')).split('.');
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) statuses.push((await refresh(app, guess(sessionId), '203.0.113.20')).status);
+      expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
+      expect(statuses[30]).toBe(429);
+      // 31 attempts spent of the address's 120 (the refused one counted there first).
+      for (let i = 0; i < 89; i++) expect((await refresh(app, 'garbage', '203.0.113.20')).status).toBe(401);
+      expect((await refresh(app, 'garbage', '203.0.113.20')).status).toBe(429);
+      expect((await refresh(app, 'garbage', '203.0.113.21')).status).toBe(401);
+    } finally {
+      clock.restore();
+      await app.close();
+    }
+  });
+
+  it('case 47: two instances on one database share the counts (the default Postgres store)', async () => {
+    const shared = { ...secrets(), rateLimits: { refreshPerIp: { limit: 4, window: '1m' }, refreshPerSession: false as const } };
+    const [a, b] = [await startBareApp({ trustProxy: true, session: shared }), await startBareApp({ trustProxy: true, session: shared })];
+    try {
+      const from = '203.0.113.30';
+      for (const app of [a, b, a, b]) expect((await refresh(app, 'garbage', from)).status).toBe(401);
+      expect((await refresh(a, 'garbage', from)).status).toBe(429);
+      expect((await refresh(b, 'garbage', from)).status).toBe(429);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("with store 'memory' each instance counts on its own (documented: N instances allow N times the limit)", async () => {
+    const shared = { ...secrets(), rateLimits: { refreshPerIp: { limit: 2, window: '1m' }, refreshPerSession: false as const, store: 'memory' as const } };
+    const [a, b] = [await startBareApp({ trustProxy: true, session: shared }), await startBareApp({ trustProxy: true, session: shared })];
+    const rows = async () => Number((await a.app.get(DataSource).query(`SELECT count(*) FROM auth_rate_limits`))[0].count);
+    try {
+      await a.app.get(DataSource).query(`DELETE FROM auth_rate_limits`);
+      const from = '203.0.113.40';
+      for (let i = 0; i < 2; i++) expect((await refresh(a, 'garbage', from)).status).toBe(401);
+      expect((await refresh(a, 'garbage', from)).status).toBe(429);
+      for (let i = 0; i < 2; i++) expect((await refresh(b, 'garbage', from)).status).toBe(401);
+      expect(await rows()).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('case 50: the limits fail closed: with their table gone, refresh is a 503 with no tokens, and the log says which migration is missing', async () => {
+    const app = await behindProxy(undefined);
+    const dataSource = app.app.get(DataSource);
+    try {
+      const token = await bearerSession(app, 'erin');
+      await dataSource.query(`ALTER TABLE auth_rate_limits RENAME TO auth_rate_limits_gone`);
+      try {
+        const res = await refresh(app, token);
+        expect(res.status).toBe(503);
+        expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+        expect(JSON.stringify(res.body)).not.toMatch(/auth_rate_limits|refreshToken|accessToken/);
+      } finally {
+        await dataSource.query(`ALTER TABLE auth_rate_limits_gone RENAME TO auth_rate_limits`);
+      }
+      expect(app.logger.lines.some((l) => l.includes('auth_rate_limits is missing: run the migrations in sessionMigrations'))).toBe(true);
+      expect((await refresh(app, token)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('cleanup deletes keys whose count has refilled and keeps the ones still counting', async () => {
+    const app = await behindProxy({ refreshPerIp: { limit: 2, window: '1m' }, refreshPerSession: false });
+    const dataSource = app.app.get(DataSource);
+    const keys = async () => Number((await dataSource.query(`SELECT count(*) FROM auth_rate_limits`))[0].count);
+    const clock = useFakeDate();
+    try {
+      await dataSource.query(`DELETE FROM auth_rate_limits`);
+      await refresh(app, 'garbage', '203.0.113.50');
+      clock.advance(61_000);
+      await refresh(app, 'garbage', '203.0.113.51');
+      expect(await keys()).toBe(2);
+      const report = await app.app.get(SessionCleanupService).runOnce();
+      expect(report.rateLimitKeysDeleted).toBe(1);
+      expect(await keys()).toBe(1);
+      // The key still counting kept its state: one attempt left of two.
+      expect((await refresh(app, 'garbage', '203.0.113.51')).status).toBe(401);
+      expect((await refresh(app, 'garbage', '203.0.113.51')).status).toBe(429);
+    } finally {
+      clock.restore();
+      await app.close();
+    }
+  });
+
+  it.each([
+    [{ refreshPerIp: { limit: 0, window: '1m' } }, 'rateLimits.refreshPerIp.limit must be a whole number from 1'],
+    [{ refreshPerSession: { limit: 5, window: '0' } }, 'rateLimits.refreshPerSession.window must be from 1 s to 24 h'],
+    [{ refreshPerSession: { limit: 5, window: 'soon' } }, 'rateLimits.refreshPerSession.window must be a number of seconds'],
+    [{ store: 'redis' }, 'rateLimits.store must be "postgres", "memory" or an object with consume'],
+  ])('a bad setting stops the start, saying what to fix: %j', async (rateLimits, message) => {
+    await expect(behindProxy(rateLimits as never)).rejects.toThrow(message);
+  });
+});
+
+/** SECURITY.md case 47 in the sample app: login and register per client address and per account. */
+describe('sample app login and register limits', () => {
+  const login = (server: unknown, email: string, from: string) =>
+    request(server as never).post('/auth/login').set('X-Forwarded-For', from).send({ email, password: 'wrong password' });
+  const register = (server: unknown, email: string, from: string) =>
+    request(server as never).post('/auth/register').set('X-Forwarded-For', from).send({ email, password: PASSWORD });
+
+  it('case 47: login per account holds across addresses (429 with Retry-After); another account is unaffected', async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_ACCOUNT_RATE_LIMIT: '3' });
+    const clock = useFakeDate();
+    try {
+      const email = uniqueEmail('target');
+      for (let i = 0; i < 3; i++) expect((await login(t.server, email, `203.0.113.${60 + i}`)).status).toBe(401);
+      // The same account in another spelling is the same account.
+      const limited = await login(t.server, email.toUpperCase(), '203.0.113.70');
+      expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '20']);
+      expect((await login(t.server, uniqueEmail('other'), '203.0.113.70')).status).toBe(401);
+    } finally {
+      clock.restore();
+      await t.close();
+    }
+  });
+
+  it('case 47: register per address, and per account across addresses, answer 429 with Retry-After', async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', REGISTER_RATE_LIMIT: '2', REGISTER_ACCOUNT_RATE_LIMIT: '2' });
+    const clock = useFakeDate();
+    try {
+      expect((await register(t.server, uniqueEmail(), '203.0.113.80')).status).toBe(201);
+      expect((await register(t.server, uniqueEmail(), '203.0.113.80')).status).toBe(201);
+      const perAddress = await register(t.server, uniqueEmail(), '203.0.113.80');
+      expect([perAddress.status, perAddress.body.code, perAddress.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '30']);
+      const email = uniqueEmail('probe');
+      expect((await register(t.server, email, '203.0.113.81')).status).toBe(201);
+      expect((await register(t.server, email, '203.0.113.82')).status).toBe(409);
+      const perAccount = await register(t.server, email, '203.0.113.83');
+      expect([perAccount.status, perAccount.body.code]).toEqual([429, 'RATE_LIMITED']);
+      expect(perAccount.headers['retry-after']).toBe('30');
+    } finally {
+      clock.restore();
+      await t.close();
+    }
+  });
+});
