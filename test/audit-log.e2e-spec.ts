@@ -52,7 +52,10 @@ describe('the security log (SessionAudit)', () => {
     }
     const { browser: second, userId: secondUser } = await signedInBrowser(t);
     const secondSession = second.get(REFRESH)!.split('.')[0];
+    expect((await second.post('/auth/logout', undefined, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
     expect((await second.post('/auth/logout')).status).toBe(204);
+    // Without cookies the guard lets logout through, and the route refuses another site itself.
+    expect((await request(t.server).post('/auth/logout').set('Sec-Fetch-Site', 'cross-site')).status).toBe(403);
 
     const lines = auditSince(from);
     const find = (event: string, match: Partial<AuditLine> = {}) =>
@@ -63,6 +66,8 @@ describe('the security log (SessionAudit)', () => {
     expect(find('session.refreshed', { userId, sessionId })).toHaveLength(1);
     expect(find('session.refresh_failed', { userId: null, sessionId: null, code: 'UNAUTHENTICATED' })).toHaveLength(1);
     expect(find('session.csrf_rejected', { sessionId, route: 'NotesController.create' })).toHaveLength(1);
+    expect(find('session.csrf_rejected', { sessionId: secondSession, route: 'SessionController.logout' })).toHaveLength(1);
+    expect(find('session.csrf_rejected', { sessionId: null, route: 'SessionController.logout' })).toHaveLength(1);
     expect(find('session.reuse_detected', { userId, sessionId })).toHaveLength(1);
     expect(find('session.revoked', { userId, sessionId, reason: 'reuse_detected' })).toHaveLength(1);
     expect(find('session.refresh_failed', { userId, sessionId, code: 'SESSION_REVOKED' })).toHaveLength(1);

@@ -10,7 +10,7 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { SessionHttp } from './http/session-http';
 import { SessionCredentials } from './http/session-credentials';
 import type { RequestLike, ResponseLike } from './http/http-types';
-import { CsrfRejectedError, NotFoundError, RateLimitedError, SessionError, UnauthenticatedError } from './errors/session-error';
+import { NotFoundError, RateLimitedError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser, UserId } from './session.types';
 import { ApiRoute, ApiTagged, GUARD_401_CODES } from './openapi/api-docs';
 import type { OpenApiSchema } from './openapi/session-openapi';
@@ -124,7 +124,7 @@ export function createSessionController(prefix: string): Type<unknown> {
     })
     @SetMetadata(CSRF_LENIENT_COOKIES_KEY, true)
     async logout(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
-      if (!this.csrf.isAllowedOrigin(req)) throw new CsrfRejectedError();
+      this.csrf.assertAllowedOrigin(req, 'SessionController.logout');
       const presented = attempt(() => this.credentials.refreshToken(req, body));
       const accessToken = attempt(() => this.credentials.accessToken(req)?.token ?? null);
       let ended: string | null = null;

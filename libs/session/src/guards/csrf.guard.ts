@@ -57,12 +57,24 @@ export class CsrfGuard implements CanActivate {
         throw new CsrfRejectedError();
       }
     } catch (error) {
-      if (error instanceof CsrfRejectedError) {
-        this.events?.emit('csrf_rejected', { sessionId: session?.id ?? null, at: new Date(), route: `${context.getClass().name}.${context.getHandler().name}` });
-      }
+      if (error instanceof CsrfRejectedError) this.rejected(session?.id ?? null, `${context.getClass().name}.${context.getHandler().name}`);
       return this.fail(error, context);
     }
     return true;
+  }
+
+  /**
+   * For a route that checks the origin itself (logout, which takes any cookie): throws
+   * `CsrfRejectedError` for a request another site started, and records it like the guard does.
+   */
+  assertAllowedOrigin(req: RequestLike, route: string): void {
+    if (this.isAllowedOrigin(req)) return;
+    this.rejected(null, route);
+    throw new CsrfRejectedError();
+  }
+
+  private rejected(sessionId: string | null, route: string): void {
+    this.events?.emit('csrf_rejected', { sessionId, at: new Date(), route });
   }
 
   /**
