@@ -21,7 +21,7 @@ module.exports = {
     '^.+\\.ts$': swc('ts'),
     '^.+\\.m?js$': swc('js'),
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|lru-cache)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|lru-cache|jose)/)'],
   moduleNameMapper: {
     '^nest-sessions$': '<rootDir>/libs/session/src/index.ts',
     '^nest-sessions/(.*)$': '<rootDir>/libs/session/src/$1',

@@ -313,8 +313,10 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
     const cases: Case[] = [];
     for (const [label, extra] of embedded) {
       cases.push({ label: `${label}, signed with the attacker key`, token: withHeader({ ...HEADER, ...extra }, ATTACKER_KEY), expected: 'UNAUTHENTICATED' });
-      // README: these headers are ignored. Signed with the configured key they change nothing.
-      cases.push({ label: `${label}, signed with the app key (control: ignored)`, token: withHeader({ ...HEADER, ...extra }), expected: 'accepted' });
+      // README: these headers are ignored. Signed with the configured key they change nothing,
+      // except a `kid` no configured key has, which is refused whatever else comes with it (case 13).
+      const control = extra.kid === undefined ? 'accepted' : 'UNAUTHENTICATED';
+      cases.push({ label: `${label}, signed with the app key (control: ${control === 'accepted' ? 'ignored' : 'unknown kid'})`, token: withHeader({ ...HEADER, ...extra }), expected: control });
     }
     // CVE-2018-0114 shape: the attacker's public key embedded, the token signed with its private key.
     const rsaJwk = rsa.publicKey.export({ format: 'jwk' });

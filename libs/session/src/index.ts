@@ -47,3 +47,4 @@ export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, Revok
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';
 export { parseDuration, type Duration } from './duration';
+export type { SigningKey, SigningAlgorithm } from './tokens/signing-keys';

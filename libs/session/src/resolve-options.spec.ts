@@ -61,7 +61,12 @@ describe('resolveSessionOptions', () => {
       ['a Uint8Array that is not a Buffer', new Uint8Array(32)],
     ])('is required: %s', (_label, value) => {
       const e = configError(() => resolve({ [name]: unchecked(value) }));
-      expect(e.message).toBe(`nest-sessions: ${name} is required: set it to at least 32 random bytes.`);
+      // Without signingKeys, jwtSecret is the key set; undefined means neither was given.
+      const expected =
+        name === 'jwtSecret' && value === undefined
+          ? 'nest-sessions: jwtSecret or signingKeys is required: the keys that sign access tokens.'
+          : `nest-sessions: ${name} is required: set it to at least 32 random bytes.`;
+      expect(e.message).toBe(expected);
     });
 
     it.each<[string, string | Buffer, number]>([
@@ -150,8 +155,8 @@ describe('resolveSessionOptions', () => {
     it('accepts a secret KeyObject and uses its bytes as the HS256 key', () => {
       const bytes = randomBytes(32);
       const resolved = resolve({ jwtSecret: createSecretKey(bytes) });
-      expect(resolved.jwtKey.type).toBe('secret');
-      expect(resolved.jwtKey.export().equals(bytes)).toBe(true);
+      expect(resolved.keys.current.verifyKey.type).toBe('secret');
+      expect(resolved.keys.current.verifyKey.export().equals(bytes)).toBe(true);
     });
 
     it('refuses an asymmetric key', () => {
@@ -172,7 +177,7 @@ describe('resolveSessionOptions', () => {
     it('refuses the same value for jwtSecret and sessionSecret', () => {
       const secret = randomSecret();
       const e = configError(() => resolve({ jwtSecret: secret, sessionSecret: secret }));
-      expect(e.message).toBe('nest-sessions: sessionSecret must differ from jwtSecret: each key has one purpose.');
+      expect(e.message).toBe('nest-sessions: sessionSecret must differ from jwtSecret and every HS256 signing key: each key has one purpose.');
     });
 
     it('refuses the same bytes given in different forms', () => {
@@ -245,9 +250,9 @@ describe('resolveSessionOptions', () => {
     });
 
     it('the JWT key is a secret KeyObject holding the jwtSecret bytes', () => {
-      expect(resolved.jwtKey).toBeInstanceOf(KeyObject);
-      expect(resolved.jwtKey.type).toBe('secret');
-      expect(resolved.jwtKey.export().equals(Buffer.from(jwtSecret, 'utf8'))).toBe(true);
+      expect(resolved.keys.current.verifyKey).toBeInstanceOf(KeyObject);
+      expect(resolved.keys.current.verifyKey.type).toBe('secret');
+      expect(resolved.keys.current.verifyKey.export().equals(Buffer.from(jwtSecret, 'utf8'))).toBe(true);
     });
 
     it('the defaults hold with NODE_ENV=production too', () => {
@@ -565,7 +570,7 @@ describe('resolveSessionOptions', () => {
       for (const key of [first.csrfKey, first.refreshPepper]) {
         expect(key.equals(Buffer.from(sessionSecret).subarray(0, 32))).toBe(false);
         expect(key.equals(Buffer.from(jwtSecret).subarray(0, 32))).toBe(false);
-        expect(key.equals(first.jwtKey.export())).toBe(false);
+        expect(key.equals(first.keys.current.verifyKey.export())).toBe(false);
       }
     });
 

@@ -1,4 +1,4 @@
-import { createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { CronTime } from 'cron';
 import { optionalPeer } from './optional-peer';
 import { parseDuration } from './duration';
@@ -6,7 +6,8 @@ import { SessionConfigError } from './errors/session-config-error';
 import type { SessionCleanupOptions, SessionModuleExtras, SessionModuleOptions } from './session.options';
 import type { SessionTransport, SessionUser, UserId } from './session.types';
 import { MAX_ACCESS_TOKEN_TTL_MS, SESSION_DEFAULTS as D } from './session.defaults';
-import { estimateSecretEntropy, MIN_SECRET_ENTROPY_BITS } from './secret-strength';
+import { assertStrong, secretBytes } from './secret-material';
+import { resolveKeySet, type ResolvedKeySet } from './tokens/signing-keys';
 import type { RateLimitRule } from './rate-limit/gcra';
 import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 import { resolveOptionalRateLimit, resolveRateLimitStore } from './rate-limit/rate-limit-options';
@@ -16,7 +17,8 @@ import { resolveOptionalRateLimit, resolveRateLimitStore } from './rate-limit/ra
  * KeyObjects or bytes, cookie names with their prefixes.
  */
 export interface ResolvedSessionOptions {
-  jwtKey: KeyObject;
+  /** The access-token keys: the current one signs, each verifies the tokens that name it. */
+  keys: ResolvedKeySet;
   csrfKey: Buffer;
   refreshPepper: Buffer;
   /** Authenticates the revocation messages instances send each other. */
@@ -70,32 +72,8 @@ export interface ResolvedCleanupOptions {
   pauseFactor: number;
 }
 
-const MIN_SECRET_BYTES = 32;
 /** Where development-only settings (plain-http cookies) are allowed. */
 const DEVELOPMENT_ENVS = new Set(['development', 'test']);
-
-function secretBytes(value: unknown, name: string): Buffer {
-  if (value instanceof KeyObject) {
-    if (value.type !== 'secret') throw new SessionConfigError(`${name} must be a secret key (HS256).`);
-    return value.export();
-  }
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (Buffer.isBuffer(value)) return value;
-  throw new SessionConfigError(`${name} is required: set it to at least ${MIN_SECRET_BYTES} random bytes.`);
-}
-
-function assertStrong(bytes: Buffer, name: string): void {
-  const generate = `(for example: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`;
-  if (bytes.length < MIN_SECRET_BYTES) {
-    throw new SessionConfigError(`${name} is ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ${generate}.`);
-  }
-  if (estimateSecretEntropy(bytes) < MIN_SECRET_ENTROPY_BITS) {
-    throw new SessionConfigError(
-      `${name} looks like a placeholder: it carries less than ${MIN_SECRET_ENTROPY_BITS} bits of randomness ` +
-        `beyond its words and repeats; generate a random value instead ${generate}.`,
-    );
-  }
-}
 
 /** A duration option in milliseconds; the default is taken from SESSION_DEFAULTS. */
 function ms(value: unknown, fallback: string | number, name: string): number {
@@ -143,12 +121,12 @@ export function resolveSessionOptions(
   if (!options || typeof options !== 'object') throw new SessionConfigError('options are required.');
   const nodeEnv = env.NODE_ENV ?? '';
 
-  const jwtBytes = secretBytes(options.jwtSecret, 'jwtSecret');
-  assertStrong(jwtBytes, 'jwtSecret');
+  const keys = resolveKeySet(options.jwtSecret, options.signingKeys, options.currentSigningKey);
   const rootBytes = secretBytes(options.sessionSecret, 'sessionSecret');
   assertStrong(rootBytes, 'sessionSecret');
-  if (jwtBytes.equals(rootBytes)) {
-    throw new SessionConfigError('sessionSecret must differ from jwtSecret: each key has one purpose.');
+  const hmacKeys = [...keys.byKid.values(), ...(keys.legacy ? [keys.legacy] : [])].filter((k) => k.alg === 'HS256');
+  if (hmacKeys.some((k) => k.verifyKey.export().equals(rootBytes))) {
+    throw new SessionConfigError('sessionSecret must differ from jwtSecret and every HS256 signing key: each key has one purpose.');
   }
   if (typeof options.loadUser !== 'function') {
     throw new SessionConfigError('loadUser is required: a function (userId) => { id, roles } | null, called at refresh.');
@@ -221,7 +199,7 @@ export function resolveSessionOptions(
   else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
 
   return {
-    jwtKey: createSecretKey(jwtBytes),
+    keys,
     csrfKey: derive(rootBytes, 'csrf'),
     refreshPepper: derive(rootBytes, 'refresh-pepper'),
     revocationKey: derive(rootBytes, 'revocation-bus'),

@@ -27,6 +27,7 @@ import { SessionLiveness } from './revocation/session-liveness';
 import { SessionHealthIndicator } from './health/session-health.indicator';
 import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
 import { SessionAuditLog } from './events/session-audit-log';
+import { JwksController } from './http/jwks.controller';
 
 const EXPORTED = [
   SessionService,
@@ -81,7 +82,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
   return {
     ...definition,
     global: true,
-    controllers: extras.controller === false ? [] : [createSessionController(routePrefix)],
+    controllers: extras.controller === false ? [] : [createSessionController(routePrefix), JwksController],
     providers: [
       ...(definition.providers ?? []),
       resolved,

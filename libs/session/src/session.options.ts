@@ -3,6 +3,7 @@ import type { Duration } from './duration';
 import type { DataSource } from 'typeorm';
 import type { SessionTransport, SessionUser, UserId } from './session.types';
 import type { RateLimit } from './rate-limit/rate-limit-options';
+import type { SigningKey } from './tokens/signing-keys';
 import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 
 /**
@@ -11,8 +12,21 @@ import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-stor
  * a bad value throws a `SessionConfigError` saying what to fix.
  */
 export interface SessionModuleOptions<Id extends UserId = any> {
-  /** HS256 signing key for access tokens: at least 32 bytes, random. Required. */
-  jwtSecret: string | Buffer | KeyObject;
+  /**
+   * HS256 signing key for access tokens: at least 32 bytes, random. Required unless
+   * `signingKeys` is set; beside `signingKeys` it only verifies the tokens it signed before
+   * (they carry no `kid`), so sessions survive the move to a key set.
+   */
+  jwtSecret?: string | Buffer | KeyObject;
+  /**
+   * Access-token keys, each with a `kid` and one algorithm (HS256, ES256 or RS256). New tokens are
+   * signed with `currentSigningKey` and carry its `kid`; a token verifies only with the key its
+   * `kid` names, and only in that key's algorithm. Public keys are served at
+   * `GET /.well-known/jwks.json`. See the README's key rotation runbook.
+   */
+  signingKeys?: SigningKey[];
+  /** The `kid` of the key that signs new tokens. Default: the first of `signingKeys`. */
+  currentSigningKey?: string;
   /**
    * Root secret (at least 32 bytes) from which the CSRF key and the refresh-token pepper are
    * derived with HKDF. Must differ from `jwtSecret`. Required.
@@ -116,7 +130,7 @@ export interface SessionCookieOptions {
 export interface SessionModuleExtras {
   /** Prefix of the refresh controller's routes. Default `'auth'`. */
   routePrefix?: string;
-  /** Register the refresh controller. Default `true`. */
+  /** Register the refresh controller and `GET /.well-known/jwks.json`. Default `true`. */
   controller?: boolean;
   /**
    * The app's TypeORM data source holding `auth_sessions`: its name as given to

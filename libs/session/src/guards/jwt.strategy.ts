@@ -15,7 +15,8 @@ import { AccessTokenService, type AccessClaims, type DecodedJwt } from '../token
 const privateRegistry = new Passport();
 
 /**
- * passport-jwt strategy: HS256 pinned, `iss` and `aud` checked by jsonwebtoken, everything else
+ * passport-jwt strategy: the key and its one algorithm chosen by the token's `kid`
+ * (`AccessTokenService.keyFor`), `iss` and `aud` checked by jsonwebtoken, everything else
  * by `AccessTokenService.checkClaims`, all from `AccessTokenService.verifyOptions`, the one
  * definition of verification. The token is the one `SessionGuard` already found and size-checked
  * (cookie or bearer), so the strategy never looks at a query string.
@@ -28,7 +29,13 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, 'nest-session
   ) {
     super({
       jwtFromRequest: (req: Record<string, unknown>) => (req[REQUEST_ACCESS_TOKEN] as string | undefined) ?? null,
-      secretOrKey: options.jwtKey as unknown as string,
+      // The key the token's `kid` names, in its own algorithm only; none: refused before any crypto.
+      // (jsonwebtoken takes KeyObjects; passport-jwt's types say string or Buffer.)
+      secretOrKeyProvider: (_req: unknown, rawToken: string, done: (error: unknown, key?: string) => void) => {
+        const key = accessTokens.keyFor(rawToken);
+        if (key) done(null, key.verifyKey as unknown as string);
+        else done(new Error('no key for this token'));
+      },
       // passport-jwt writes these four over `jsonWebTokenOptions` (undefined ones included), so
       // they are taken from the one place that defines verification.
       algorithms: accessTokens.verifyOptions.algorithms,

@@ -8,6 +8,7 @@ import type { UserId } from '../session.types';
 import { storeUserId } from '../user-id';
 import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session-error';
 import { isSessionId } from './refresh-token';
+import { keyForHeader, type ResolvedSigningKey } from './signing-keys';
 
 /** The claims of a verified access token. */
 export interface AccessClaims {
@@ -37,11 +38,23 @@ export function isWellFormedJwt(token: string): boolean {
   return token.length <= MAX_TOKEN_BYTES && JWT_SHAPE.test(token);
 }
 
+/** A JWT's header, read before any crypto to choose the key; null when it is not a JSON object. */
+export function readHeader(token: string): Record<string, unknown> | null {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null && !Array.isArray(header) ? (header as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Signing and verification of access tokens. The signature, algorithm, `iss` and `aud` are
- * checked by jsonwebtoken with the algorithm pinned; `typ`, `crit`, the required claims and the
- * times are checked here on our own clock, so that `ACCESS_TOKEN_EXPIRED` is only said about a
- * token whose signature, `typ`, `iss` and `aud` all verified.
+ * Signing and verification of access tokens. The key is the one the header's `kid` names among
+ * the configured keys (none: the legacy `jwtSecret`), and only in that key's algorithm; the
+ * signature, `iss` and `aud` are then checked by jsonwebtoken with that algorithm pinned. `typ`,
+ * `crit`, the required claims and the times are checked here on our own clock, so that
+ * `ACCESS_TOKEN_EXPIRED` is only said about a token whose signature, `typ`, `iss` and `aud` all
+ * verified.
  */
 @Injectable()
 export class AccessTokenService {
@@ -50,7 +63,7 @@ export class AccessTokenService {
 
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
     this.verifyOptions = {
-      algorithms: ['HS256'],
+      algorithms: options.keys.algorithms,
       issuer: options.issuer,
       audience: options.audience,
       ignoreExpiration: true,
@@ -75,10 +88,11 @@ export class AccessTokenService {
       exp,
       roles: user.roles,
     };
+    const { kid, alg, signKey } = this.options.keys.current;
     const token = this.jwt.sign(payload, {
-      secret: this.options.jwtKey as unknown as string,
-      algorithm: 'HS256',
-      header: { alg: 'HS256', typ: ACCESS_TOKEN_TYP },
+      privateKey: signKey as unknown as string,
+      algorithm: alg,
+      header: { alg, typ: ACCESS_TOKEN_TYP, ...(kid === null ? {} : { kid }) },
     });
     return { token, expiresAt: new Date(exp * 1000) };
   }
@@ -89,13 +103,24 @@ export class AccessTokenService {
    */
   verify(token: string, nowMs: number, allowExpired = false): AccessClaims {
     if (!isWellFormedJwt(token)) throw new UnauthenticatedError();
+    const key = this.keyFor(token);
+    if (!key) throw new UnauthenticatedError();
     let decoded: DecodedJwt;
     try {
-      decoded = this.jwt.verify(token, { ...this.verifyOptions, secret: this.options.jwtKey as unknown as string }) as unknown as DecodedJwt;
+      decoded = this.jwt.verify(token, { ...this.verifyOptions, algorithms: [key.alg], publicKey: key.verifyKey as unknown as string }) as unknown as DecodedJwt;
     } catch {
       throw new UnauthenticatedError();
     }
     return this.checkClaims(decoded, nowMs, allowExpired);
+  }
+
+  /**
+   * The configured key a token's header names (its `kid`, in its own algorithm), or null. The
+   * caller verifies with that key and that algorithm alone.
+   */
+  keyFor(token: string): ResolvedSigningKey | null {
+    const header = readHeader(token);
+    return header ? keyForHeader(this.options.keys, header) : null;
   }
 
   /**
@@ -114,7 +139,7 @@ export class AccessTokenService {
   checkClaims(decoded: DecodedJwt, nowMs: number, allowExpired = false): AccessClaims {
     const { header, payload } = decoded;
     if (header.typ !== ACCESS_TOKEN_TYP && header.typ !== `application/${ACCESS_TOKEN_TYP}`) throw new UnauthenticatedError();
-    if (header.crit !== undefined || header.alg !== 'HS256') throw new UnauthenticatedError();
+    if (header.crit !== undefined || !keyForHeader(this.options.keys, header)) throw new UnauthenticatedError();
     if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
     const { sub, uid, sid, jti, iat, exp, nbf, roles } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();

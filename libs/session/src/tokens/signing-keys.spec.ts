@@ -1,0 +1,165 @@
+import { createHmac, createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { resolveSessionOptions } from '../resolve-options';
+import type { SessionModuleOptions } from '../session.options';
+import { SessionConfigError } from '../errors/session-config-error';
+import { AccessTokenService } from './access-token';
+import { publicJwks, type SigningKey } from './signing-keys';
+
+const secret = () => randomBytes(32).toString('base64url');
+const sessionSecret = secret();
+const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+const resolve = (overrides: Partial<SessionModuleOptions>) =>
+  resolveSessionOptions({ sessionSecret, loadUser: () => null, ...overrides }, {}, { NODE_ENV: 'test' });
+
+function configError(run: () => unknown): SessionConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof SessionConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a SessionConfigError');
+}
+
+const b64 = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** SECURITY.md cases 2, 13 and 17: keys by kid, one algorithm per key, unsafe keys refused at start. */
+describe('signing keys', () => {
+  const claims = { id: 'u1', roles: ['reader'] };
+  const sid = '0b1e5f9e-6a1b-4c55-9d1e-2f1f1f1f1f1f';
+  const now = Date.now();
+
+  it('signs with the current key, in its algorithm, with its kid; each key verifies only its own tokens', () => {
+    const keys: SigningKey[] = [
+      { kid: 'es-1', alg: 'ES256', key: ec.privateKey },
+      { kid: 'hs-1', alg: 'HS256', key: secret() },
+      { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string },
+    ];
+    for (const current of ['es-1', 'hs-1', 'rs-1']) {
+      const service = new AccessTokenService(resolve({ signingKeys: keys, currentSigningKey: current }));
+      const { token } = service.sign(claims, sid, now, now + 86_400_000);
+      const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
+      expect(header).toEqual({ alg: keys.find((k) => k.kid === current)!.alg, typ: 'at+jwt', kid: current });
+      expect(service.verify(token, now).sid).toBe(sid);
+    }
+  });
+
+  it('jwtSecret alone signs tokens with no kid, as before key sets', () => {
+    const service = new AccessTokenService(resolve({ jwtSecret: secret() }));
+    const { token } = service.sign(claims, sid, now, now + 86_400_000);
+    expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+  });
+
+  it('case 13: a token with no kid verifies only while jwtSecret (the legacy key) is configured', () => {
+    const jwtSecret = secret();
+    const legacy = new AccessTokenService(resolve({ jwtSecret }));
+    const { token } = legacy.sign(claims, sid, now, now + 86_400_000);
+    const keys: SigningKey[] = [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }];
+    expect(new AccessTokenService(resolve({ jwtSecret, signingKeys: keys })).verify(token, now).sid).toBe(sid);
+    expect(() => new AccessTokenService(resolve({ signingKeys: keys })).verify(token, now)).toThrow('Authentication required');
+  });
+
+  it.each<[string, unknown]>([
+    ['unknown', 'es-2'],
+    ['path traversal', '../../etc/passwd'],
+    ['SQL', "' OR 1=1 --"],
+    ['NUL', 'es-1\u0000'],
+    ['10 KB', 'k'.repeat(10_240)],
+    ['an object', { kid: 'es-1' }],
+    ['an array', ['es-1']],
+    ['a number', 1],
+    ['null', null],
+    ['the kid in another case', 'ES-1'],
+  ])('case 13: a kid that is %s selects no key: refused, whatever the signature', (_label, kid) => {
+    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
+    const { token } = service.sign(claims, sid, now, now + 86_400_000);
+    const [, payload, signature] = token.split('.');
+    const forged = `${b64({ alg: 'ES256', typ: 'at+jwt', kid })}.${payload}.${signature}`;
+    expect(service.keyFor(forged)).toBeNull();
+    expect(() => service.verify(forged, now)).toThrow('Authentication required');
+  });
+
+  it.each([
+    ['the PEM of the public key', () => ec.publicKey.export({ format: 'pem', type: 'spki' }) as string],
+    ['the DER of the public key', () => ec.publicKey.export({ format: 'der', type: 'spki' })],
+    ['the JWK of the public key', () => JSON.stringify(ec.publicKey.export({ format: 'jwk' }))],
+  ])('case 2: in an ES256 deployment, a token HMAC-signed with %s is refused', (_label, material) => {
+    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
+    const genuine = service.sign(claims, sid, now, now + 86_400_000).token;
+    const payload = genuine.split('.')[1];
+    for (const kid of ['es-1', undefined]) {
+      const header = b64({ alg: 'HS256', typ: 'at+jwt', ...(kid ? { kid } : {}) });
+      const signature = createHmac('sha256', material()).update(`${header}.${payload}`).digest('base64url');
+      expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
+    }
+  });
+
+  it('case 2: an HS256 key and an ES256 key never verify each other\'s algorithm, even under the other kid', () => {
+    const hs = secret();
+    const service = new AccessTokenService(
+      resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'hs-1', alg: 'HS256', key: hs }] }),
+    );
+    const genuine = service.sign(claims, sid, now, now + 86_400_000).token;
+    const payload = genuine.split('.')[1];
+    const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: 'es-1' });
+    const signature = createHmac('sha256', hs).update(`${header}.${payload}`).digest('base64url');
+    expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
+  });
+
+  describe('case 17: unsafe keys stop the start, saying what to fix', () => {
+    it.each<[string, SigningKey[], RegExp]>([
+      ['a short HMAC secret', [{ kid: 'a', alg: 'HS256', key: 'too-short' }], /signingKeys "a" is 9 bytes; use at least 32 random bytes/],
+      ['a placeholder HMAC secret', [{ kid: 'a', alg: 'HS256', key: 'a-string-secret-at-least-256-bits-long' }], /looks like a placeholder/],
+      ['an EC key on P-384 for ES256', [{ kid: 'a', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey }], /P-256 curve \(prime256v1\); got an EC key on secp384r1/],
+      ['an EC key on secp256k1 for ES256', [{ kid: 'a', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey }], /got an EC key on secp256k1/],
+      ['an RSA key of 1024 bits', [{ kid: 'a', alg: 'RS256', key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }], /at least 2048 bits; got an RSA key of 1024 bits/],
+      ['an RSA key for ES256', [{ kid: 'a', alg: 'ES256', key: rsa.privateKey }], /got an RSA key of 2048 bits/],
+      ['an asymmetric key for HS256', [{ kid: 'a', alg: 'HS256', key: ec.privateKey }], /HS256 takes a secret, not a private key/],
+      ['a secret for ES256', [{ kid: 'a', alg: 'ES256', key: createSecretKey(randomBytes(32)) }], /an asymmetric algorithm takes a private or public key, not a secret/],
+      ['alg none', [{ kid: 'a', alg: 'none' as never, key: secret() }], /alg must be "HS256", "ES256" or "RS256"; got "none"/],
+      ['HS384', [{ kid: 'a', alg: 'HS384' as never, key: secret() }], /got "HS384"/],
+      ['a bad kid', [{ kid: '../a', alg: 'HS256', key: secret() }], /kid must be 1 to 64 letters/],
+      ['a kid twice', [{ kid: 'a', alg: 'HS256', key: secret() }, { kid: 'a', alg: 'ES256', key: ec.privateKey }], /kid "a" is used twice/],
+      ['a public key as the current key', [{ kid: 'a', alg: 'ES256', key: ec.publicKey }], /the current key "a" is a public key; it needs its private key to sign/],
+      ['unreadable PEM', [{ kid: 'a', alg: 'ES256', key: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----' }], /could not be read as a PEM or JWK private key/],
+    ])('%s', (_label, signingKeys, message) => {
+      expect(configError(() => resolve({ signingKeys })).message).toMatch(message);
+    });
+
+    it('a currentSigningKey that names no key', () => {
+      expect(configError(() => resolve({ signingKeys: [{ kid: 'a', alg: 'ES256', key: ec.privateKey }], currentSigningKey: 'b' })).message).toMatch(
+        /currentSigningKey "b" is not the kid of any key/,
+      );
+    });
+
+    it('an unreadable key never quotes its material in the message', () => {
+      const material = `-----BEGIN PRIVATE KEY-----\n${randomBytes(48).toString('base64')}\n-----END PRIVATE KEY-----`;
+      const message = configError(() => resolve({ signingKeys: [{ kid: 'a', alg: 'ES256', key: material }] })).message;
+      expect(message).not.toContain(material.split('\n')[1].slice(0, 16));
+    });
+  });
+
+  it('the JWK Set lists the ES256 and RS256 public keys with kid, alg and use; never a secret or a private part', () => {
+    const hs = secret();
+    const options = resolve({
+      signingKeys: [
+        { kid: 'es-1', alg: 'ES256', key: ec.privateKey },
+        { kid: 'hs-1', alg: 'HS256', key: hs },
+        { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey.export({ format: 'jwk' }) },
+        { kid: 'es-0', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey },
+      ],
+    });
+    const jwks = publicJwks(options.keys);
+    expect(jwks.keys.map((k) => [k.kid, k.alg, k.kty, k.use])).toEqual([
+      ['es-1', 'ES256', 'EC', 'sig'],
+      ['rs-1', 'RS256', 'RSA', 'sig'],
+      ['es-0', 'ES256', 'EC', 'sig'],
+    ]);
+    const text = JSON.stringify(jwks);
+    for (const field of ['"d"', '"p"', '"q"', '"dp"', '"dq"', '"qi"', '"k"']) expect(text).not.toContain(field);
+    expect(text).not.toContain(Buffer.from(hs).toString('base64url'));
+    expect(jwks.keys[0]).toEqual({ ...ec.publicKey.export({ format: 'jwk' }), kid: 'es-1', alg: 'ES256', use: 'sig' });
+  });
+});
