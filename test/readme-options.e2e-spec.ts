@@ -13,6 +13,9 @@ const WITHOUT_DEFAULT: Record<string, RegExp> = {
   loadUser: /required/,
   'cookies.refreshPath': /real path/,
   'csrf.appOrigin': /from `Host`/,
+  signingKeys: /none/,
+  currentSigningKey: /the first of `signingKeys`/,
+  previousSessionSecrets: /none/,
 };
 
 /** Every option name of SessionModuleOptions, nested option objects as `cookies.secure` and so on. */

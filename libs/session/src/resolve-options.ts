@@ -23,6 +23,13 @@ export interface ResolvedSessionOptions {
   refreshPepper: Buffer;
   /** Authenticates the revocation messages instances send each other. */
   revocationKey: Buffer;
+  /**
+   * The same keys derived from `sessionSecret` and then each of `previousSessionSecrets`: they
+   * still verify CSRF tokens, refresh secrets and revocation messages; only the first makes new ones.
+   */
+  csrfKeys: Buffer[];
+  refreshPeppers: Buffer[];
+  revocationKeys: Buffer[];
   loadUser: (userId: UserId) => Promise<SessionUser<UserId> | null> | SessionUser<UserId> | null;
   issuer: string;
   audience: string;
@@ -75,6 +82,20 @@ export interface ResolvedCleanupOptions {
 /** Where development-only settings (plain-http cookies) are allowed. */
 const DEVELOPMENT_ENVS = new Set(['development', 'test']);
 
+/** `previousSessionSecrets`: each one strong, none equal to the current one, at most 5. */
+function previousSecrets(value: unknown, current: Buffer): Buffer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 5) {
+    throw new SessionConfigError('previousSessionSecrets must be an array of at most 5 earlier sessionSecret values.');
+  }
+  return value.map((secret, i) => {
+    const bytes = secretBytes(secret, `previousSessionSecrets[${i}]`);
+    assertStrong(bytes, `previousSessionSecrets[${i}]`);
+    if (bytes.equals(current)) throw new SessionConfigError(`previousSessionSecrets[${i}] is the current sessionSecret; list only earlier ones.`);
+    return bytes;
+  });
+}
+
 /** A duration option in milliseconds; the default is taken from SESSION_DEFAULTS. */
 function ms(value: unknown, fallback: string | number, name: string): number {
   try {
@@ -124,6 +145,8 @@ export function resolveSessionOptions(
   const keys = resolveKeySet(options.jwtSecret, options.signingKeys, options.currentSigningKey);
   const rootBytes = secretBytes(options.sessionSecret, 'sessionSecret');
   assertStrong(rootBytes, 'sessionSecret');
+  const previousRoots = previousSecrets(options.previousSessionSecrets, rootBytes);
+  const roots = [rootBytes, ...previousRoots];
   const hmacKeys = [...keys.byKid.values(), ...(keys.legacy ? [keys.legacy] : [])].filter((k) => k.alg === 'HS256');
   if (hmacKeys.some((k) => k.verifyKey.export().equals(rootBytes))) {
     throw new SessionConfigError('sessionSecret must differ from jwtSecret and every HS256 signing key: each key has one purpose.');
@@ -203,6 +226,9 @@ export function resolveSessionOptions(
     csrfKey: derive(rootBytes, 'csrf'),
     refreshPepper: derive(rootBytes, 'refresh-pepper'),
     revocationKey: derive(rootBytes, 'revocation-bus'),
+    csrfKeys: roots.map((root) => derive(root, 'csrf')),
+    refreshPeppers: roots.map((root) => derive(root, 'refresh-pepper')),
+    revocationKeys: roots.map((root) => derive(root, 'revocation-bus')),
     loadUser: options.loadUser as ResolvedSessionOptions['loadUser'],
     issuer: claimValue(options.issuer, D.issuer, 'issuer'),
     audience: claimValue(options.audience, D.audience, 'audience'),

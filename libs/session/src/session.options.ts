@@ -33,6 +33,13 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    */
   sessionSecret: string | Buffer;
   /**
+   * Earlier values of `sessionSecret`, newest first (at most 5), while rotating it: CSRF tokens,
+   * refresh secrets and revocation messages made under them still verify, and everything new is
+   * made under `sessionSecret` (each refresh moves its session onto it). Drop one once every
+   * session has refreshed since (the idle timeout) and every instance runs the new secret.
+   */
+  previousSessionSecrets?: Array<string | Buffer>;
+  /**
    * Loads the user at each refresh (never per request). It gets the id in the type `issue` was
    * given (a number stays a number). Return `null` for a deleted or disabled user: the session is
    * then revoked. Required.

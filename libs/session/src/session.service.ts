@@ -159,12 +159,13 @@ export class SessionService {
     // (which is not secret) cannot be used to make the database work without limit.
     await this.limiter.refreshAttempt(client.ip, parsed?.sessionId ?? null);
     if (!parsed) throw new UnauthenticatedError();
-    const hash = hashRefreshSecret(parsed.secret, this.options.refreshPepper);
+    // Under every pepper still accepted: a session rotated before a sessionSecret change still matches.
+    const hashes = this.options.refreshPeppers.map((pepper) => hashRefreshSecret(parsed.secret, pepper));
     for (let attempt = 0; attempt < 2; attempt++) {
       const row = await this.store.findForRefresh(parsed.sessionId);
       if (!row) throw new UnauthenticatedError();
       seen.userId = restoreUserId(row.userId, row.userIdNumeric);
-      const match = await this.classify(parsed.sessionId, row, hash);
+      const match = await this.classify(parsed.sessionId, row, hashes);
       if (!match) throw new UnauthenticatedError();
       if (row.revokedAt) throw new SessionRevokedError();
       const nowMs = Date.now();
@@ -323,7 +324,8 @@ export class SessionService {
     if (!parsed) return null;
     const row = await this.store.findForRefresh(parsed.sessionId);
     if (!row) return null;
-    return (await this.classify(parsed.sessionId, row, hashRefreshSecret(parsed.secret, this.options.refreshPepper))) ? parsed.sessionId : null;
+    const hashes = this.options.refreshPeppers.map((pepper) => hashRefreshSecret(parsed.secret, pepper));
+    return (await this.classify(parsed.sessionId, row, hashes)) ? parsed.sessionId : null;
   }
 
   /**
@@ -331,14 +333,15 @@ export class SessionService {
    * previous one, an older one of the lineage (read only now: the common case never needs it),
    * or none it ever issued.
    */
-  private async classify(sessionId: string, row: RefreshRow, hash: Buffer): Promise<Match | null> {
-    if (hashesEqual(row.secretHash, hash)) return 'current';
-    if (hashesEqual(row.previousHash, hash)) return 'previous';
+  private async classify(sessionId: string, row: RefreshRow, hashes: Buffer[]): Promise<Match | null> {
+    const matches = (stored: Buffer | null | undefined) => hashes.reduce((found, hash) => hashesEqual(stored, hash) || found, false);
+    if (matches(row.secretHash)) return 'current';
+    if (matches(row.previousHash)) return 'previous';
     if (!row.previousHash) return null;
     const lineage = await this.store.findLineage(sessionId);
     let found = false;
     // Walk the whole lineage so the time taken does not say which generation matched.
-    for (let i = 1; i < lineage.length; i++) found = hashesEqual(lineage[i], hash) || found;
+    for (let i = 1; i < lineage.length; i++) found = matches(lineage[i]) || found;
     return found ? 'older' : null;
   }
 

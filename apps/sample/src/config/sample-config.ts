@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { parseDuration, type RateLimit, type SessionModuleOptions, type SessionTransport } from 'nest-sessions';
+import { parseDuration, type RateLimit, type SessionModuleOptions, type SessionTransport, type SigningKey } from 'nest-sessions';
 
 export type HttpAdapterName = 'express' | 'fastify';
 
@@ -190,9 +190,14 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
   if (set('COOKIE_SECURE') && !bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') && !DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '')) {
     throw new Error('COOKIE_SECURE=false is for plain-http development only (NODE_ENV=development or test).');
   }
+  const signingKeys = set('JWT_SIGNING_KEYS') ? parseSigningKeys(env.JWT_SIGNING_KEYS!) : undefined;
   const options: SampleConfig['session'] = {
-    jwtSecret: secret(env, 'JWT_SECRET'),
+    // Beside a key set, JWT_SECRET is the legacy key (tokens without kid) and only when set.
+    jwtSecret: signingKeys && !set('JWT_SECRET') ? undefined : secret(env, 'JWT_SECRET'),
+    signingKeys,
+    currentSigningKey: env.JWT_CURRENT_KEY || undefined,
     sessionSecret: secret(env, 'SESSION_SECRET'),
+    previousSessionSecrets: set('PREVIOUS_SESSION_SECRETS') ? list(env.PREVIOUS_SESSION_SECRETS) : undefined,
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL'),
     idleTimeout: seconds('SESSION_IDLE_TIMEOUT'),
     absoluteTimeout: seconds('SESSION_ABSOLUTE_TIMEOUT'),
@@ -243,6 +248,23 @@ function revocationBus(env: NodeJS.ProcessEnv): SessionModuleOptions['revocation
     return { redis: env.REDIS_URL };
   }
   throw new Error(`REVOCATION_BUS must be "postgres", "redis" or "none"; got ${JSON.stringify(bus)}`);
+}
+
+/**
+ * `JWT_SIGNING_KEYS`: a JSON array of `{ "kid", "alg", "key" }` (`key`: the HS256 secret, or a
+ * PEM private or public key with its newlines written as `\n`). The library checks each key.
+ */
+function parseSigningKeys(value: string): SigningKey[] {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(value);
+  } catch {
+    throw new Error('JWT_SIGNING_KEYS must be a JSON array of { "kid", "alg", "key" }; it is not valid JSON.');
+  }
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null || typeof (k as SigningKey).key !== 'string')) {
+    throw new Error('JWT_SIGNING_KEYS must be a JSON array of { "kid", "alg", "key" } with each key as a string.');
+  }
+  return keys as SigningKey[];
 }
 
 /** NFKC and lower case, so that look-alike spellings of one address are one account. */

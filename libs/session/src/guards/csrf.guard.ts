@@ -53,7 +53,8 @@ export class CsrfGuard implements CanActivate {
       if (lenient && session.id === null) return true;
       if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
       const token = req.headers['x-csrf-token'];
-      if (!session.id || typeof token !== 'string' || !verifyCsrfToken(this.options.csrfKey, session.id, token)) {
+      const sid = session.id;
+      if (!sid || typeof token !== 'string' || !this.options.csrfKeys.some((key) => verifyCsrfToken(key, sid, token))) {
         throw new CsrfRejectedError();
       }
     } catch (error) {

@@ -17,6 +17,14 @@ describe('RevocationCodec', () => {
     expect(codec.decode(codec.encode(message))).toEqual(message);
   });
 
+  it('while sessionSecret rotates, a message under the previous key is accepted, and new messages use the current key', () => {
+    const current = randomBytes(32);
+    const rotating = new RevocationCodec([current, key], () => now);
+    expect(rotating.decode(codec.encode(message))).toEqual(message);
+    expect(new RevocationCodec(current, () => now).decode(rotating.encode(message))).toEqual(message);
+    expect(codec.decode(rotating.encode(message))).toBeNull();
+  });
+
   it.each<[string, (raw: string) => string]>([
     ['another key', () => new RevocationCodec(randomBytes(32), () => now).encode(message)],
     ['an unsigned message of the old shape', () => JSON.stringify(message)],

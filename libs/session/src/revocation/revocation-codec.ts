@@ -15,10 +15,15 @@ export const MAX_REVOCATION_PAYLOAD_BYTES = 8_000;
  * forged, altered, oversized, stale or malformed messages are dropped unparsed or unused.
  */
 export class RevocationCodec {
+  /** The first key signs; any of them verifies (earlier `sessionSecret`s, during a rotation). */
+  private readonly keys: Buffer[];
+
   constructor(
-    private readonly key: Buffer,
+    keys: Buffer | Buffer[],
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = Array.isArray(keys) ? keys : [keys];
+  }
 
   encode(message: RevocationMessage): string {
     const t = this.now();
@@ -39,13 +44,15 @@ export class RevocationCodec {
     if (typeof o !== 'string' || o.length > 64 || typeof t !== 'number' || !Number.isFinite(t) || typeof m !== 'string') return null;
     if (!Array.isArray(s) || s.length > MAX_IDS_PER_MESSAGE || !s.every(isSessionId)) return null;
     if (Math.abs(this.now() - t) > REVOCATION_MESSAGE_MAX_AGE_MS) return null;
-    const expected = Buffer.from(this.mac(o, t, s as string[]), 'base64url');
     const given = Buffer.from(m, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    return { origin: o, sessionIds: s as string[] };
+    const genuine = this.keys.some((key) => {
+      const expected = Buffer.from(this.mac(o, t, s as string[], key), 'base64url');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    return genuine ? { origin: o, sessionIds: s as string[] } : null;
   }
 
-  private mac(origin: string, t: number, sessionIds: readonly string[]): string {
-    return createHmac('sha256', this.key).update(`nest-sessions revocation v1\n${origin}\n${t}\n${sessionIds.join(',')}`).digest('base64url');
+  private mac(origin: string, t: number, sessionIds: readonly string[], key = this.keys[0]): string {
+    return createHmac('sha256', key).update(`nest-sessions revocation v1\n${origin}\n${t}\n${sessionIds.join(',')}`).digest('base64url');
   }
 }

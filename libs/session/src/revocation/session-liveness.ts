@@ -46,7 +46,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     @Inject(SESSION_DATA_SOURCE) private readonly dataSource: DataSource,
   ) {
     const { max, ttlMs } = options.revocationCache;
-    this.codec = new RevocationCodec(options.revocationKey);
+    this.codec = new RevocationCodec(options.revocationKeys);
     const enabled = max > 0 && ttlMs > 0;
     this.cache = enabled ? new LRUCache<string, LiveEntry>({ max, ttl: ttlMs, ttlAutopurge: false }) : null;
     this.recentlyRevoked = enabled ? new LRUCache<string, true>({ max, ttl: ttlMs }) : null;
