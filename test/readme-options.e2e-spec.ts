@@ -16,6 +16,8 @@ const WITHOUT_DEFAULT: Record<string, RegExp> = {
   signingKeys: /none/,
   currentSigningKey: /the first of `signingKeys`/,
   previousSessionSecrets: /none/,
+  deviceLabel: /bowser/,
+  sessionLimit: /off/,
 };
 
 /** Every option name of SessionModuleOptions, nested option objects as `cookies.secure` and so on. */

@@ -218,7 +218,7 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     expect(list.headers['cache-control']).toBe('no-store');
     expect(list.body).toHaveLength(2);
     for (const s of list.body) {
-      expect(Object.keys(s).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent']);
+      expect(Object.keys(s).sort()).toEqual(['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent']);
     }
     const text = JSON.stringify(list.body);
     for (const v of [a.get(ACCESS), a.get(REFRESH)!.split('.')[1], b.get(REFRESH)!.split('.')[1]]) expect(text).not.toContain(v);

@@ -8,6 +8,7 @@ import type { SessionTransport, SessionUser, UserId } from './session.types';
 import { MAX_ACCESS_TOKEN_TTL_MS, SESSION_DEFAULTS as D } from './session.defaults';
 import { assertStrong, secretBytes } from './secret-material';
 import { resolveKeySet, type ResolvedKeySet } from './tokens/signing-keys';
+import { defaultDeviceLabel } from './device-label';
 import type { RateLimitRule } from './rate-limit/gcra';
 import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 import { resolveOptionalRateLimit, resolveRateLimitStore } from './rate-limit/rate-limit-options';
@@ -58,6 +59,8 @@ export interface ResolvedSessionOptions {
   };
   clearSiteData: boolean;
   auditLog: boolean;
+  deviceLabel: (userAgent: string | null) => string | null;
+  sessionLimit: { max: number; evict: boolean } | null;
   revocationCache: { ttlMs: number; max: number };
   revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
   lastSeenIntervalMs: number;
@@ -81,6 +84,21 @@ export interface ResolvedCleanupOptions {
 
 /** Where development-only settings (plain-http cookies) are allowed. */
 const DEVELOPMENT_ENVS = new Set(['development', 'test']);
+
+function sessionLimitOption(value: SessionModuleOptions['sessionLimit']): ResolvedSessionOptions['sessionLimit'] {
+  if (value === undefined) return null;
+  const onLimit = value?.onLimit ?? 'evict_oldest';
+  if (onLimit !== 'evict_oldest' && onLimit !== 'refuse') {
+    throw new SessionConfigError(`sessionLimit.onLimit must be "evict_oldest" or "refuse"; got ${JSON.stringify(onLimit)}.`);
+  }
+  return { max: integer(value?.max, 0, 'sessionLimit.max', 1, 10_000), evict: onLimit === 'evict_oldest' };
+}
+
+function deviceLabelOption(value: unknown): (userAgent: string | null) => string | null {
+  if (value === undefined) return defaultDeviceLabel;
+  if (typeof value !== 'function') throw new SessionConfigError('deviceLabel must be a function (userAgent) => string | null.');
+  return value as (userAgent: string | null) => string | null;
+}
 
 /** `previousSessionSecrets`: each one strong, none equal to the current one, at most 5. */
 function previousSecrets(value: unknown, current: Buffer): Buffer[] {
@@ -255,6 +273,8 @@ export function resolveSessionOptions(
     },
     clearSiteData: options.clearSiteData ?? D.clearSiteData,
     auditLog: options.auditLog ?? D.auditLog,
+    deviceLabel: deviceLabelOption(options.deviceLabel),
+    sessionLimit: sessionLimitOption(options.sessionLimit),
     revocationCache: { ttlMs: cacheTtlMs, max: cacheMax },
     revocationBus,
     lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),

@@ -36,13 +36,14 @@ const REFRESHED: OpenApiSchema = {
 };
 const SESSION_ITEM: OpenApiSchema = {
   type: 'object',
-  required: ['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'userAgent', 'ip', 'current'],
+  required: ['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'userAgent', 'device', 'ip', 'current'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     createdAt: DATE_TIME,
     lastSeenAt: DATE_TIME,
     expiresAt: DATE_TIME,
     userAgent: { type: 'string', nullable: true },
+    device: { type: 'string', nullable: true, description: 'A readable name for the device, such as "Safari on macOS".' },
     ip: { type: 'string', nullable: true },
     current: { type: 'boolean', description: 'The session of this request.' },
   },
@@ -50,7 +51,7 @@ const SESSION_ITEM: OpenApiSchema = {
 
 /**
  * Builds the refresh controller under the configured route prefix (default `auth`):
- * `POST refresh`, `POST logout`, `POST logout-all`, `GET sessions`, `DELETE sessions/:id`,
+ * `POST refresh`, `POST logout`, `POST logout-all`, `POST logout-others`, `GET sessions`, `DELETE sessions/:id`,
  * `GET csrf`. Only POST changes state, so GET or HEAD on refresh or logout is a 404. The routes
  * carry `CsrfGuard` themselves, so they are protected whether or not the app binds it globally.
  * Version-neutral, so URI versioning never moves them away from the refresh cookie's path.
@@ -149,6 +150,21 @@ export function createSessionController(prefix: string): Type<unknown> {
     async logoutAll(@CurrentUser() user: SessionUser<UserId>, @Res({ passthrough: true }) res: ResponseLike) {
       await this.http.edge(() => this.sessions.revokeAllForUser(user.id, 'logout_all'));
       this.http.clear(res);
+    }
+
+    @Post('logout-others')
+    @UseGuards(SessionGuard)
+    @HttpCode(204)
+    @ApiRoute({
+      summary: 'End every other session of the user',
+      description: 'Signs out every other device; the session making the request stays.',
+      headers: [CSRF_HEADER],
+      success: { status: 204, description: 'Every other session of the user revoked.' },
+      errors: { 401: GUARD_401_CODES, 403: ['CSRF_REJECTED'], ...UNAVAILABLE },
+      authenticated: true,
+    })
+    async logoutOthers(@CurrentUser() user: SessionUser<UserId>, @CurrentSession() session: SessionInfo) {
+      await this.http.edge(() => this.sessions.revokeOthers(user.id, session.id));
     }
 
     @Get('sessions')

@@ -87,6 +87,17 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    * Default `true`.
    */
   auditLog?: boolean;
+  /**
+   * Names the device of a session in `GET sessions` from its user agent. Default: bowser's
+   * reading, such as "Firefox on Windows" or "Safari on iOS (mobile)".
+   */
+  deviceLabel?: (userAgent: string | null) => string | null;
+  /**
+   * A per-user limit of live sessions (off by default). At a login beyond `max`: `'evict_oldest'`
+   * (default) ends the oldest sessions (`session_limit`); `'refuse'` answers 409
+   * `SESSION_LIMIT_REACHED` and starts nothing.
+   */
+  sessionLimit?: { max: number; onLimit?: 'evict_oldest' | 'refuse' };
   /** Cookie settings. */
   cookies?: SessionCookieOptions;
   /** Send `Clear-Site-Data: "cookies"` on logout. Default `true` (it clears every cookie of the site). */

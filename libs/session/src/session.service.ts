@@ -19,6 +19,7 @@ import {
   RateLimitedError,
   ReauthenticationRequiredError,
   SessionError,
+  SessionLimitReachedError,
   SessionRevokedError,
   SessionStoreUnavailableError,
   UnauthenticatedError,
@@ -106,7 +107,7 @@ export class SessionService {
     // write and the return and leave a session that nobody holds.
     const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
     const grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
-    await this.store.insert({
+    const row = {
       id: sessionId,
       userId: id.text,
       userIdNumeric: id.numeric,
@@ -117,7 +118,15 @@ export class SessionService {
       absoluteExpiresAt,
       userAgent: truncate(client.userAgent, 512),
       ip: truncate(client.ip, 64),
-    });
+    };
+    const limit = this.options.sessionLimit;
+    if (!limit) {
+      await this.store.insert(row);
+    } else {
+      const { inserted, evicted } = await this.store.insertWithinLimit(row, limit.max, limit.evict);
+      if (!inserted) throw new SessionLimitReachedError();
+      if (evicted.length > 0) await this.revoked(user.id, evicted, 'session_limit', now);
+    }
     this.events.emit('issued', { sessionId, userId: user.id, at: now });
     return grant;
   }
@@ -292,7 +301,25 @@ export class SessionService {
   /** The user's open sessions, newest first; `current` marks the caller's own. */
   async listForUser(userId: UserId, currentSessionId?: string): Promise<SessionListItem[]> {
     const rows = await this.store.listLive(storeUserId(userId).text, new Date());
-    return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
+    return rows.map((row) => ({ ...row, device: this.label(row.userAgent), current: row.id === currentSessionId }));
+  }
+
+  /**
+   * Ends every session of the user except `keepSessionId` (the one they are using): "sign out
+   * everywhere else". Returns the ended ids.
+   */
+  async revokeOthers(userId: UserId, keepSessionId: string, reason: RevokeReason = 'logout_others'): Promise<string[]> {
+    const now = new Date();
+    return this.revoked(userId, await this.store.revokeUserSessions(storeUserId(userId).text, reason, now, undefined, keepSessionId), reason, now);
+  }
+
+  /** An app's `deviceLabel` that throws leaves the label out rather than failing the list. */
+  private label(userAgent: string | null): string | null {
+    try {
+      return this.options.deviceLabel(userAgent);
+    } catch {
+      return null;
+    }
   }
 
   /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */

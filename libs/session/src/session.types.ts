@@ -33,6 +33,8 @@ export interface SessionListItem {
   lastSeenAt: Date;
   expiresAt: Date;
   userAgent: string | null;
+  /** A readable name for the device, from the user agent ("Safari on macOS"); see `deviceLabel`. */
+  device: string | null;
   ip: string | null;
   current: boolean;
 }
@@ -49,4 +51,8 @@ export type RevokeReason =
   | 'idle_timeout'
   | 'absolute_timeout'
   /** The session was created but its tokens never reached the client (the response failed). */
-  | 'not_delivered';
+  | 'not_delivered'
+  /** Ended by `revokeOthers` (the user ended every session but the one they are using). */
+  | 'logout_others'
+  /** Evicted by a newer login beyond `sessionLimit` (`onLimit: 'evict_oldest'`). */
+  | 'session_limit';

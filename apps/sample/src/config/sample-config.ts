@@ -207,6 +207,9 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
     clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
     auditLog: set('SESSION_AUDIT_LOG') ? bool(env.SESSION_AUDIT_LOG, true, 'SESSION_AUDIT_LOG') : undefined,
+    sessionLimit: set('SESSION_LIMIT')
+      ? { max: positive(env.SESSION_LIMIT, 1, 'SESSION_LIMIT'), onLimit: (env.SESSION_LIMIT_POLICY || undefined) as 'evict_oldest' | 'refuse' | undefined }
+      : undefined,
     csrf: { appOrigin: env.APP_ORIGIN || undefined, trustedOrigins },
     revocationBus: revocationBus(env),
     revocationCache:

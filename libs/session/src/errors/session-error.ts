@@ -11,6 +11,7 @@ export type SessionErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'SESSION_LIMIT_REACHED'
   | 'SERVICE_UNAVAILABLE';
 
 /**
@@ -81,6 +82,13 @@ export class NotFoundError extends SessionError {
 export class RateLimitedError extends SessionError {
   constructor(readonly retryAfterSeconds: number) {
     super('RATE_LIMITED', HttpStatus.TOO_MANY_REQUESTS, 'Too many requests; try again later.');
+  }
+}
+
+/** 409 when a login would pass the per-user session limit and the policy is to refuse it. */
+export class SessionLimitReachedError extends SessionError {
+  constructor() {
+    super('SESSION_LIMIT_REACHED', HttpStatus.CONFLICT, 'Too many active sessions; end one of them first.');
   }
 }
 

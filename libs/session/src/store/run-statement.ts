@@ -45,3 +45,45 @@ function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return typeof code !== 'string' || /^(08|57)/.test(code) || code.startsWith('E');
 }
+
+/** Runs a query inside `runInTransaction`'s transaction. */
+export type TransactionQuery = <T = unknown>(sql: string, params: unknown[]) => Promise<T[]>;
+
+/**
+ * Several statements in one transaction on one connection of the app's pool, committed when
+ * `work` resolves and rolled back when it throws. `work` must not use the pool itself (on the
+ * embedded engine, with one connection, that would wait for ever). Failures are a
+ * `SessionStoreUnavailableError`, except an error `work` throws on purpose, which is rethrown.
+ */
+export async function runInTransaction<R>(dataSource: DataSource, logger: LoggerService, work: (query: TransactionQuery) => Promise<R>): Promise<R> {
+  const runner = dataSource.createQueryRunner();
+  let own: unknown = null;
+  try {
+    await runner.connect();
+    await runner.startTransaction();
+    const query: TransactionQuery = async <T>(sql: string, params: unknown[]) => normaliseRows<T>(await runner.query(sql, params));
+    let result: R;
+    try {
+      result = await work(query);
+    } catch (error) {
+      own = error;
+      throw error;
+    }
+    await runner.commitTransaction();
+    return result;
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+    if (error === own && !isDatabaseError(error)) throw error;
+    const code = (error as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? code : ((error as Error)?.name ?? 'unknown');
+    logger.error(`session store query failed (${reason})`);
+    throw new SessionStoreUnavailableError(reason);
+  } finally {
+    await runner.release().catch(() => undefined);
+  }
+}
+
+/** A driver or server error (it has a code), as opposed to an error of the caller's own. */
+function isDatabaseError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === 'string' || (error as Error)?.name === 'QueryFailedError';
+}

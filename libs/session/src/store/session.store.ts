@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
-import { runStatement } from './run-statement';
+import { runInTransaction, runStatement } from './run-statement';
 import type { RevokeReason, SessionTransport } from '../session.types';
 
 /** The columns a refresh needs, read by primary key. */
@@ -57,10 +57,19 @@ const CURSOR_TEXT = `CASE WHEN isfinite(expires_at) THEN to_char(expires_at AT T
 const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
+const INSERT_SESSION = `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
+    absolute_expires_at, user_agent, ip)
+  VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9)`;
+
+function insertParams(row: NewSessionRow): unknown[] {
+  return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric];
+}
+
 /**
  * All SQL of the session lifecycle. Every write is one statement, so it is atomic without an
  * explicit transaction and never holds a connection across round trips (the embedded engine
- * has one connection). Times come from the app's clock as parameters, never `now()`, so one
+ * has one connection); the one exception is a login under a session limit, whose count and
+ * insert must be one transaction (`insertWithinLimit`). Times come from the app's clock as parameters, never `now()`, so one
  * clock decides every expiry. Query failures become 503s; parameters (hashes) are never logged.
  */
 @Injectable()
@@ -70,12 +79,36 @@ export class SessionStore {
   constructor(@Inject(SESSION_DATA_SOURCE) readonly dataSource: DataSource) {}
 
   async insert(row: NewSessionRow): Promise<void> {
-    await this.run(
-      `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
-         absolute_expires_at, user_agent, ip)
-       VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9)`,
-      [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric],
-    );
+    await this.run(INSERT_SESSION, insertParams(row));
+  }
+
+  /**
+   * Inserts a session under a per-user limit of `max` live sessions, in one transaction holding a
+   * per-user advisory lock, so that concurrent logins of one user count each other. `evict`: the
+   * oldest live sessions beyond the limit end (`session_limit`) and their ids are returned;
+   * otherwise a login beyond the limit inserts nothing (`inserted: false`).
+   */
+  async insertWithinLimit(row: NewSessionRow, max: number, evict: boolean): Promise<{ inserted: boolean; evicted: string[] }> {
+    return runInTransaction(this.dataSource, this.logger, async (query) => {
+      await query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`nest-sessions user ${row.userId}`]);
+      if (!evict) {
+        const [{ live }] = await query<{ live: number }>(
+          `SELECT count(*)::int AS live FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`,
+          [row.userId, row.now],
+        );
+        if (live >= max) return { inserted: false, evicted: [] };
+      }
+      await query(INSERT_SESSION, insertParams(row));
+      if (!evict) return { inserted: true, evicted: [] };
+      const ended = await query<{ id: string }>(
+        `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = 'session_limit', expires_at = LEAST(expires_at, $2)
+          WHERE id IN (SELECT id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+                        ORDER BY id = $4 DESC, created_at DESC, id DESC OFFSET $3)
+          RETURNING id`,
+        [row.userId, row.now, max, row.id],
+      );
+      return { inserted: true, evicted: ended.map((r) => r.id) };
+    });
   }
 
   /**
@@ -167,11 +200,12 @@ export class SessionStore {
    * Revokes a user's open sessions, or only those created before `before` (a per-user "not
    * before"); returns their ids.
    */
-  async revokeUserSessions(userId: string, reason: RevokeReason, now: Date, before?: Date): Promise<string[]> {
+  async revokeUserSessions(userId: string, reason: RevokeReason, now: Date, before?: Date, exceptId?: string): Promise<string[]> {
     const rows = await this.run<{ id: string }>(
       `UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3, expires_at = LEAST(expires_at, $2)
-        WHERE user_id = $1 AND revoked_at IS NULL AND ($4::timestamptz IS NULL OR created_at < $4) RETURNING id`,
-      [userId, now, reason, before ?? null],
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($4::timestamptz IS NULL OR created_at < $4)
+          AND ($5::uuid IS NULL OR id <> $5::uuid) RETURNING id`,
+      [userId, now, reason, before ?? null, exceptId ?? null],
     );
     return rows.map((r) => r.id);
   }
