@@ -9,6 +9,8 @@ export { SessionCredentials } from './http/session-credentials';
 export type { AccessTokenSource } from './http/access-token-source';
 export type { RequestLike, ResponseLike } from './http/http-types';
 export { SessionGuard, type GuardedRequest } from './guards/session.guard';
+export { FreshSessionGuard } from './guards/fresh-session.guard';
+export { RequireFreshSession } from './decorators/require-fresh-session.decorator';
 export { RolesGuard } from './guards/roles.guard';
 export { CsrfGuard } from './guards/csrf.guard';
 export { LoginCsrfGuard } from './guards/login-csrf.guard';
@@ -42,6 +44,7 @@ export {
   RecordUserIdType1764200003000,
   CountGraceHits1764200004000,
   CreateRateLimits1764200005000,
+  RecordAuthenticationTime1764200006000,
 } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';

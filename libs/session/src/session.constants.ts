@@ -15,3 +15,5 @@ export const SESSION_DATA_SOURCE = 'NEST_SESSIONS:DATA_SOURCE';
 export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
 /** Injection token of the resolved cleanup settings (`SessionCleanupModule` has no other options). */
 export const SESSION_CLEANUP_OPTIONS = 'NEST_SESSIONS:CLEANUP_OPTIONS';
+/** `@RequireFreshSession(maxAge)`: the route's maximum age of the last authentication, in ms. */
+export const FRESH_SESSION_KEY = 'nest-sessions:fresh-session';

@@ -28,6 +28,7 @@ import { SessionHealthIndicator } from './health/session-health.indicator';
 import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
 import { SessionAuditLog } from './events/session-audit-log';
 import { JwksController } from './http/jwks.controller';
+import { FreshSessionGuard } from './guards/fresh-session.guard';
 
 const EXPORTED = [
   SessionService,
@@ -35,6 +36,7 @@ const EXPORTED = [
   SessionCredentials,
   SessionJwtStrategy,
   SessionGuard,
+  FreshSessionGuard,
   RolesGuard,
   CsrfGuard,
   LoginCsrfGuard,
@@ -97,6 +99,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionService,
       SessionJwtStrategy,
       SessionGuard,
+      FreshSessionGuard,
       RolesGuard,
       CsrfGuard,
       SessionCleanupService,

@@ -213,7 +213,7 @@ export class SessionService {
         if (!(await this.store.countGraceHit(parsed.sessionId, row.generation, this.options.graceRefreshLimit))) {
           throw new RateLimitedError(Math.max(1, Math.ceil(this.options.refreshReuseGraceMs / 1000)));
         }
-        const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
+        const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
         return this.grant(row.transport, parsed.sessionId, access, row.expiresAt);
       }
       const secret = newRefreshSecret();
@@ -228,7 +228,7 @@ export class SessionService {
       );
       // Lost the race to a parallel refresh of the same secret: read again, now as the previous one.
       if (!rotated) continue;
-      const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime());
+      const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
       this.events.emit('refreshed', { sessionId: parsed.sessionId, userId: user.id, at: now });
       return this.grant(row.transport, parsed.sessionId, access, expiresAt, formatRefreshToken(parsed.sessionId, secret));
     }
@@ -320,6 +320,27 @@ export class SessionService {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Records that the user of an open session has just proved who they are again (their password,
+   * a second factor: the app checks it) and returns a new access token whose `auth_time` is now,
+   * for `@RequireFreshSession`. The refresh token stays as it is. In an HTTP handler use
+   * `SessionHttp.reauthenticate`, which writes it.
+   */
+  async reauthenticate(sessionId: string, userId: UserId): Promise<SessionGrant> {
+    const nowMs = Date.now();
+    const now = new Date(nowMs);
+    const row = await this.store.markAuthenticated(sessionId, storeUserId(userId).text, now);
+    if (!row) throw new SessionRevokedError();
+    const user = await this.loadUser(restoreUserId(storeUserId(userId).text, row.userIdNumeric));
+    if (!user) {
+      await this.revokeSession(sessionId, 'user_disabled', now);
+      throw new SessionRevokedError();
+    }
+    const access = this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs);
+    this.events.emit('reauthenticated', { sessionId, userId: user.id, at: now });
+    return this.grant(row.transport, sessionId, access, row.expiresAt);
   }
 
   /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */
@@ -425,6 +446,7 @@ function toAuthenticated<Id extends UserId = UserId>(claims: AccessClaims, token
       userId: id,
       tokenSource,
       accessTokenExpiresAt: new Date(claims.exp * 1000),
+      authenticatedAt: typeof claims.auth_time === 'number' ? new Date(claims.auth_time * 1000) : null,
     },
   };
 }

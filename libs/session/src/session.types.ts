@@ -21,6 +21,8 @@ export interface SessionInfo<Id extends UserId = string> {
   tokenSource: 'cookie' | 'bearer';
   /** When the access token of this request expires. */
   accessTokenExpiresAt: Date;
+  /** When the user last proved who they are (login or re-authentication); null for tokens from before this was recorded. */
+  authenticatedAt: Date | null;
 }
 
 /** `cookie`: tokens in HttpOnly cookies (browsers). `bearer`: tokens in JSON bodies (other clients). */
@@ -55,4 +57,6 @@ export type RevokeReason =
   /** Ended by `revokeOthers` (the user ended every session but the one they are using). */
   | 'logout_others'
   /** Evicted by a newer login beyond `sessionLimit` (`onLimit: 'evict_oldest'`). */
-  | 'session_limit';
+  | 'session_limit'
+  /** Ended because the user changed their password (an app passes it to `revokeOthers`). */
+  | 'password_changed';

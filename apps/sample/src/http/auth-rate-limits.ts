@@ -25,6 +25,12 @@ export class AuthRateLimits {
     return this.spend(res, [`register:ip:${this.ip(req)}`, limits.registerPerIp], [`register:account:${normaliseEmail(email)}`, limits.registerPerAccount]);
   }
 
+  /** A re-authentication spends the account's login attempts, keyed by user id. */
+  reauthenticate(req: RequestLike, res: ResponseLike, userId: string): Promise<void> {
+    const limits = this.config.authRateLimits;
+    return this.spend(res, [`login:ip:${this.ip(req)}`, limits.loginPerIp], [`reauthenticate:account:${userId}`, limits.loginPerAccount]);
+  }
+
   private ip(req: RequestLike): string {
     return this.http.clientOf(req).ip ?? 'unknown';
   }

@@ -4,11 +4,12 @@ import { User } from './user.entity';
 import { UsersService } from './users.service';
 import { PasswordHasher } from './password-hasher';
 import { AuthController } from './auth.controller';
+import { AccountController } from './account.controller';
 import { AuthRateLimits } from '../http/auth-rate-limits';
 
 @Module({
   imports: [TypeOrmModule.forFeature([User])],
-  controllers: [AuthController],
+  controllers: [AuthController, AccountController],
   providers: [UsersService, PasswordHasher, AuthRateLimits],
   exports: [UsersService],
 })

@@ -49,6 +49,17 @@ export class UsersService {
     return { user: ok && account && !account.disabledAt ? account : null, accountId: account?.id ?? null };
   }
 
+  /** Whether `password` is the user's, after the same work whether or not the user exists. */
+  async verifyPassword(id: string, password: string): Promise<boolean> {
+    const user = await this.users.findOne({ where: { id }, select: { id: true, passwordHash: true, disabledAt: true } });
+    const ok = await this.passwords.verify(user?.passwordHash ?? (await this.passwords.dummyHash), password);
+    return ok && !!user && !user.disabledAt;
+  }
+
+  async changePassword(id: string, password: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash: await this.passwords.hash(password) });
+  }
+
   /** Marks the user disabled; true if such a user exists. Their sessions are ended by the caller. */
   async disable(id: string): Promise<boolean> {
     const result = await this.users.update({ id }, { disabledAt: new Date() });

@@ -52,8 +52,8 @@ export class SessionRevokedError extends SessionError {
 
 /** 401: the session ran past its idle or absolute lifetime; the user must log in again. */
 export class ReauthenticationRequiredError extends SessionError {
-  constructor() {
-    super('REAUTHENTICATION_REQUIRED', HttpStatus.UNAUTHORIZED, 'The session has expired; log in again.');
+  constructor(message = 'The session has expired; log in again.') {
+    super('REAUTHENTICATION_REQUIRED', HttpStatus.UNAUTHORIZED, message);
   }
 }
 

@@ -10,6 +10,7 @@ const LEVELS: Record<Audited, 'log' | 'warn'> = {
   issued: 'log',
   refreshed: 'log',
   revoked: 'log',
+  reauthenticated: 'log',
   reuse_detected: 'warn',
   refresh_failed: 'warn',
   csrf_rejected: 'warn',

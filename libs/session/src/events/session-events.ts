@@ -41,6 +41,8 @@ export interface SessionEventMap {
   reuse_detected: [SessionEvent];
   /** A session ended before its expiry (emitted for reuse detection too). */
   revoked: [SessionEvent & { reason: RevokeReason }];
+  /** The user of a session proved who they are again (`reauthenticate`). */
+  reauthenticated: [SessionEvent];
   /** A refresh was refused (bad or unknown token, ended session, rate limit). */
   refresh_failed: [RefreshFailedEvent];
   /** `CsrfGuard` refused a request. */
@@ -55,6 +57,7 @@ export const SESSION_EVENT_NAMES = {
   refreshed: 'session.refreshed',
   reuse_detected: 'session.reuse_detected',
   revoked: 'session.revoked',
+  reauthenticated: 'session.reauthenticated',
   refresh_failed: 'session.refresh_failed',
   csrf_rejected: 'session.csrf_rejected',
   cleanup: 'session.cleanup',

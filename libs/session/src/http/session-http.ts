@@ -4,7 +4,7 @@ import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionService, type IssueClient, type SessionGrant } from '../session.service';
 import { toHttpError } from '../errors/session-error';
-import type { SessionUser, UserId } from '../session.types';
+import type { SessionInfo, SessionUser, UserId } from '../session.types';
 import type { RequestLike, ResponseLike } from './http-types';
 import { clearedCookies, csrfCookie, grantCookies } from './session-cookies';
 import { resolveRefreshPath } from './refresh-path';
@@ -97,6 +97,15 @@ export class SessionHttp implements OnModuleInit {
     }
     for (const cookie of grantCookies(this.options.cookies, this.refreshPath, grant, Date.now())) this.append(res, cookie);
     return body;
+  }
+
+  /**
+   * After the app has checked the user's password again: records the re-authentication and
+   * writes the new access token (cookie, or body for bearer sessions), whose `auth_time` is now.
+   */
+  async reauthenticate(res: ResponseLike, session: SessionInfo<UserId>): Promise<SessionGrantBody> {
+    const grant = await this.edge(() => this.sessions.reauthenticate(session.id, session.userId));
+    return this.send(res, grant);
   }
 
   /** Writes the CSRF cookie alone (for `GET /auth/csrf`). */

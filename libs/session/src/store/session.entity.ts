@@ -50,6 +50,10 @@ export class SessionEntity {
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 
+  /** When the user last proved who they are (login or re-authentication); null: at `created_at`. */
+  @Column('timestamptz', { name: 'authenticated_at', nullable: true })
+  authenticatedAt!: Date | null;
+
   @Column('timestamptz', { name: 'last_seen_at' })
   lastSeenAt!: Date;
 

@@ -18,6 +18,8 @@ export interface RefreshRow {
   expiresAt: Date;
   absoluteExpiresAt: Date;
   revokedAt: Date | null;
+  /** When the user last proved who they are: the login, or the last re-authentication. */
+  authenticatedAt: Date;
 }
 
 export interface NewSessionRow {
@@ -58,8 +60,8 @@ const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 const INSERT_SESSION = `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
-    absolute_expires_at, user_agent, ip)
-  VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9)`;
+    absolute_expires_at, user_agent, ip, authenticated_at)
+  VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9, $5)`;
 
 function insertParams(row: NewSessionRow): unknown[] {
   return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric];
@@ -119,7 +121,8 @@ export class SessionStore {
     const rows = await this.run<RefreshRow>(
       `SELECT user_id AS "userId", user_id_numeric AS "userIdNumeric", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
-              absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt"
+              absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt",
+              COALESCE(authenticated_at, created_at) AS "authenticatedAt"
          FROM auth_sessions WHERE id = $1`,
       [id],
     );
@@ -170,6 +173,20 @@ export class SessionStore {
         WHERE id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR user_id = $4)
         RETURNING user_id AS "userId", user_id_numeric AS "userIdNumeric"`,
       [id, now, reason, userId ?? null],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Records a re-authentication on an open session of `userId`; returns what a new access token
+   * needs, or null when there is no such open session.
+   */
+  async markAuthenticated(id: string, userId: string, now: Date): Promise<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric'> | null> {
+    const rows = await this.run<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric'>>(
+      `UPDATE auth_sessions SET authenticated_at = $3
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
+        RETURNING transport, expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt", user_id_numeric AS "userIdNumeric"`,
+      [id, userId, now],
     );
     return rows[0] ?? null;
   }

@@ -90,10 +90,10 @@ describe('AccessTokenService.sign', () => {
     expect(headerOf(token)).toEqual({ alg: 'HS256', typ: 'at+jwt' });
   });
 
-  it('writes exactly the claims iss, aud, sub, sid, jti, iat, exp, roles', () => {
+  it('writes exactly the claims iss, aud, sub, sid, jti, iat, exp, roles, auth_time', () => {
     const { token } = service.sign(user, sid, NOW_MS, SESSION_END_MS);
     const payload = payloadOf(token);
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'auth_time', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
     expect(payload).toEqual({
       iss: ISSUER,
       aud: AUDIENCE,
@@ -103,6 +103,7 @@ describe('AccessTokenService.sign', () => {
       iat: NOW,
       exp: NOW + TTL,
       roles: ['admin', 'editor'],
+      auth_time: NOW,
     });
   });
 
@@ -295,6 +296,14 @@ describe('AccessTokenService.verify on a frozen clock', () => {
     it('but accepts an iat in the future within the skew', () => {
       const ahead = service.sign(user, sid, NOW_MS + SKEW * 1000, SESSION_END_MS).token;
       expect(service.verify(ahead, NOW_MS).iat).toBe(NOW + SKEW);
+    });
+
+    it('an auth_time that is not a number, or later than now beyond the skew (a token claiming a login yet to happen)', () => {
+      for (const authTime of [String(NOW), null, NOW + SKEW + 1, Number.POSITIVE_INFINITY, { t: NOW }]) {
+        expectUnauthenticated(() => service.verify(forge(HEADER, claims({ auth_time: authTime })), NOW_MS));
+      }
+      expect(service.verify(forge(HEADER, claims({ auth_time: NOW + SKEW })), NOW_MS).auth_time).toBe(NOW + SKEW);
+      expect(service.verify(forge(HEADER, claims({})), NOW_MS).auth_time).toBeUndefined();
     });
 
     it('an nbf in the future beyond the skew, or an nbf that is not a number', () => {

@@ -22,6 +22,8 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   roles: string[];
+  /** When the user last proved who they are (login or re-authentication), in seconds (OIDC's `auth_time`). */
+  auth_time?: number;
 }
 
 /** jsonwebtoken's `complete: true` result. */
@@ -73,7 +75,7 @@ export class AccessTokenService {
   }
 
   /** Signs a token for the session; `exp` never passes the session's absolute expiry. */
-  sign(user: { id: UserId; roles: string[] }, sessionId: string, nowMs: number, sessionEndsAtMs: number): { token: string; expiresAt: Date } {
+  sign(user: { id: UserId; roles: string[] }, sessionId: string, nowMs: number, sessionEndsAtMs: number, authenticatedAtMs = nowMs): { token: string; expiresAt: Date } {
     const iat = Math.floor(nowMs / 1000);
     const exp = Math.min(iat + this.options.accessTokenTtlMs / 1000, Math.floor(sessionEndsAtMs / 1000));
     const id = storeUserId(user.id);
@@ -87,6 +89,7 @@ export class AccessTokenService {
       iat,
       exp,
       roles: user.roles,
+      auth_time: Math.floor(authenticatedAtMs / 1000),
     };
     const { kid, alg, signKey } = this.options.keys.current;
     const token = this.jwt.sign(payload, {
@@ -141,7 +144,7 @@ export class AccessTokenService {
     if (header.typ !== ACCESS_TOKEN_TYP && header.typ !== `application/${ACCESS_TOKEN_TYP}`) throw new UnauthenticatedError();
     if (header.crit !== undefined || !keyForHeader(this.options.keys, header)) throw new UnauthenticatedError();
     if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
-    const { sub, uid, sid, jti, iat, exp, nbf, roles } = payload;
+    const { sub, uid, sid, jti, iat, exp, nbf, roles, auth_time: authTime } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();
     if (uid !== undefined && !(typeof uid === 'number' && Number.isSafeInteger(uid) && String(uid) === sub)) throw new UnauthenticatedError();
     if (!isSessionId(sid)) throw new UnauthenticatedError();
@@ -156,6 +159,7 @@ export class AccessTokenService {
     const skew = this.options.clockSkewMs / 1000;
     if (iat > now + skew) throw new UnauthenticatedError();
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + skew)) throw new UnauthenticatedError();
+    if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime) || authTime > now + skew)) throw new UnauthenticatedError();
     const claims = payload as unknown as AccessClaims;
     if (!allowExpired && isExpired(claims, nowMs, skew)) throw new AccessTokenExpiredError();
     return { ...claims, roles: (roles as string[] | undefined) ?? [] };
