@@ -18,6 +18,7 @@ const WITHOUT_DEFAULT: Record<string, RegExp> = {
   previousSessionSecrets: /none/,
   deviceLabel: /bowser/,
   sessionLimit: /off/,
+  sessionLifetime: /none/,
 };
 
 /** Every option name of SessionModuleOptions, nested option objects as `cookies.secure` and so on. */

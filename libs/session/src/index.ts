@@ -45,6 +45,7 @@ export {
   CountGraceHits1764200004000,
   CreateRateLimits1764200005000,
   RecordAuthenticationTime1764200006000,
+  RecordSessionProfile1764200007000,
 } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';

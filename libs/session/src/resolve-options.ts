@@ -5,6 +5,7 @@ import { parseDuration } from './duration';
 import { SessionConfigError } from './errors/session-config-error';
 import type { SessionCleanupOptions, SessionModuleExtras, SessionModuleOptions } from './session.options';
 import type { SessionTransport, SessionUser, UserId } from './session.types';
+import type { Duration } from './duration';
 import { MAX_ACCESS_TOKEN_TTL_MS, SESSION_DEFAULTS as D } from './session.defaults';
 import { assertStrong, secretBytes } from './secret-material';
 import { resolveKeySet, type ResolvedKeySet } from './tokens/signing-keys';
@@ -61,6 +62,9 @@ export interface ResolvedSessionOptions {
   auditLog: boolean;
   deviceLabel: (userAgent: string | null) => string | null;
   sessionLimit: { max: number; evict: boolean } | null;
+  /** The "remember me" lifetimes, or null when the app has no such profile. */
+  rememberMe: { idleTimeoutMs: number; absoluteTimeoutMs: number } | null;
+  sessionLifetime: ((user: SessionUser<UserId>, rememberMe: boolean) => { idleTimeout?: Duration; absoluteTimeout?: Duration } | null | undefined) | null;
   revocationCache: { ttlMs: number; max: number };
   revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
   lastSeenIntervalMs: number;
@@ -84,6 +88,22 @@ export interface ResolvedCleanupOptions {
 
 /** Where development-only settings (plain-http cookies) are allowed. */
 const DEVELOPMENT_ENVS = new Set(['development', 'test']);
+
+function sessionLifetimeOption(value: unknown): ResolvedSessionOptions['sessionLifetime'] {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') throw new SessionConfigError('sessionLifetime must be a function (user, rememberMe) => { idleTimeout?, absoluteTimeout? }.');
+  return value as ResolvedSessionOptions['sessionLifetime'];
+}
+
+/**
+ * A lifetime profile that makes sense: an idle timeout no shorter than the access token, an
+ * absolute one no shorter than the idle one. `error` says where the values came from.
+ */
+export function checkLifetimes(idleTimeoutMs: number, absoluteTimeoutMs: number, accessTokenTtlMs: number, error: (message: string) => Error) {
+  if (idleTimeoutMs < accessTokenTtlMs) throw error(`idleTimeout (${idleTimeoutMs / 1000}s) must not be shorter than accessTokenTtl (${accessTokenTtlMs / 1000}s).`);
+  if (absoluteTimeoutMs < idleTimeoutMs) throw error(`absoluteTimeout (${absoluteTimeoutMs / 1000}s) must not be shorter than idleTimeout (${idleTimeoutMs / 1000}s).`);
+  return { idleTimeoutMs, absoluteTimeoutMs };
+}
 
 function sessionLimitOption(value: SessionModuleOptions['sessionLimit']): ResolvedSessionOptions['sessionLimit'] {
   if (value === undefined) return null;
@@ -275,6 +295,13 @@ export function resolveSessionOptions(
     auditLog: options.auditLog ?? D.auditLog,
     deviceLabel: deviceLabelOption(options.deviceLabel),
     sessionLimit: sessionLimitOption(options.sessionLimit),
+    rememberMe: options.rememberMe === undefined ? null : checkLifetimes(
+      ms(options.rememberMe?.idleTimeout, D.rememberMe.idleTimeout, 'rememberMe.idleTimeout'),
+      ms(options.rememberMe?.absoluteTimeout, D.rememberMe.absoluteTimeout, 'rememberMe.absoluteTimeout'),
+      accessTokenTtlMs,
+      (message) => new SessionConfigError(`rememberMe: ${message}`),
+    ),
+    sessionLifetime: sessionLifetimeOption(options.sessionLifetime),
     revocationCache: { ttlMs: cacheTtlMs, max: cacheMax },
     revocationBus,
     lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),

@@ -217,7 +217,8 @@ export function createSessionController(prefix: string): Type<unknown> {
     async csrfToken(@CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       const csrfToken = this.sessions.csrfTokenFor(session.id);
       if (session.tokenSource === 'cookie') {
-        this.http.sendCsrf(res, csrfToken, await this.http.edge(() => this.sessions.sessionExpiresAt(session.id)));
+        const lifetime = await this.http.edge(() => this.sessions.cookieLifetime(session.id));
+        this.http.sendCsrf(res, csrfToken, lifetime.expiresAt, lifetime.persistent);
       }
       this.http.noStore(res);
       return { csrfToken };

@@ -9,6 +9,7 @@ export const SESSION_DEFAULTS = deepFreeze({
   allowLongAccessTokens: false,
   idleTimeout: '24h',
   absoluteTimeout: '7d',
+  rememberMe: { idleTimeout: '30d', absoluteTimeout: '90d' },
   refreshReuseGrace: '10s',
   graceRefreshLimit: 20,
   rateLimits: { refreshPerIp: { limit: 120, window: '1m' }, refreshPerSession: { limit: 30, window: '1m' }, store: 'postgres' },

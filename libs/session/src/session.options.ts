@@ -53,6 +53,18 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   accessTokenTtl?: Duration;
   /** Allows an `accessTokenTtl` over 1 hour. Default `false`. */
   allowLongAccessTokens?: boolean;
+  /**
+   * The "remember me" profile: a login that asks for it (`rememberMe` in `SessionHttp.login` or
+   * `issue`) gets these lifetimes and persistent cookies. Once it is set, every other login gets
+   * the default lifetimes and cookies that end with the browser session. Unset (default): every
+   * session has persistent cookies and the default lifetimes, as before.
+   */
+  rememberMe?: { idleTimeout?: Duration; absoluteTimeout?: Duration };
+  /**
+   * Lifetimes from the user (shorter for administrators, say): called at login with the user and
+   * whether "remember me" was asked for; what it returns replaces the profile's lifetimes.
+   */
+  sessionLifetime?: (user: SessionUser<Id>, rememberMe: boolean) => { idleTimeout?: Duration; absoluteTimeout?: Duration } | null | undefined;
   /** A session whose refresh token is unused this long ends. Default 24 hours. */
   idleTimeout?: Duration;
   /** No session lives longer than this, however often refreshed. Default 7 days. */

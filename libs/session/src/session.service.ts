@@ -26,11 +26,15 @@ import {
 } from './errors/session-error';
 import type { RevokeReason, SessionInfo, SessionListItem, SessionTransport, SessionUser, UserId } from './session.types';
 import { restoreUserId, storeUserId } from './user-id';
+import { checkLifetimes } from './resolve-options';
+import { parseDuration } from './duration';
 
 /** Who is logging in, as the edge read it from the request. Plain data: no request or response. */
 export interface IssueClient {
   /** `cookie` (default) or `bearer`; must be one of the app's `transports`. */
   transport?: SessionTransport;
+  /** The user asked to stay signed in: the `rememberMe` profile (when the app has one). */
+  rememberMe?: boolean;
   userAgent?: string;
   ip?: string;
 }
@@ -48,6 +52,8 @@ export interface SessionGrant {
   accessToken: string;
   accessTokenExpiresAt: Date;
   sessionExpiresAt: Date;
+  /** False when the cookies should end with the browser session ("remember me" not asked for). */
+  persistent: boolean;
   /** Absent after a grace-window refresh: the client keeps the refresh token it has. */
   refreshToken?: string;
 }
@@ -101,12 +107,13 @@ export class SessionService {
     const now = new Date(nowMs);
     const sessionId = newSessionId();
     const secret = newRefreshSecret();
-    const absoluteExpiresAt = new Date(nowMs + this.options.absoluteTimeoutMs);
-    const expiresAt = this.idleExpiry(nowMs, absoluteExpiresAt);
+    const profile = this.profile(user, client.rememberMe === true);
+    const absoluteExpiresAt = new Date(nowMs + profile.absoluteTimeoutMs);
+    const expiresAt = this.idleExpiry(nowMs, absoluteExpiresAt, profile.idleTimeoutMs);
     // Everything the client gets is made before the row is written: nothing can fail between the
     // write and the return and leave a session that nobody holds.
     const access = this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
-    const grant = this.grant(transport, sessionId, access, expiresAt, formatRefreshToken(sessionId, secret));
+    const grant = this.grant(transport, sessionId, access, expiresAt, profile.persistent, formatRefreshToken(sessionId, secret));
     const row = {
       id: sessionId,
       userId: id.text,
@@ -118,6 +125,8 @@ export class SessionService {
       absoluteExpiresAt,
       userAgent: truncate(client.userAgent, 512),
       ip: truncate(client.ip, 64),
+      idleTimeoutMs: profile.idleTimeoutMs === this.options.idleTimeoutMs ? null : profile.idleTimeoutMs,
+      persistent: profile.persistent,
     };
     const limit = this.options.sessionLimit;
     if (!limit) {
@@ -214,10 +223,10 @@ export class SessionService {
           throw new RateLimitedError(Math.max(1, Math.ceil(this.options.refreshReuseGraceMs / 1000)));
         }
         const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
-        return this.grant(row.transport, parsed.sessionId, access, row.expiresAt);
+        return this.grant(row.transport, parsed.sessionId, access, row.expiresAt, row.persistent);
       }
       const secret = newRefreshSecret();
-      const expiresAt = this.idleExpiry(nowMs, row.absoluteExpiresAt);
+      const expiresAt = this.idleExpiry(nowMs, row.absoluteExpiresAt, row.idleTimeoutMs ?? this.options.idleTimeoutMs);
       const rotated = await this.store.rotate(
         parsed.sessionId,
         row.generation,
@@ -230,7 +239,7 @@ export class SessionService {
       if (!rotated) continue;
       const access = this.accessTokens.sign(user, parsed.sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
       this.events.emit('refreshed', { sessionId: parsed.sessionId, userId: user.id, at: now });
-      return this.grant(row.transport, parsed.sessionId, access, expiresAt, formatRefreshToken(parsed.sessionId, secret));
+      return this.grant(row.transport, parsed.sessionId, access, expiresAt, row.persistent, formatRefreshToken(parsed.sessionId, secret));
     }
     throw new SessionRevokedError();
   }
@@ -340,13 +349,18 @@ export class SessionService {
     }
     const access = this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs);
     this.events.emit('reauthenticated', { sessionId, userId: user.id, at: now });
-    return this.grant(row.transport, sessionId, access, row.expiresAt);
+    return this.grant(row.transport, sessionId, access, row.expiresAt, row.persistent);
   }
 
   /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */
   async sessionExpiresAt(sessionId: string): Promise<Date> {
+    return (await this.cookieLifetime(sessionId)).expiresAt;
+  }
+
+  /** When the session ends, and whether its cookies outlive the browser session. */
+  async cookieLifetime(sessionId: string): Promise<{ expiresAt: Date; persistent: boolean }> {
     const row = await this.store.findForRefresh(sessionId);
-    return row && !row.revokedAt ? row.expiresAt : new Date();
+    return row && !row.revokedAt ? { expiresAt: row.expiresAt, persistent: row.persistent } : { expiresAt: new Date(), persistent: true };
   }
 
   /** A fresh CSRF token bound to the session (for `GET /auth/csrf`). */
@@ -406,8 +420,32 @@ export class SessionService {
     return user ? { id: userId, roles: normaliseRoles(user.roles) } : null;
   }
 
-  private idleExpiry(nowMs: number, absoluteExpiresAt: Date): Date {
-    return new Date(Math.min(nowMs + this.options.idleTimeoutMs, absoluteExpiresAt.getTime()));
+  private idleExpiry(nowMs: number, absoluteExpiresAt: Date, idleTimeoutMs: number): Date {
+    return new Date(Math.min(nowMs + idleTimeoutMs, absoluteExpiresAt.getTime()));
+  }
+
+  /**
+   * The lifetimes and cookie kind of a new session: "remember me" when asked for and the app has
+   * that profile, then the app's `sessionLifetime` for this user, checked like the options are.
+   */
+  private profile(user: SessionUser<UserId>, rememberMe: boolean): { idleTimeoutMs: number; absoluteTimeoutMs: number; persistent: boolean } {
+    const { rememberMe: long, sessionLifetime } = this.options;
+    const remembered = rememberMe && long !== null;
+    let idleTimeoutMs = remembered ? long.idleTimeoutMs : this.options.idleTimeoutMs;
+    let absoluteTimeoutMs = remembered ? long.absoluteTimeoutMs : this.options.absoluteTimeoutMs;
+    const chosen = sessionLifetime?.(user, rememberMe);
+    if (chosen) {
+      try {
+        const idle = chosen.idleTimeout === undefined ? idleTimeoutMs : parseDuration(chosen.idleTimeout, 'idleTimeout') * 1000;
+        const absolute = chosen.absoluteTimeout === undefined ? absoluteTimeoutMs : parseDuration(chosen.absoluteTimeout, 'absoluteTimeout') * 1000;
+        ({ idleTimeoutMs, absoluteTimeoutMs } = checkLifetimes(idle, absolute, this.options.accessTokenTtlMs, (message) => new Error(message)));
+      } catch (error) {
+        // The app's bug must not cost the user their login: the profile's own lifetimes are safe.
+        this.logger.error(`sessionLifetime returned a lifetime that cannot be used (${(error as Error).message}); the profile's lifetimes apply`);
+      }
+    }
+    // Without a "remember me" profile every session keeps persistent cookies, as before it existed.
+    return { idleTimeoutMs, absoluteTimeoutMs, persistent: long === null || rememberMe };
   }
 
   private chooseTransport(asked: SessionTransport = 'cookie'): SessionTransport {
@@ -422,6 +460,7 @@ export class SessionService {
     sessionId: string,
     access: { token: string; expiresAt: Date },
     sessionExpiresAt: Date,
+    persistent: boolean,
     refreshToken?: string,
   ): SessionGrant {
     return {
@@ -431,6 +470,7 @@ export class SessionService {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
       sessionExpiresAt,
+      persistent,
       ...(refreshToken ? { refreshToken } : {}),
     };
   }

@@ -219,6 +219,10 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,
     cleanup: Object.keys(cleanupSettings(env)).length > 0 ? cleanupSettings(env) : undefined,
     rateLimits: refreshRateLimits(env),
+    rememberMe:
+      set('REMEMBER_ME') && bool(env.REMEMBER_ME, false, 'REMEMBER_ME')
+        ? withoutUndefined({ idleTimeout: seconds('REMEMBER_ME_IDLE_TIMEOUT'), absoluteTimeout: seconds('REMEMBER_ME_ABSOLUTE_TIMEOUT') })
+        : undefined,
   };
   return withoutUndefined(options);
 }

@@ -4,7 +4,7 @@ import { LoginRoute, SessionHttp, type RequestLike, type ResponseLike } from 'ne
 import { AuthRateLimits } from '../http/auth-rate-limits';
 import { AppError } from '../http/app-error';
 import { ApiErrors, BODY_ERRORS } from '../http/openapi';
-import { CredentialsDto } from './credentials.dto';
+import { CredentialsDto, LoginDto } from './credentials.dto';
 import { UsersService } from './users.service';
 
 const USER: SchemaObject = { type: 'object', required: ['id', 'email'], properties: { id: { type: 'string', format: 'uuid' }, email: { type: 'string', format: 'email' } } };
@@ -62,7 +62,7 @@ export class AuthController {
   @ApiHeader({ name: 'X-Session-Transport', required: false, description: '`bearer`: the tokens in the body instead of cookies.', schema: { type: 'string', enum: ['bearer', 'cookie'] } })
   @ApiOkResponse({ description: 'Logged in.', schema: LOGGED_IN })
   @ApiErrors({ 401: ['INVALID_CREDENTIALS'] })
-  async login(@Body() dto: CredentialsDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
+  async login(@Body() dto: LoginDto, @Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
     await this.limits.login(req, res, dto.email);
     const { user, accountId } = await this.users.verifyCredentials(dto.email, dto.password);
     if (!user) {
@@ -70,7 +70,7 @@ export class AuthController {
       this.audit.warn(JSON.stringify({ event: 'login.failed', at: new Date().toISOString(), userId: accountId, sessionId: null }));
       throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
     }
-    const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles });
+    const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles }, { rememberMe: dto.rememberMe === true });
     return { user: { id: user.id, email: user.email }, ...session };
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
 export class CredentialsDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com' })
@@ -14,4 +14,12 @@ export class CredentialsDto {
   @MinLength(8)
   @MaxLength(128)
   password!: string;
+}
+
+/** Login: the credentials, and whether to stay signed in ("remember me"). */
+export class LoginDto extends CredentialsDto {
+  @ApiProperty({ required: false, description: 'Stay signed in: longer lifetimes and cookies that outlive the browser session (when the app has REMEMBER_ME on).' })
+  @IsOptional()
+  @IsBoolean()
+  rememberMe?: boolean;
 }

@@ -33,7 +33,8 @@ export function readCookie(req: RequestLike, name: string): CookieRead {
 }
 
 export interface CookieAttributes {
-  maxAgeSeconds: number;
+  /** Null: a session cookie (no Max-Age, no Expires), which the browser drops when it closes. */
+  maxAgeSeconds: number | null;
   path: string;
   httpOnly: boolean;
   secure: boolean;
@@ -41,8 +42,9 @@ export interface CookieAttributes {
 }
 
 export function serializeCookie(name: string, value: string, a: CookieAttributes): string {
-  let cookie = `${name}=${value}; Max-Age=${Math.max(0, Math.floor(a.maxAgeSeconds))}; Path=${a.path}; SameSite=${a.sameSite}`;
-  if (a.maxAgeSeconds <= 0) cookie += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  const lifetime = a.maxAgeSeconds === null ? '' : `; Max-Age=${Math.max(0, Math.floor(a.maxAgeSeconds))}`;
+  let cookie = `${name}=${value}${lifetime}; Path=${a.path}; SameSite=${a.sameSite}`;
+  if (a.maxAgeSeconds !== null && a.maxAgeSeconds <= 0) cookie += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
   if (a.httpOnly) cookie += '; HttpOnly';
   if (a.secure) cookie += '; Secure';
   return cookie;

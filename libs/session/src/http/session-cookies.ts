@@ -9,6 +9,8 @@ export interface CookieGrant {
   csrfToken: string;
   /** When the session ends (idle expiry capped at the absolute one): every cookie's lifetime. */
   sessionExpiresAt: Date;
+  /** False: session cookies, which end with the browser session ("remember me" not asked for). */
+  persistent: boolean;
 }
 
 type CookieNames = ResolvedSessionOptions['cookies'];
@@ -19,18 +21,19 @@ type CookieNames = ResolvedSessionOptions['cookies'];
  * readable, Strict, Path=/). Each lives as long as what is left of the session.
  */
 export function grantCookies(names: CookieNames, refreshPath: string, grant: CookieGrant, nowMs: number): string[] {
-  const maxAge = (grant.sessionExpiresAt.getTime() - nowMs) / 1000;
+  const maxAge = grant.persistent ? (grant.sessionExpiresAt.getTime() - nowMs) / 1000 : null;
   const out = [
     serializeCookie(names.accessName, grant.accessToken, attrs(names, maxAge, '/', true, 'Lax')),
-    csrfCookie(names, grant.csrfToken, grant.sessionExpiresAt, nowMs),
+    csrfCookie(names, grant.csrfToken, grant.sessionExpiresAt, nowMs, grant.persistent),
   ];
   if (grant.refreshToken) out.push(serializeCookie(names.refreshName, grant.refreshToken, attrs(names, maxAge, refreshPath, true, 'Strict')));
   return out;
 }
 
-/** The CSRF cookie alone, for as long as what is left of the session. */
-export function csrfCookie(names: CookieNames, csrfToken: string, sessionExpiresAt: Date, nowMs: number): string {
-  return serializeCookie(names.csrfName, csrfToken, attrs(names, (sessionExpiresAt.getTime() - nowMs) / 1000, '/', false, 'Strict'));
+/** The CSRF cookie alone, for as long as what is left of the session (or the browser session). */
+export function csrfCookie(names: CookieNames, csrfToken: string, sessionExpiresAt: Date, nowMs: number, persistent = true): string {
+  const maxAge = persistent ? (sessionExpiresAt.getTime() - nowMs) / 1000 : null;
+  return serializeCookie(names.csrfName, csrfToken, attrs(names, maxAge, '/', false, 'Strict'));
 }
 
 /** Clears every auth cookie with the same name, path and attributes it was set with. */
@@ -42,6 +45,6 @@ export function clearedCookies(names: CookieNames, refreshPath: string): string[
   ];
 }
 
-function attrs(names: CookieNames, maxAgeSeconds: number, path: string, httpOnly: boolean, sameSite: 'Strict' | 'Lax'): CookieAttributes {
+function attrs(names: CookieNames, maxAgeSeconds: number | null, path: string, httpOnly: boolean, sameSite: 'Strict' | 'Lax'): CookieAttributes {
   return { maxAgeSeconds, path, httpOnly, sameSite, secure: names.secure };
 }

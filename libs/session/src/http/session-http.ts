@@ -109,8 +109,8 @@ export class SessionHttp implements OnModuleInit {
   }
 
   /** Writes the CSRF cookie alone (for `GET /auth/csrf`). */
-  sendCsrf(res: ResponseLike, csrfToken: string, sessionExpiresAt: Date): void {
-    this.append(res, csrfCookie(this.options.cookies, csrfToken, sessionExpiresAt, Date.now()));
+  sendCsrf(res: ResponseLike, csrfToken: string, sessionExpiresAt: Date, persistent = true): void {
+    this.append(res, csrfCookie(this.options.cookies, csrfToken, sessionExpiresAt, Date.now(), persistent));
     this.noStore(res);
   }
 

@@ -50,6 +50,14 @@ export class SessionEntity {
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 
+  /** This session's idle timeout (its lifetime profile); null: the app's `idleTimeout`. */
+  @Column('bigint', { name: 'idle_timeout_ms', nullable: true })
+  idleTimeoutMs!: string | null;
+
+  /** False when "remember me" was not asked for: its cookies end with the browser session. */
+  @Column('boolean', { default: true })
+  persistent!: boolean;
+
   /** When the user last proved who they are (login or re-authentication); null: at `created_at`. */
   @Column('timestamptz', { name: 'authenticated_at', nullable: true })
   authenticatedAt!: Date | null;

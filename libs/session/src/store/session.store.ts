@@ -20,6 +20,9 @@ export interface RefreshRow {
   revokedAt: Date | null;
   /** When the user last proved who they are: the login, or the last re-authentication. */
   authenticatedAt: Date;
+  /** This session's idle timeout; null: the app's. */
+  idleTimeoutMs: number | null;
+  persistent: boolean;
 }
 
 export interface NewSessionRow {
@@ -33,6 +36,9 @@ export interface NewSessionRow {
   absoluteExpiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  /** Null: the app's idle timeout. */
+  idleTimeoutMs: number | null;
+  persistent: boolean;
 }
 
 export interface LiveSessionRow {
@@ -60,11 +66,11 @@ const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 const INSERT_SESSION = `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
-    absolute_expires_at, user_agent, ip, authenticated_at)
-  VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9, $5)`;
+    absolute_expires_at, user_agent, ip, authenticated_at, idle_timeout_ms, persistent)
+  VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9, $5, $11, $12)`;
 
 function insertParams(row: NewSessionRow): unknown[] {
-  return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric];
+  return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric, row.idleTimeoutMs, row.persistent];
 }
 
 /**
@@ -122,7 +128,8 @@ export class SessionStore {
       `SELECT user_id AS "userId", user_id_numeric AS "userIdNumeric", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
               absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt",
-              COALESCE(authenticated_at, created_at) AS "authenticatedAt"
+              COALESCE(authenticated_at, created_at) AS "authenticatedAt",
+              idle_timeout_ms::float8 AS "idleTimeoutMs", persistent
          FROM auth_sessions WHERE id = $1`,
       [id],
     );
@@ -181,11 +188,11 @@ export class SessionStore {
    * Records a re-authentication on an open session of `userId`; returns what a new access token
    * needs, or null when there is no such open session.
    */
-  async markAuthenticated(id: string, userId: string, now: Date): Promise<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric'> | null> {
-    const rows = await this.run<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric'>>(
+  async markAuthenticated(id: string, userId: string, now: Date): Promise<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent'> | null> {
+    const rows = await this.run<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent'>>(
       `UPDATE auth_sessions SET authenticated_at = $3
         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
-        RETURNING transport, expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt", user_id_numeric AS "userIdNumeric"`,
+        RETURNING transport, expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt", user_id_numeric AS "userIdNumeric", persistent`,
       [id, userId, now],
     );
     return rows[0] ?? null;
