@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { SessionCleanupService, type CleanupReport } from 'nest-sessions';
+import { SessionCleanupService, SessionEvents, type CleanupReport } from 'nest-sessions';
 import { startApp, type TestApp } from './support/app';
 import { bearerLogin } from './support/browser';
 
@@ -52,7 +52,7 @@ describe('session cleanup', () => {
     expect(before).toBeGreaterThanOrEqual(1_500);
 
     const report = await a.app.get(SessionCleanupService).runOnce();
-    expect(report).toEqual({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, durationMs: expect.any(Number), slowestBatchMs: expect.any(Number), truncated: false, rateLimitKeysDeleted: expect.any(Number) });
+    expect(report).toEqual({ ran: true, deleted: before, batches: Math.floor(before / 500) + 1, durationMs: expect.any(Number), slowestBatchMs: expect.any(Number), truncated: false, rateLimitKeysDeleted: expect.any(Number), expired: expect.any(Number) });
     expect(await countOf(a, old)).toBe(0);
     expect(await countOf(a, oldRevoked)).toBe(0);
     expect(await countOf(a, recent)).toBe(50);
@@ -147,5 +147,49 @@ describe('session cleanup', () => {
     } finally {
       await single.close();
     }
+  });
+
+  it('marks sessions that ran out unnoticed as ended, with which timeout and when, and says so once (expired), even with two instances at once', async () => {
+    const user = `cleanup-expired-${randomUUID()}`;
+    const idleEnd = new Date(Date.now() - 1 * DAY);
+    const absoluteEnd = new Date(Date.now() - 3_600_000);
+    await a.dataSource.query(
+      `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
+       SELECT gen_random_uuid(), $1, 'bearer', sha256(g::text::bytea), now() - interval '2 days', now() - interval '2 days',
+              CASE WHEN g <= 30 THEN $2::timestamptz ELSE $3::timestamptz END,
+              CASE WHEN g <= 30 THEN $2::timestamptz + interval '6 days' ELSE $3::timestamptz END
+         FROM generate_series(1, 50) g`,
+      [user, idleEnd, absoluteEnd],
+    );
+    const events: Array<{ sessionId: string; userId: unknown; at: Date; reason: string }> = [];
+    for (const t of [a, b]) t.app.get(SessionEvents).on('expired', (e) => void (e.userId === user && events.push(e)));
+    const [ra, rb] = await Promise.all([a.app.get(SessionCleanupService).runOnce(), b.app.get(SessionCleanupService).runOnce()]);
+    expect(ra.expired + rb.expired).toBeGreaterThanOrEqual(50);
+    expect(new Set(events.map((e) => e.sessionId)).size).toBe(50);
+    expect(events).toHaveLength(50);
+    expect(events.filter((e) => e.reason === 'idle_timeout').every((e) => e.at.getTime() === idleEnd.getTime())).toBe(true);
+    expect(events.filter((e) => e.reason === 'absolute_timeout').every((e) => e.at.getTime() === absoluteEnd.getTime())).toBe(true);
+    expect(events.filter((e) => e.reason === 'idle_timeout')).toHaveLength(30);
+    const rows = await a.dataSource.query(
+      `SELECT revoke_reason, count(*)::int AS n, bool_and(revoked_at = expires_at) AS at_end FROM auth_sessions WHERE user_id = $1 GROUP BY 1 ORDER BY 1`,
+      [user],
+    );
+    expect(rows).toEqual([
+      { revoke_reason: 'absolute_timeout', n: 20, at_end: true },
+      { revoke_reason: 'idle_timeout', n: 30, at_end: true },
+    ]);
+    // A second pass finds nothing new.
+    expect((await a.app.get(SessionCleanupService).runOnce()).expired).toBe(0);
+  });
+
+  it('a session the cleanup found expired still answers its refresh with REAUTHENTICATION_REQUIRED', async () => {
+    const { refreshToken } = await bearerLogin(a);
+    const sid = refreshToken.split('.')[0];
+    await a.dataSource.query(`UPDATE auth_sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sid]);
+    await a.app.get(SessionCleanupService).runOnce();
+    const [row] = await a.dataSource.query(`SELECT revoke_reason FROM auth_sessions WHERE id = $1`, [sid]);
+    expect(row.revoke_reason).toBe('idle_timeout');
+    const res = await request(a.server).post('/auth/refresh').send({ refreshToken });
+    expect([res.status, res.body.code]).toEqual([401, 'REAUTHENTICATION_REQUIRED']);
   });
 });

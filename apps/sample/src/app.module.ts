@@ -18,6 +18,9 @@ import { JsonOnlyMiddleware } from './http/json-only.middleware';
 import { BenchController } from './bench/bench.controller';
 import { WebController } from './web/web.controller';
 import { CreateSampleTables1764200001000 } from './migrations/1764200001000-create-sample-tables';
+import { CreateSecurityEvents1764200009000 } from './migrations/1764200009000-create-security-events';
+import { SecurityEvent } from './audit/security-event.entity';
+import { AuditModule } from './audit/audit.module';
 
 @Module({
   imports: [
@@ -27,8 +30,8 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
       useFactory: (config: SampleConfig) => ({
         type: 'postgres',
         url: config.databaseUrl,
-        entities: [...sessionEntities, User, Note],
-        migrations: [...sessionMigrations, CreateSampleTables1764200001000],
+        entities: [...sessionEntities, User, Note, SecurityEvent],
+        migrations: [...sessionMigrations, CreateSampleTables1764200001000, CreateSecurityEvents1764200009000],
         migrationsRun: true,
         synchronize: false,
         // TypeORM's query logging prints parameters (token hashes, emails): keep it off.
@@ -55,6 +58,7 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
       }),
     }),
     NotesModule,
+    AuditModule,
   ],
   controllers: [WebController, MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
   providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],

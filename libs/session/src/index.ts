@@ -46,6 +46,7 @@ export {
   CreateRateLimits1764200005000,
   RecordAuthenticationTime1764200006000,
   RecordSessionProfile1764200007000,
+  IndexOpenSessionsByEnd1764200008000,
 } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';

@@ -185,7 +185,10 @@ export class SessionService {
       seen.userId = restoreUserId(row.userId, row.userIdNumeric);
       const match = await this.classify(parsed.sessionId, row, hashes);
       if (!match) throw new UnauthenticatedError();
-      if (row.revokedAt) throw new SessionRevokedError();
+      if (row.revokedAt) {
+        // A session the cleanup found ran out answers as if it had just been noticed.
+        throw row.revokeReason === 'idle_timeout' || row.revokeReason === 'absolute_timeout' ? new ReauthenticationRequiredError() : new SessionRevokedError();
+      }
       const nowMs = Date.now();
       const now = new Date(nowMs);
       if (nowMs >= row.expiresAt.getTime()) {

@@ -18,6 +18,7 @@ import { ApiErrors } from '../http/openapi';
 import { AuthRateLimits } from '../http/auth-rate-limits';
 import { NewPasswordDto, PasswordDto } from './password.dto';
 import { UsersService } from './users.service';
+import { SecurityEventsService } from '../audit/security-events.service';
 
 /**
  * Sensitive account actions: re-authenticate with the password, then change it within five
@@ -34,6 +35,7 @@ export class AccountController {
     private readonly sessions: SessionService,
     private readonly sessionHttp: SessionHttp,
     private readonly limits: AuthRateLimits,
+    private readonly securityEvents: SecurityEventsService,
   ) {}
 
   @Post('auth/reauthenticate')
@@ -53,6 +55,7 @@ export class AccountController {
     await this.limits.reauthenticate(req, res, user.id);
     if (!(await this.users.verifyPassword(user.id, dto.password))) {
       this.audit.warn(JSON.stringify({ event: 'reauthentication.failed', at: new Date().toISOString(), userId: user.id, sessionId: session.id }));
+      await this.securityEvents.record(String(user.id), 'reauthentication.failed', session.id);
       throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid password.');
     }
     return this.sessionHttp.reauthenticate(res, session);

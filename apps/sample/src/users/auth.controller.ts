@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Logger, Post, Req, Res } from '
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import { LoginRoute, SessionHttp, type RequestLike, type ResponseLike } from 'nest-sessions';
 import { AuthRateLimits } from '../http/auth-rate-limits';
+import { SecurityEventsService } from '../audit/security-events.service';
 import { AppError } from '../http/app-error';
 import { ApiErrors, BODY_ERRORS } from '../http/openapi';
 import { CredentialsDto, LoginDto } from './credentials.dto';
@@ -40,6 +41,7 @@ export class AuthController {
     private readonly users: UsersService,
     private readonly sessionHttp: SessionHttp,
     private readonly limits: AuthRateLimits,
+    private readonly securityEvents: SecurityEventsService,
   ) {}
 
   /** 409 for a taken email is an enumeration channel; it is rate-limited (see README). */
@@ -68,6 +70,8 @@ export class AuthController {
     if (!user) {
       // The account's id when the email has one; never the email or the password.
       this.audit.warn(JSON.stringify({ event: 'login.failed', at: new Date().toISOString(), userId: accountId, sessionId: null }));
+      // The account's owner sees failed attempts on it among their security events.
+      if (accountId) await this.securityEvents.record(accountId, 'login.failed');
       throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
     }
     const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles }, { rememberMe: dto.rememberMe === true });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
 import { User } from './user.entity';
 import { UsersService } from './users.service';
 import { PasswordHasher } from './password-hasher';
@@ -8,7 +9,7 @@ import { AccountController } from './account.controller';
 import { AuthRateLimits } from '../http/auth-rate-limits';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User])],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule],
   controllers: [AuthController, AccountController],
   providers: [UsersService, PasswordHasher, AuthRateLimits],
   exports: [UsersService],

@@ -54,6 +54,7 @@ describe('SessionCleanupService pacing', () => {
         return { locked: true, deleted: planned, serverMs: batchMs - 1 };
       },
       deleteIdleRateLimits: async () => 0,
+      markExpired: async () => [],
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
       { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'none', cleanup: { enabled: false, ...cleanup } },

@@ -8,6 +8,7 @@ import { SESSION_CLEANUP_OPTIONS } from '../session.constants';
 import type { ResolvedCleanupOptions } from '../resolve-options';
 import { SessionStore, type CleanupCursor } from '../store/session.store';
 import { SessionEvents } from '../events/session-events';
+import { restoreUserId } from '../user-id';
 
 /** What one cleanup pass did; also emitted as the `cleanup` event. */
 export interface CleanupReport {
@@ -25,6 +26,8 @@ export interface CleanupReport {
   truncated: boolean;
   /** Rate-limit keys deleted because nothing is counted against them any more. */
   rateLimitKeysDeleted: number;
+  /** Sessions found to have run out (idle or absolute) unnoticed: marked ended, `expired` emitted. */
+  expired: number;
 }
 
 /** Advisory-lock key shared by every instance: the first 32 bits of sha256("nest-sessions cleanup"). */
@@ -106,6 +109,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   private async pass(): Promise<CleanupReport> {
     const { retentionMs, batchSize, timeBudgetMs, pauseMs, pauseFactor } = this.cleanup;
     const started = Date.now();
+    const expired = await this.markExpired(started, batchSize, timeBudgetMs);
     const cutoff = new Date(started - retentionMs);
     let deleted = 0;
     let batches = 0;
@@ -120,7 +124,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       const batchMs = performance.now() - batchStarted;
       if (!batch.locked) {
         if (batches === 0) {
-          return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated, rateLimitKeysDeleted: 0 });
+          return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated, rateLimitKeysDeleted: 0, expired });
         }
         truncated = true; // another instance took over between our batches: it finishes the work
         stoppedBy = 'another instance took over the rest';
@@ -147,7 +151,24 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       }
     }
     const rateLimitKeysDeleted = truncated ? 0 : await this.deleteIdleRateLimits(started, batchSize, timeBudgetMs);
-    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated, rateLimitKeysDeleted }, stoppedBy);
+    return this.report({ ran: true, deleted, batches, durationMs: Date.now() - started, slowestBatchMs, truncated, rateLimitKeysDeleted, expired }, stoppedBy);
+  }
+
+  /**
+   * Sessions that ran out without a refresh to notice are marked ended (with the timeout and the
+   * moment) and reported as `expired`, once each, before any is old enough to delete.
+   */
+  private async markExpired(started: number, batchSize: number, timeBudgetMs: number): Promise<number> {
+    let marked = 0;
+    while (Date.now() - started < timeBudgetMs) {
+      const rows = await this.store.markExpired(new Date(), batchSize);
+      for (const row of rows) {
+        this.events.emit('expired', { sessionId: row.id, userId: restoreUserId(row.userId, row.userIdNumeric), at: row.endedAt, reason: row.reason });
+      }
+      marked += rows.length;
+      if (rows.length < batchSize) break;
+    }
+    return marked;
   }
 
   /**
@@ -169,7 +190,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     if (report.ran) {
       this.logger.log(
         `session cleanup: deleted ${report.deleted} ended sessions in ${report.batches} batches, ${report.durationMs} ms ` +
-          `(slowest batch ${report.slowestBatchMs} ms), ${report.rateLimitKeysDeleted} idle rate-limit keys` +
+          `(slowest batch ${report.slowestBatchMs} ms), ${report.rateLimitKeysDeleted} idle rate-limit keys, ${report.expired} newly expired` +
           (report.truncated ? ` (${stoppedBy})` : ''),
       );
     } else {

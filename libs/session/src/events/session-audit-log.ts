@@ -11,6 +11,7 @@ const LEVELS: Record<Audited, 'log' | 'warn'> = {
   refreshed: 'log',
   revoked: 'log',
   reauthenticated: 'log',
+  expired: 'log',
   reuse_detected: 'warn',
   refresh_failed: 'warn',
   csrf_rejected: 'warn',

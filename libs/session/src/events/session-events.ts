@@ -41,6 +41,8 @@ export interface SessionEventMap {
   reuse_detected: [SessionEvent];
   /** A session ended before its expiry (emitted for reuse detection too). */
   revoked: [SessionEvent & { reason: RevokeReason }];
+  /** A session ran out (idle or absolute timeout) unnoticed; found by the cleanup. `at` is when it ended. */
+  expired: [SessionEvent & { reason: 'idle_timeout' | 'absolute_timeout' }];
   /** The user of a session proved who they are again (`reauthenticate`). */
   reauthenticated: [SessionEvent];
   /** A refresh was refused (bad or unknown token, ended session, rate limit). */
@@ -58,6 +60,7 @@ export const SESSION_EVENT_NAMES = {
   reuse_detected: 'session.reuse_detected',
   revoked: 'session.revoked',
   reauthenticated: 'session.reauthenticated',
+  expired: 'session.expired',
   refresh_failed: 'session.refresh_failed',
   csrf_rejected: 'session.csrf_rejected',
   cleanup: 'session.cleanup',

@@ -13,6 +13,7 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Check('auth_sessions_transport_check', `"transport" IN ('cookie', 'bearer')`)
 @Index('auth_sessions_user_live_idx', ['userId'], { where: 'revoked_at IS NULL' })
 @Index('auth_sessions_expires_at_id_idx', ['expiresAt', 'id'])
+@Index('auth_sessions_open_expires_at_idx', ['expiresAt'], { where: 'revoked_at IS NULL' })
 export class SessionEntity {
   @PrimaryColumn('uuid')
   id!: string;

@@ -18,6 +18,7 @@ export interface RefreshRow {
   expiresAt: Date;
   absoluteExpiresAt: Date;
   revokedAt: Date | null;
+  revokeReason: RevokeReason | null;
   /** When the user last proved who they are: the login, or the last re-authentication. */
   authenticatedAt: Date;
   /** This session's idle timeout; null: the app's. */
@@ -127,7 +128,7 @@ export class SessionStore {
     const rows = await this.run<RefreshRow>(
       `SELECT user_id AS "userId", user_id_numeric AS "userIdNumeric", transport, secret_hash AS "secretHash", previous_hashes[1] AS "previousHash",
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
-              absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt",
+              absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt", revoke_reason AS "revokeReason",
               COALESCE(authenticated_at, created_at) AS "authenticatedAt",
               idle_timeout_ms::float8 AS "idleTimeoutMs", persistent
          FROM auth_sessions WHERE id = $1`,
@@ -196,6 +197,24 @@ export class SessionStore {
       [id, userId, now],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * Marks up to `limit` open sessions that ran out (idle or absolute) before `now` as ended, at
+   * the moment they ended and with which timeout it was; returns them. Rows another instance is
+   * marking are skipped, so each is marked, and reported, once.
+   */
+  async markExpired(now: Date, limit: number): Promise<Array<{ id: string; userId: string; userIdNumeric: boolean; endedAt: Date; reason: 'idle_timeout' | 'absolute_timeout' }>> {
+    return this.run(
+      `UPDATE auth_sessions s
+          SET revoked_at = s.expires_at,
+              revoke_reason = CASE WHEN s.expires_at >= s.absolute_expires_at THEN 'absolute_timeout' ELSE 'idle_timeout' END
+        WHERE s.id IN (SELECT id FROM auth_sessions WHERE revoked_at IS NULL AND expires_at <= $1
+                        ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+          AND s.revoked_at IS NULL
+        RETURNING s.id, s.user_id AS "userId", s.user_id_numeric AS "userIdNumeric", s.expires_at AS "endedAt", s.revoke_reason AS reason`,
+      [now, limit],
+    );
   }
 
   async belongsTo(id: string, userId: string): Promise<boolean> {

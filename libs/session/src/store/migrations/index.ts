@@ -5,7 +5,8 @@ import { CountGraceHits1764200004000 } from './1764200004000-count-grace-hits';
 import { CreateRateLimits1764200005000 } from './1764200005000-create-rate-limits';
 import { RecordAuthenticationTime1764200006000 } from './1764200006000-record-authentication-time';
 import { RecordSessionProfile1764200007000 } from './1764200007000-record-session-profile';
+import { IndexOpenSessionsByEnd1764200008000 } from './1764200008000-index-open-sessions-by-end';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000];
-export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000 };
+export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000];
+export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000 };
