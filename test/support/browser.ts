@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import type { TestApp } from './app';
+import { useFakeDate } from './clock';
 
 export interface ParsedCookie {
   name: string;
@@ -100,4 +101,21 @@ export async function bearerLogin(t: TestApp, email = uniqueEmail()) {
   const res = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD });
   if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
   return { userId: reg.body.id as string, email, accessToken: res.body.accessToken as string, refreshToken: res.body.refreshToken as string, csrfToken: res.body.csrfToken as string };
+}
+
+/**
+ * A thief's browser replays a cookie session's rotated refresh token after the grace window (the
+ * clock moved 11 s): reuse, which ends the session. Returns the thief's response.
+ */
+export async function replayAfterGrace(t: TestApp, refreshToken: string, csrfToken: string | undefined): Promise<request.Response> {
+  const clock = useFakeDate();
+  try {
+    clock.advance(11_000);
+    const thief = new Browser(t);
+    thief.cookies.set(REFRESH, { value: refreshToken, path: '/auth' });
+    thief.csrfToken = csrfToken;
+    return await thief.post('/auth/refresh');
+  } finally {
+    clock.restore();
+  }
 }
