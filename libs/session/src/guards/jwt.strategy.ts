@@ -57,6 +57,13 @@ export class SessionJwtStrategy extends PassportStrategy(Strategy, 'nest-session
    * from this one: concurrent requests never answer each other.
    */
   verifyToken(req: object): Promise<AccessClaims> {
+    // passport-jwt verifies with jsonwebtoken, which has no EdDSA: those tokens take the
+    // library's Ed25519 check, with the same claim checks.
+    const token = (req as Record<string, unknown>)[REQUEST_ACCESS_TOKEN];
+    const key = typeof token === 'string' ? this.accessTokens.keyFor(token) : null;
+    if (key?.alg === 'EdDSA') {
+      return new Promise((resolve) => resolve(this.accessTokens.checkClaims(this.accessTokens.verifySignature(token as string, key), Date.now())));
+    }
     return new Promise((resolve, reject) => {
       const done = (error: unknown, claims: AccessClaims | false) => (error || !claims ? reject(error ?? new Error('unauthenticated')) : resolve(claims));
       privateRegistry.authenticate(Object.create(this) as Strategy, { session: false }, done)(req, {}, reject);

@@ -7,7 +7,7 @@ import { publicJwks } from '../tokens/signing-keys';
 import { ApiRoute, ApiTagged } from '../openapi/api-docs';
 
 /**
- * `GET /.well-known/jwks.json`: the public keys of the configured ES256 and RS256 signing keys,
+ * `GET /.well-known/jwks.json`: the public keys of the configured ES256, RS256 and EdDSA signing keys,
  * so other services can verify access tokens without any secret. HS256 keys are never listed.
  * Cached for 5 minutes: add a key at least that long before making it current (README, key
  * rotation).
@@ -28,7 +28,7 @@ export class JwksController {
   @Header('Content-Type', 'application/jwk-set+json')
   @ApiRoute({
     summary: 'Public keys that verify access tokens (JWK Set)',
-    success: { status: 200, description: 'The ES256 and RS256 public keys, each with its kid; never a secret.' },
+    success: { status: 200, description: 'The ES256, RS256 and EdDSA public keys, each with its kid; never a secret.' },
     errors: {},
   })
   jwks(): { keys: object[] } {

@@ -8,7 +8,8 @@ import type { UserId } from '../session.types';
 import { storeUserId } from '../user-id';
 import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session-error';
 import { isSessionId } from './refresh-token';
-import { keyForHeader, type ResolvedSigningKey } from './signing-keys';
+import { keyForHeader, type ResolvedSigningKey, type SigningAlgorithm } from './signing-keys';
+import { signEdDsa, verifyEdDsa } from './eddsa-jws';
 
 /** The claims of a verified access token. */
 export interface AccessClaims {
@@ -65,7 +66,8 @@ export class AccessTokenService {
 
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
     this.verifyOptions = {
-      algorithms: options.keys.algorithms,
+      // EdDSA is verified apart (jsonwebtoken has none): these are the ones jsonwebtoken checks.
+      algorithms: options.keys.algorithms.filter((alg): alg is Exclude<SigningAlgorithm, 'EdDSA'> => alg !== 'EdDSA'),
       issuer: options.issuer,
       audience: options.audience,
       ignoreExpiration: true,
@@ -92,11 +94,11 @@ export class AccessTokenService {
       auth_time: Math.floor(authenticatedAtMs / 1000),
     };
     const { kid, alg, signKey } = this.options.keys.current;
-    const token = this.jwt.sign(payload, {
-      privateKey: signKey as unknown as string,
-      algorithm: alg,
-      header: { alg, typ: ACCESS_TOKEN_TYP, ...(kid === null ? {} : { kid }) },
-    });
+    const header = { alg, typ: ACCESS_TOKEN_TYP, ...(kid === null ? {} : { kid }) };
+    const token =
+      alg === 'EdDSA'
+        ? signEdDsa(header, payload, signKey!)
+        : this.jwt.sign(payload, { privateKey: signKey as unknown as string, algorithm: alg, header });
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
@@ -108,13 +110,28 @@ export class AccessTokenService {
     if (!isWellFormedJwt(token)) throw new UnauthenticatedError();
     const key = this.keyFor(token);
     if (!key) throw new UnauthenticatedError();
-    let decoded: DecodedJwt;
+    return this.checkClaims(this.verifySignature(token, key), nowMs, allowExpired);
+  }
+
+  /**
+   * The signature, `iss` and `aud` under `key` in its one algorithm: jsonwebtoken for HS256,
+   * ES256 and RS256, the Ed25519 check for EdDSA (with `iss` and `aud` checked here, as
+   * jsonwebtoken would). Throws `UnauthenticatedError`.
+   */
+  verifySignature(token: string, key: ResolvedSigningKey): DecodedJwt {
+    if (key.alg === 'EdDSA') {
+      const decoded = verifyEdDsa(token, key.verifyKey);
+      const payload = decoded?.payload;
+      if (!decoded || typeof payload !== 'object' || payload.iss !== this.options.issuer || !audienceMatches(payload.aud, this.options.audience)) {
+        throw new UnauthenticatedError();
+      }
+      return decoded;
+    }
     try {
-      decoded = this.jwt.verify(token, { ...this.verifyOptions, algorithms: [key.alg], publicKey: key.verifyKey as unknown as string }) as unknown as DecodedJwt;
+      return this.jwt.verify(token, { ...this.verifyOptions, algorithms: [key.alg], publicKey: key.verifyKey as unknown as string }) as unknown as DecodedJwt;
     } catch {
       throw new UnauthenticatedError();
     }
-    return this.checkClaims(decoded, nowMs, allowExpired);
   }
 
   /**
@@ -164,6 +181,10 @@ export class AccessTokenService {
     if (!allowExpired && isExpired(claims, nowMs, skew)) throw new AccessTokenExpiredError();
     return { ...claims, roles: (roles as string[] | undefined) ?? [] };
   }
+}
+
+function audienceMatches(aud: unknown, expected: string): boolean {
+  return aud === expected || (Array.isArray(aud) && aud.includes(expected));
 }
 
 export function isExpired(claims: Pick<AccessClaims, 'exp'>, nowMs: number, skewSeconds: number): boolean {

@@ -9,6 +9,7 @@ const secret = () => randomBytes(32).toString('base64url');
 const sessionSecret = secret();
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
 
 const resolve = (overrides: Partial<SessionModuleOptions>) =>
   resolveSessionOptions({ sessionSecret, loadUser: () => null, ...overrides }, {}, { NODE_ENV: 'test' });
@@ -36,8 +37,9 @@ describe('signing keys', () => {
       { kid: 'es-1', alg: 'ES256', key: ec.privateKey },
       { kid: 'hs-1', alg: 'HS256', key: secret() },
       { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string },
+      { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey.export({ format: 'jwk' }) },
     ];
-    for (const current of ['es-1', 'hs-1', 'rs-1']) {
+    for (const current of ['es-1', 'hs-1', 'rs-1', 'ed-1']) {
       const service = new AccessTokenService(resolve({ signingKeys: keys, currentSigningKey: current }));
       const { token } = service.sign(claims, sid, now, now + 86_400_000);
       const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
@@ -108,6 +110,31 @@ describe('signing keys', () => {
     expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
   });
 
+  it('EdDSA (Ed25519): a changed payload, a changed or non-canonical signature, and an HS256 token naming its kid are all refused', () => {
+    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
+    const { token } = service.sign(claims, sid, now, now + 86_400_000);
+    expect(service.verify(token, now).sid).toBe(sid);
+    const [h, p, s] = token.split('.');
+    const otherPayload = b64({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'someone-else' });
+    const flipped = Buffer.from(s, 'base64url');
+    flipped[10] ^= 1;
+    const forgeries = [
+      `${h}.${otherPayload}.${s}`,
+      `${h}.${p}.${flipped.toString('base64url')}`,
+      `${h}.${p}.${s}A`,
+      `${h}.${p}.${s.slice(0, -1)}`,
+      `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64')}`,
+      `${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'ed-1' })}.${p}.${createHmac('sha256', ed.publicKey.export({ format: 'der', type: 'spki' })).update(`${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'ed-1' })}.${p}`).digest('base64url')}`,
+    ];
+    for (const forged of forgeries) expect(() => service.verify(forged, now)).toThrow('Authentication required');
+    // Signed by another Ed25519 key under the same kid.
+    const stranger = new AccessTokenService(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey }] }));
+    expect(() => service.verify(stranger.sign(claims, sid, now, now + 86_400_000).token, now)).toThrow('Authentication required');
+    // Another issuer or audience, validly signed.
+    const elsewhere = new AccessTokenService(resolve({ issuer: 'other', signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
+    expect(() => service.verify(elsewhere.sign(claims, sid, now, now + 86_400_000).token, now)).toThrow('Authentication required');
+  });
+
   describe('case 17: unsafe keys stop the start, saying what to fix', () => {
     it.each<[string, SigningKey[], RegExp]>([
       ['a short HMAC secret', [{ kid: 'a', alg: 'HS256', key: 'too-short' }], /signingKeys "a" is 9 bytes; use at least 32 random bytes/],
@@ -118,7 +145,9 @@ describe('signing keys', () => {
       ['an RSA key for ES256', [{ kid: 'a', alg: 'ES256', key: rsa.privateKey }], /got an RSA key of 2048 bits/],
       ['an asymmetric key for HS256', [{ kid: 'a', alg: 'HS256', key: ec.privateKey }], /HS256 takes a secret, not a private key/],
       ['a secret for ES256', [{ kid: 'a', alg: 'ES256', key: createSecretKey(randomBytes(32)) }], /an asymmetric algorithm takes a private or public key, not a secret/],
-      ['alg none', [{ kid: 'a', alg: 'none' as never, key: secret() }], /alg must be "HS256", "ES256" or "RS256"; got "none"/],
+      ['alg none', [{ kid: 'a', alg: 'none' as never, key: secret() }], /alg must be "HS256", "ES256", "RS256" or "EdDSA"; got "none"/],
+      ['an Ed448 key for EdDSA', [{ kid: 'a', alg: 'EdDSA', key: generateKeyPairSync('ed448').privateKey }], /EdDSA needs an Ed25519 key; got a ed448 key/],
+      ['an EC key for EdDSA', [{ kid: 'a', alg: 'EdDSA', key: ec.privateKey }], /EdDSA needs an Ed25519 key; got an EC key/],
       ['HS384', [{ kid: 'a', alg: 'HS384' as never, key: secret() }], /got "HS384"/],
       ['a bad kid', [{ kid: '../a', alg: 'HS256', key: secret() }], /kid must be 1 to 64 letters/],
       ['a kid twice', [{ kid: 'a', alg: 'HS256', key: secret() }, { kid: 'a', alg: 'ES256', key: ec.privateKey }], /kid "a" is used twice/],
@@ -141,7 +170,7 @@ describe('signing keys', () => {
     });
   });
 
-  it('the JWK Set lists the ES256 and RS256 public keys with kid, alg and use; never a secret or a private part', () => {
+  it('the JWK Set lists the ES256, RS256 and EdDSA public keys with kid, alg and use; never a secret or a private part', () => {
     const hs = secret();
     const options = resolve({
       signingKeys: [
@@ -149,6 +178,7 @@ describe('signing keys', () => {
         { kid: 'hs-1', alg: 'HS256', key: hs },
         { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey.export({ format: 'jwk' }) },
         { kid: 'es-0', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey },
+        { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey },
       ],
     });
     const jwks = publicJwks(options.keys);
@@ -156,7 +186,9 @@ describe('signing keys', () => {
       ['es-1', 'ES256', 'EC', 'sig'],
       ['rs-1', 'RS256', 'RSA', 'sig'],
       ['es-0', 'ES256', 'EC', 'sig'],
+      ['ed-1', 'EdDSA', 'OKP', 'sig'],
     ]);
+    expect(jwks.keys[3]).toEqual({ kty: 'OKP', crv: 'Ed25519', x: ed.publicKey.export({ format: 'jwk' }).x, kid: 'ed-1', alg: 'EdDSA', use: 'sig' });
     const text = JSON.stringify(jwks);
     for (const field of ['"d"', '"p"', '"q"', '"dp"', '"dq"', '"qi"', '"k"']) expect(text).not.toContain(field);
     expect(text).not.toContain(Buffer.from(hs).toString('base64url'));

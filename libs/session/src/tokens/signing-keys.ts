@@ -3,7 +3,7 @@ import { SessionConfigError } from '../errors/session-config-error';
 import { assertStrong, secretBytes } from '../secret-material';
 
 /** The algorithms a key may have. One per key: a token's `alg` must be its key's. */
-export type SigningAlgorithm = 'HS256' | 'ES256' | 'RS256';
+export type SigningAlgorithm = 'HS256' | 'ES256' | 'RS256' | 'EdDSA';
 
 /** One access-token key, as an app configures it. */
 export interface SigningKey {
@@ -11,7 +11,8 @@ export interface SigningKey {
   kid: string;
   alg: SigningAlgorithm;
   /**
-   * HS256: the secret (at least 32 random bytes). ES256 (P-256) and RS256 (at least 2048 bits):
+   * HS256: the secret (at least 32 random bytes). ES256 (P-256), RS256 (at least 2048 bits) and
+   * EdDSA (Ed25519):
    * the private key (PEM, a JWK object or a KeyObject), or only the public key for a key that
    * verifies but never signs (another service's, or one being retired).
    */
@@ -40,7 +41,7 @@ export interface ResolvedKeySet {
 }
 
 const KID = /^[A-Za-z0-9._~-]{1,64}$/;
-const ALGORITHMS = new Set<SigningAlgorithm>(['HS256', 'ES256', 'RS256']);
+const ALGORITHMS = new Set<SigningAlgorithm>(['HS256', 'ES256', 'RS256', 'EdDSA']);
 const MIN_RSA_BITS = 2048;
 
 /**
@@ -105,7 +106,7 @@ function resolveKey(entry: SigningKey, index: number): ResolvedSigningKey {
   if (typeof kid !== 'string' || !KID.test(kid)) {
     throw new SessionConfigError(`${where}.kid must be 1 to 64 letters, digits, ".", "_", "~" or "-"; got ${JSON.stringify(kid)}.`);
   }
-  if (!ALGORITHMS.has(alg)) throw new SessionConfigError(`${where}.alg must be "HS256", "ES256" or "RS256"; got ${JSON.stringify(alg)}.`);
+  if (!ALGORITHMS.has(alg)) throw new SessionConfigError(`${where}.alg must be "HS256", "ES256", "RS256" or "EdDSA"; got ${JSON.stringify(alg)}.`);
   const name = `signingKeys ${JSON.stringify(kid)}`;
   if (alg === 'HS256') {
     if (entry.key instanceof KeyObject && entry.key.type !== 'secret') {
@@ -121,6 +122,9 @@ function resolveKey(entry: SigningKey, index: number): ResolvedSigningKey {
   const details = verifyKey.asymmetricKeyDetails ?? {};
   if (alg === 'ES256' && !(type === 'ec' && details.namedCurve === 'prime256v1')) {
     throw new SessionConfigError(`${name}: ES256 needs an EC key on the P-256 curve (prime256v1); got ${describe(verifyKey)}.`);
+  }
+  if (alg === 'EdDSA' && type !== 'ed25519') {
+    throw new SessionConfigError(`${name}: EdDSA needs an Ed25519 key; got ${describe(verifyKey)}.`);
   }
   if (alg === 'RS256' && !(type === 'rsa' && (details.modulusLength ?? 0) >= MIN_RSA_BITS)) {
     throw new SessionConfigError(`${name}: RS256 needs an RSA key of at least ${MIN_RSA_BITS} bits; got ${describe(verifyKey)}.`);
