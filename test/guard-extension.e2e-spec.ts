@@ -1,4 +1,4 @@
-import { Controller, ExecutionContext, ForbiddenException, Get, Injectable, UseGuards } from '@nestjs/common';
+import { Controller, ForbiddenException, Get, Injectable, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import { CurrentUser, SessionGuard, SessionError, type AccessTokenSource, type GuardedRequest, type SessionUser } from 'nest-sessions';
 import { startBareApp, UserAppController } from './support/bare-app';

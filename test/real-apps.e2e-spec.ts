@@ -5,7 +5,6 @@ import { CsrfGuard, SessionGuard, SessionService, SessionStoreUnavailableError }
 import { ADAPTERS, startBareApp } from './support/bare-app';
 import { setCookies } from './support/browser';
 
-const ACCESS = '__Host-ns-at';
 const REFRESH = '__Secure-ns-rt';
 
 type Started = Awaited<ReturnType<typeof startBareApp>>;

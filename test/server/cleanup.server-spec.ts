@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { CLEANUP_LOCK_KEY } from '../../libs/session/src/cleanup/session-cleanup.service';
 import { SessionCleanupService } from 'nest-sessions';
-import { BASE_ENV, startApp, type TestApp } from '../support/app';
+import { startApp, type TestApp } from '../support/app';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;

@@ -1,4 +1,4 @@
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import type { CronTime } from 'cron';
 import { optionalPeer } from './optional-peer';
 import { parseDuration } from './duration';
