@@ -28,6 +28,23 @@ describe('idle timeout and absolute lifetime (short lifetimes, moved clock)', ()
     }
   });
 
+  it('case 6: a token SessionGuard has already verified, and answers from its cache, still expires at exp + skew (5 s)', async () => {
+    const clock = useFakeDate();
+    try {
+      const { browser } = await signedInBrowser(t);
+      // The first request verifies the token through passport; the guard caches it, so the later
+      // ones are judged by the cache's own expiry check, which no uncached request reaches.
+      expect((await browser.send('get', '/me')).status).toBe(200);
+      clock.advance(5 * MIN + 2_000);
+      expect((await browser.send('get', '/me')).status).toBe(200);
+      clock.advance(5_000);
+      const me = await browser.send('get', '/me');
+      expect([me.status, me.body.code]).toEqual([401, 'ACCESS_TOKEN_EXPIRED']);
+    } finally {
+      clock.restore();
+    }
+  });
+
   it('case 24: a refresh token unused longer than the idle timeout is refused and the session closed', async () => {
     const clock = useFakeDate();
     try {
