@@ -36,8 +36,8 @@ describe('optional peers', () => {
     jest.isolateModules(() => {
       const { RedisRevocationTransport } = require('./revocation/redis-transport') as typeof import('./revocation/redis-transport');
       const { SessionConfigError: IsolatedError } = require('./errors/session-config-error') as { SessionConfigError: typeof SessionConfigError };
-      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379')).toThrow(IsolatedError);
-      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379')).toThrow('revocationBus: { redis } needs the package "ioredis": npm install ioredis');
+      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379', 'origin')).toThrow(IsolatedError);
+      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379', 'origin')).toThrow('revocationBus: { redis } needs the package "ioredis": npm install ioredis');
     });
   });
 

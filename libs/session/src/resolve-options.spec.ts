@@ -281,9 +281,11 @@ describe('resolveSessionOptions', () => {
     it('every resolved duration is in milliseconds, named in the field', () => {
       const resolved = resolve();
       const durationFields = Object.keys(resolved).filter((k) => /Ms$/.test(k));
-      expect(durationFields.sort()).toEqual(['absoluteTimeoutMs', 'accessTokenTtlMs', 'clockSkewMs', 'idleTimeoutMs', 'lastSeenIntervalMs', 'refreshReuseGraceMs']);
+      expect(durationFields.sort()).toEqual(['absoluteTimeoutMs', 'accessTokenTtlMs', 'clockSkewMs', 'idleTimeoutMs', 'lastSeenIntervalMs', 'refreshReuseGraceMs', 'revocationHeartbeatMs']);
       expect(Object.keys(resolved.cleanup).filter((k) => /Ms$/.test(k)).sort()).toEqual(['jitterMs', 'pauseMs', 'retentionMs', 'timeBudgetMs']);
       expect(resolved.revocationCache.ttlMs).toBe(5_000);
+      expect(resolved.revocationCache.maxAgeMs).toBe(60_000);
+      expect(resolved.revocationHeartbeatMs).toBe(2_000);
     });
 
     it('the defaults come from SESSION_DEFAULTS, which cannot be changed at run time', () => {

@@ -65,7 +65,8 @@ export interface ResolvedSessionOptions {
   /** The "remember me" lifetimes, or null when the app has no such profile. */
   rememberMe: { idleTimeoutMs: number; absoluteTimeoutMs: number } | null;
   sessionLifetime: ((user: SessionUser<UserId>, rememberMe: boolean) => { idleTimeout?: Duration; absoluteTimeout?: Duration } | null | undefined) | null;
-  revocationCache: { ttlMs: number; max: number };
+  revocationCache: { ttlMs: number; maxAgeMs: number; max: number };
+  revocationHeartbeatMs: number;
   revocationBus: { kind: 'postgres' } | { kind: 'none' } | { kind: 'redis'; url: string };
   lastSeenIntervalMs: number;
   cleanup: ResolvedCleanupOptions;
@@ -253,6 +254,12 @@ export function resolveSessionOptions(
   const cacheMax = integer(options.revocationCache?.max, D.revocationCache.max, 'revocationCache.max', 0, 10_000_000);
   const cacheTtlMs = ms(options.revocationCache?.ttl, D.revocationCache.ttl, 'revocationCache.ttl');
   if (cacheTtlMs > 60_000) throw new SessionConfigError('revocationCache.ttl above 60 s lets a lost broadcast hide a revocation too long; use at most 60.');
+  const cacheMaxAgeMs = ms(options.revocationCache?.maxAge, D.revocationCache.maxAge, 'revocationCache.maxAge');
+  if (cacheMaxAgeMs > 600_000) throw new SessionConfigError('revocationCache.maxAge above 10 min lets a broadcast that could not be sent hide a revocation too long; use at most 600.');
+  const revocationHeartbeatMs = ms(options.revocationHeartbeat, D.revocationHeartbeat, 'revocationHeartbeat');
+  if (revocationHeartbeatMs < 100 || revocationHeartbeatMs > 30_000) {
+    throw new SessionConfigError('revocationHeartbeat must be between 0.1 and 30 seconds: a silent listener is noticed within two of them.');
+  }
   const bus = options.revocationBus ?? D.revocationBus;
   let revocationBus: ResolvedSessionOptions['revocationBus'];
   if (bus === 'postgres' || bus === 'none') revocationBus = { kind: bus };
@@ -302,7 +309,8 @@ export function resolveSessionOptions(
       (message) => new SessionConfigError(`rememberMe: ${message}`),
     ),
     sessionLifetime: sessionLifetimeOption(options.sessionLifetime),
-    revocationCache: { ttlMs: cacheTtlMs, max: cacheMax },
+    revocationCache: { ttlMs: cacheTtlMs, maxAgeMs: Math.max(cacheTtlMs, cacheMaxAgeMs), max: cacheMax },
+    revocationHeartbeatMs,
     revocationBus,
     lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),
     cleanup: resolveCleanupOptions(options.cleanup),

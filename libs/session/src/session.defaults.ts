@@ -20,7 +20,8 @@ export const SESSION_DEFAULTS = deepFreeze({
   clearSiteData: true,
   auditLog: true,
   csrf: { trustedOrigins: [] },
-  revocationCache: { ttl: '5s', max: 100_000 },
+  revocationCache: { ttl: '5s', maxAge: '60s', max: 100_000 },
+  revocationHeartbeat: '2s',
   revocationBus: 'postgres',
   lastSeenInterval: '5m',
   cleanup: {

@@ -117,11 +117,21 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   /** CSRF protection settings (used by `CsrfGuard`). */
   csrf?: SessionCsrfOptions;
   /**
-   * Strict mode's cache of open sessions. `ttl` (default 5 s) bounds how long a revocation can go
-   * unseen when broadcasts are lost; `max` (default 100,000 sessions) bounds memory; `max: 0`
-   * checks the database on every request.
+   * Strict mode's cache of open sessions. While this instance's revocation listener is proven
+   * alive (its heartbeat comes back), an entry answers for up to `maxAge` (default 60 s;
+   * re-read in the background after half of it): revocations reach it through the bus. With
+   * `revocationBus: 'none'` an entry answers for `ttl` (default 5 s), which then bounds how long
+   * another instance's revocation goes unseen. While a listener's heartbeat is late, the cache
+   * answers nothing. `max` (default 100,000 sessions) bounds memory; `max: 0` checks the database
+   * on every request.
    */
-  revocationCache?: { ttl?: Duration; max?: number };
+  revocationCache?: { ttl?: Duration; maxAge?: Duration; max?: number };
+  /**
+   * How often the revocation listener sends itself a heartbeat (default 2 s). A listener that has
+   * not heard one for two periods counts as deaf (a silently dead connection, PgBouncer in
+   * transaction mode): the cache stops answering and the listener reconnects.
+   */
+  revocationHeartbeat?: Duration;
   /**
    * How revocations reach other instances in strict mode. `'postgres'` (default): LISTEN/NOTIFY on
    * the app's database. `{ redis: 'redis://…' }`: Redis pub/sub (PgBouncer in transaction mode).

@@ -11,10 +11,10 @@ import {
   parseRefreshToken,
 } from './tokens/refresh-token';
 import { mintCsrfToken } from './tokens/csrf-token';
-import { SessionStore, type RefreshRow } from './store/session.store';
+import { SessionStore, type CurrentRotationResult, type RefreshRow } from './store/session.store';
 import { SessionEvents } from './events/session-events';
 import { SessionLiveness } from './revocation/session-liveness';
-import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
+import { SessionRateLimiter, type PendingRateLimit } from './rate-limit/session-rate-limiter';
 import {
   RateLimitedError,
   ReauthenticationRequiredError,
@@ -175,10 +175,16 @@ export class SessionService {
     seen.sessionId = parsed?.sessionId ?? null;
     // Counted before the secret is checked: guessing costs attempts, and a session id alone
     // (which is not secret) cannot be used to make the database work without limit.
-    await this.limiter.refreshAttempt(client.ip, parsed?.sessionId ?? null);
-    if (!parsed) throw new UnauthenticatedError();
+    const limits = await this.limiter.refreshAttempt(client.ip, parsed?.sessionId ?? null);
+    if (!parsed) {
+      await this.limiter.spend(limits);
+      throw new UnauthenticatedError();
+    }
     // Under every pepper still accepted: a session rotated before a sessionSecret change still matches.
     const hashes = this.options.refreshPeppers.map((pepper) => hashRefreshSecret(parsed.secret, pepper));
+    const rotated = await this.rotateCurrent(parsed.sessionId, hashes, presented.via, limits, seen);
+    if (rotated) return rotated;
+    // Not the current secret of an open session of this transport: classify it with the full row.
     for (let attempt = 0; attempt < 2; attempt++) {
       const row = await this.store.findForRefresh(parsed.sessionId);
       if (!row) throw new UnauthenticatedError();
@@ -245,6 +251,61 @@ export class SessionService {
       return this.grant(row.transport, parsed.sessionId, access, expiresAt, row.persistent, formatRefreshToken(parsed.sessionId, secret));
     }
     throw new SessionRevokedError();
+  }
+
+  /**
+   * The common refresh, one round trip: the limits are spent and the current secret rotates in
+   * one statement. Null when the secret is not the current one of an open session of this
+   * transport (the caller classifies it). The app's `loadUser` runs after the write, as no
+   * connection is held then; if it fails, the rotation is undone, so the secret the client still
+   * holds stays current instead of turning into reuse.
+   */
+  private async rotateCurrent(
+    sessionId: string,
+    hashes: Buffer[],
+    via: PresentedRefreshToken['via'],
+    limits: PendingRateLimit[],
+    seen: { sessionId: string | null; userId: UserId | null },
+  ): Promise<SessionGrant | null> {
+    const secret = newRefreshSecret();
+    const newHash = hashRefreshSecret(secret, this.options.refreshPepper);
+    const nowMs = Date.now();
+    const now = new Date(nowMs);
+    let result: CurrentRotationResult;
+    try {
+      result = await this.store.rotateCurrent({
+        id: sessionId,
+        hashes,
+        newHash,
+        now,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        lineageSize: this.options.lineageSize,
+        viaCookie: via === 'cookie',
+        limits,
+      });
+    } catch (error) {
+      this.limiter.explainFailure(error);
+      throw error;
+    }
+    if (result.outcome === 'limited') this.limiter.refusedInline(limits[result.index], result.prior, nowMs);
+    if (result.outcome !== 'rotated') return null;
+    const row = result.row;
+    const userId = restoreUserId(row.userId, row.userIdNumeric);
+    seen.userId = userId;
+    let user: SessionUser<UserId> | null;
+    try {
+      user = await this.loadUser(userId);
+    } catch (error) {
+      await this.store.undoRotation(sessionId, row.generation, newHash, row.previousRotatedAt).catch(() => false);
+      throw error;
+    }
+    if (!user) {
+      await this.revokeSession(sessionId, 'user_disabled', now);
+      throw new SessionRevokedError();
+    }
+    const access = this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
+    this.events.emit('refreshed', { sessionId, userId: user.id, at: now });
+    return this.grant(row.transport, sessionId, access, row.expiresAt, row.persistent, formatRefreshToken(sessionId, secret));
   }
 
   /**

@@ -4,7 +4,38 @@ import { runStatement } from '../store/run-statement';
 import { emissionIntervalUs, gcraStep, type RateLimitRule, type RateLimitVerdict } from './gcra';
 import type { SessionRateLimitStore } from './session-rate-limit-store';
 
-const START = `CASE WHEN r.tat_us > $2::bigint + $4::bigint THEN $2::bigint ELSE GREATEST(r.tat_us, $2::bigint) END`;
+/** Where an attempt's parameters are in a statement: `$n` positions. */
+export interface GcraParams {
+  key: number;
+  nowUs: number;
+  intervalUs: number;
+  windowUs: number;
+}
+
+/**
+ * `gcraStep` as one upsert, for a data-modifying CTE: returns a row when the attempt is allowed
+ * (and charges it), none when refused (and charges nothing). The start is now for fresh or
+ * foreign state; one interval past it must stay within the window. `when`: an extra condition
+ * for charging at all (an earlier limit of the same request allowed it).
+ */
+export function gcraUpsertSql(p: GcraParams, when?: string): string {
+  const start = `CASE WHEN r.tat_us > $${p.nowUs}::bigint + $${p.windowUs}::bigint THEN $${p.nowUs}::bigint ELSE GREATEST(r.tat_us, $${p.nowUs}::bigint) END`;
+  return `INSERT INTO auth_rate_limits AS r (key, tat_us) SELECT $${p.key}::text, $${p.nowUs}::bigint + $${p.intervalUs}::bigint${when ? ` WHERE ${when}` : ''}
+    ON CONFLICT (key) DO UPDATE SET tat_us = ${start} + $${p.intervalUs}::bigint
+     WHERE ${start} + $${p.intervalUs}::bigint <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
+    RETURNING 1`;
+}
+
+/** The parameters `gcraUpsertSql` expects, in the order of `GcraParams`. */
+export function gcraValues(key: string, rule: RateLimitRule, nowUs: number): unknown[] {
+  return [key, nowUs, emissionIntervalUs(rule), rule.windowMs * 1000];
+}
+
+/** A refused attempt's wait, from the state it found (`prior`, null when another instance had only just created it). */
+export function refusedVerdict(prior: string | null, rule: RateLimitRule, nowUs: number): RateLimitVerdict {
+  if (prior === null) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(emissionIntervalUs(rule) / 1000)) };
+  return { allowed: false, retryAfterMs: Math.max(1, gcraStep(Number(prior), nowUs, rule).retryAfterMs) };
+}
 
 /**
  * Rate-limit state in the app's Postgres (`auth_rate_limits`, created by `sessionMigrations`), so
@@ -25,30 +56,21 @@ export class PostgresRateLimitStore implements SessionRateLimitStore {
       rows = await runStatement(
         this.dataSource,
         this.logger,
-        // gcraStep in SQL ($2 now, $3 interval, $4 window): the start (now for fresh or foreign
-        // state) plus one interval must stay within the window.
         `WITH prior AS (SELECT tat_us FROM auth_rate_limits WHERE key = $1),
-              granted AS (
-                INSERT INTO auth_rate_limits AS r (key, tat_us) VALUES ($1, $2::bigint + $3::bigint)
-                ON CONFLICT (key) DO UPDATE
-                   SET tat_us = ${START} + $3::bigint
-                 WHERE ${START} + $3::bigint <= $2::bigint + $4::bigint
-                RETURNING 1)
+              granted AS (${gcraUpsertSql({ key: 1, nowUs: 2, intervalUs: 3, windowUs: 4 })})
          SELECT EXISTS (SELECT 1 FROM granted) AS allowed, (SELECT tat_us FROM prior)::text AS prior`,
-        [key, nowUs, emissionIntervalUs(rule), rule.windowMs * 1000],
+        gcraValues(key, rule, nowUs),
       );
     } catch (error) {
       this.explainMissingTable(error);
       throw error;
     }
     const { allowed, prior } = rows[0];
-    if (allowed) return { allowed: true, retryAfterMs: 0 };
-    // A row another instance had only just created reads as absent: then one interval.
-    if (prior === null) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(emissionIntervalUs(rule) / 1000)) };
-    return { allowed: false, retryAfterMs: Math.max(1, gcraStep(Number(prior), nowUs, rule).retryAfterMs) };
+    return allowed ? { allowed: true, retryAfterMs: 0 } : refusedVerdict(prior, rule, nowUs);
   }
 
-  private explainMissingTable(error: unknown): void {
+  /** Says once which migration creates the table, when a statement found it missing. */
+  explainMissingTable(error: unknown): void {
     if (this.warnedMissingTable || (error as { reason?: unknown })?.reason !== '42P01') return;
     this.warnedMissingTable = true;
     this.logger.error('table auth_rate_limits is missing: run the migrations in sessionMigrations (RateLimits1764200005000)');

@@ -8,7 +8,16 @@ import type { RateLimitRule } from './gcra';
 import { resolveRateLimit, type RateLimit } from './rate-limit-options';
 import type { SessionRateLimitStore } from './session-rate-limit-store';
 import { MemoryRateLimitStore } from './memory-rate-limit.store';
-import { PostgresRateLimitStore } from './postgres-rate-limit.store';
+import { PostgresRateLimitStore, refusedVerdict } from './postgres-rate-limit.store';
+
+/** A refresh limit not spent yet: the session store spends it in the rotation's own statement. */
+export interface PendingRateLimit {
+  /** The key as stored (an HMAC). */
+  key: string;
+  rule: RateLimitRule;
+  /** Per client address: a refusal may mean an untrusted proxy. */
+  perIp: string | null;
+}
 
 /**
  * Rate limits on the store the module is configured with (by default the app's Postgres, so
@@ -39,29 +48,54 @@ export class SessionRateLimiter {
    * failure is a `SessionStoreUnavailableError` (503): limits fail closed.
    */
   async consume(key: string, limit: RateLimit): Promise<void> {
-    await this.spend(key, resolveRateLimit(limit, 'limit'));
+    await this.spendKey(key, resolveRateLimit(limit, 'limit'));
   }
 
   /**
    * A refresh attempt, counted before the token is looked at, so failing attempts count too:
-   * per client address, then per session id (ids are public; the secret is not).
+   * per client address, then per session id (ids are public; the secret is not). With the
+   * Postgres store the limits come back unspent, for the rotation to spend in its own statement
+   * (one round trip for the whole refresh); any other store spends them here and returns none.
    */
-  async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<void> {
+  async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<PendingRateLimit[]> {
     const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
-    if (refreshPerIp && ip) {
-      try {
-        await this.spend(`refresh:ip:${ip}`, refreshPerIp);
-      } catch (error) {
-        if (error instanceof RateLimitedError) this.warnIfProxy(ip);
-        throw error;
-      }
-    }
-    if (refreshPerSession && sessionId) await this.spend(`refresh:session:${sessionId}`, refreshPerSession);
+    const pending: PendingRateLimit[] = [];
+    if (refreshPerIp && ip) pending.push({ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip });
+    if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null });
+    if (this.store instanceof PostgresRateLimitStore) return pending;
+    await this.spend(pending);
+    return [];
   }
 
-  private async spend(key: string, rule: RateLimitRule): Promise<void> {
-    const hashed = createHmac('sha256', this.options.rateLimitKey).update(key).digest('base64url');
-    const verdict = await this.store.consume(hashed, rule, Date.now());
+  /** Spends pending limits on their own (a refresh that never reaches the rotation's statement). */
+  async spend(pending: PendingRateLimit[]): Promise<void> {
+    for (const limit of pending) {
+      const verdict = await this.store.consume(limit.key, limit.rule, Date.now());
+      if (!verdict.allowed) this.refuse(limit, verdict.retryAfterMs);
+    }
+  }
+
+  /** A pending limit the rotation's statement found spent: 429 with the wait. */
+  refusedInline(limit: PendingRateLimit, prior: string | null, nowMs: number): never {
+    return this.refuse(limit, refusedVerdict(prior, limit.rule, nowMs * 1000).retryAfterMs);
+  }
+
+  /** The rotation's statement failed: a missing table is named once, as `consume` does. */
+  explainFailure(error: unknown): void {
+    if (this.store instanceof PostgresRateLimitStore) this.store.explainMissingTable(error);
+  }
+
+  private refuse(limit: PendingRateLimit, retryAfterMs: number): never {
+    if (limit.perIp) this.warnIfProxy(limit.perIp);
+    throw new RateLimitedError(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
+
+  private hashKey(key: string): string {
+    return createHmac('sha256', this.options.rateLimitKey).update(key).digest('base64url');
+  }
+
+  private async spendKey(key: string, rule: RateLimitRule): Promise<void> {
+    const verdict = await this.store.consume(this.hashKey(key), rule, Date.now());
     if (!verdict.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
   }
 

@@ -2,13 +2,15 @@ import { Logger } from '@nestjs/common';
 import { Client, type ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { backoffDelay } from './backoff';
-import { REVOCATION_CHANNEL, type RevocationTransport } from './revocation-message';
+import { REVOCATION_CHANNEL, heartbeatChannel, type RevocationListener, type RevocationTransport } from './revocation-message';
 
 /**
  * Postgres LISTEN/NOTIFY: no infrastructure beyond the database. Listens on a dedicated
  * connection (not one of the pool's), reconnects with backoff, and reports each reconnection so
- * the cache can be cleared (notifications sent while it was away are lost). Does not work
- * through PgBouncer in transaction mode: use the Redis transport there.
+ * the cache can be cleared (notifications sent while it was away are lost). Heartbeats go
+ * through the pool like revocations, so they prove the whole path. Does not work through
+ * PgBouncer in transaction mode (the heartbeat never comes back, and the log says so): use the
+ * Redis transport there.
  */
 export class PostgresRevocationTransport implements RevocationTransport {
   private readonly logger = new Logger('SessionRevocation');
@@ -19,14 +21,31 @@ export class PostgresRevocationTransport implements RevocationTransport {
   /** The current client has connected and runs LISTEN; cleared as soon as it errors or ends. */
   private listening = false;
 
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly heartbeats: string;
+  /** Drops the current client and schedules a reconnection. */
+  private drop?: () => void;
 
-  start(onMessage: (payload: string) => void, onReconnect: () => void): void {
-    void this.connect(onMessage, onReconnect);
+  constructor(
+    private readonly dataSource: DataSource,
+    origin: string,
+  ) {
+    this.heartbeats = heartbeatChannel(origin);
+  }
+
+  start(listener: RevocationListener): void {
+    void this.connect(listener);
   }
 
   async publish(payload: string): Promise<void> {
     await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, payload]);
+  }
+
+  async heartbeat(nonce: string): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [this.heartbeats, nonce]);
+  }
+
+  restart(): void {
+    this.drop?.();
   }
 
   isConnected(): boolean {
@@ -37,10 +56,16 @@ export class PostgresRevocationTransport implements RevocationTransport {
     this.closed = true;
     this.listening = false;
     clearTimeout(this.timer);
-    await this.client?.end().catch(() => undefined);
+    const client = this.client;
+    if (!client) return;
+    // Polite when the server answers, and never waiting longer than a second on one that does not.
+    const ended = client.end().catch(() => undefined);
+    const timer = setTimeout(() => destroySocket(client), 1_000);
+    await ended;
+    clearTimeout(timer);
   }
 
-  private async connect(onMessage: (payload: string) => void, onReconnect: () => void): Promise<void> {
+  private async connect(listener: RevocationListener): Promise<void> {
     if (this.closed) return;
     // keepAlive and a connect timeout: a connection that dies silently must still end in an
     // error, so the listener reconnects and clears the cache instead of waiting forever.
@@ -54,29 +79,36 @@ export class PostgresRevocationTransport implements RevocationTransport {
     const retry = () => {
       if (this.closed || this.client !== client) return;
       this.client = undefined;
+      if (this.listening) listener.onDisconnect();
       this.listening = false;
       client.removeAllListeners();
       client.on('error', () => undefined);
+      // A frozen connection never answers a polite end: its socket is destroyed.
+      destroySocket(client);
       void client.end().catch(() => undefined);
       const delay = backoffDelay(this.attempt++);
-      this.timer = setTimeout(() => void this.connect(onMessage, onReconnect), delay);
+      this.timer = setTimeout(() => void this.connect(listener), delay);
     };
     this.client = client;
+    this.drop = retry;
     client.on('error', () => retry());
     client.on('end', () => retry());
     client.on('notification', (n) => {
-      if (n.channel === REVOCATION_CHANNEL && n.payload) onMessage(n.payload);
+      if (!n.payload) return;
+      if (n.channel === REVOCATION_CHANNEL) listener.onMessage(n.payload);
+      else if (n.channel === this.heartbeats) listener.onHeartbeat(n.payload);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}; LISTEN ${this.heartbeats}`);
       // Unless this client already failed (and `retry` moved on) while LISTEN was answered.
-      this.listening = this.client === client;
+      if (this.client !== client) return;
+      this.listening = true;
       if (this.attempt > 0) this.logger.log('revocation listener reconnected; session cache cleared');
       this.attempt = 0;
-      onReconnect();
+      listener.onConnect();
     } catch {
-      this.logger.warn('revocation listener cannot connect; retrying (the cache TTL bounds revocation meanwhile)');
+      this.logger.warn('revocation listener cannot connect; retrying (strict checks read the database meanwhile)');
       retry();
     }
   }
@@ -101,6 +133,11 @@ export class PostgresRevocationTransport implements RevocationTransport {
       ...extra,
     };
   }
+}
+
+/** pg's Client has no public way to drop a connection that does not answer. */
+function destroySocket(client: Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 interface PostgresOptions {

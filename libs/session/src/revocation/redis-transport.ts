@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 
 type RedisClass = typeof Redis;
 import { requireOptionalPeer } from '../optional-peer';
-import { REVOCATION_CHANNEL, type RevocationTransport } from './revocation-message';
+import { REVOCATION_CHANNEL, type RevocationListener, type RevocationTransport } from './revocation-message';
 
 /**
  * Redis pub/sub, for deployments where LISTEN does not work (PgBouncer in transaction mode).
@@ -13,8 +13,10 @@ export class RedisRevocationTransport implements RevocationTransport {
   private readonly logger = new Logger('SessionRevocation');
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  private readonly heartbeats: string;
 
-  constructor(url: string) {
+  constructor(url: string, origin: string) {
+    this.heartbeats = `${REVOCATION_CHANNEL}:heartbeat:${origin}`;
     const loaded = requireOptionalPeer<RedisClass & { default?: RedisClass }>('ioredis', 'revocationBus: { redis }');
     const RedisClient: RedisClass = loaded.default ?? loaded;
     const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectionName: 'nest-sessions-revocations' };
@@ -25,22 +27,33 @@ export class RedisRevocationTransport implements RevocationTransport {
     }
   }
 
-  start(onMessage: (payload: string) => void, onReconnect: () => void): void {
+  start(listener: RevocationListener): void {
     let first = true;
     this.subscriber.on('ready', () => {
       if (!first) this.logger.log('revocation subscriber reconnected; session cache cleared');
       first = false;
-      onReconnect();
+      listener.onConnect();
     });
+    this.subscriber.on('close', () => listener.onDisconnect());
     this.subscriber.on('message', (channel: string, payload: string) => {
-      if (channel === REVOCATION_CHANNEL) onMessage(payload);
+      if (channel === REVOCATION_CHANNEL) listener.onMessage(payload);
+      else if (channel === this.heartbeats) listener.onHeartbeat(payload);
     });
     // ioredis re-subscribes by itself after a reconnection.
-    void this.subscriber.subscribe(REVOCATION_CHANNEL).catch(() => this.logger.warn('cannot subscribe to Redis yet; retrying'));
+    void this.subscriber.subscribe(REVOCATION_CHANNEL, this.heartbeats).catch(() => this.logger.warn('cannot subscribe to Redis yet; retrying'));
   }
 
   async publish(payload: string): Promise<void> {
     await this.publisher.publish(REVOCATION_CHANNEL, payload);
+  }
+
+  async heartbeat(nonce: string): Promise<void> {
+    await this.publisher.publish(this.heartbeats, nonce);
+  }
+
+  restart(): void {
+    // Drops the socket at once (a frozen one would never answer QUIT); ioredis reconnects and re-subscribes.
+    this.subscriber.disconnect(true);
   }
 
   /** The subscriber's connection is up (ioredis re-subscribes as it becomes ready). */

@@ -3,11 +3,12 @@ import type { DataSource } from 'typeorm';
 import { resolveSessionOptions } from '../resolve-options';
 import type { SessionStore } from '../store/session.store';
 import { SessionLiveness } from './session-liveness';
+import type { RevocationListener, RevocationTransport } from './revocation-message';
 
 /** The strict-mode cache on its own, with a store whose answers the test releases by hand. */
 describe('SessionLiveness', () => {
   const sid = '3b241101-e2bb-4255-8caf-4136c566a962';
-  let pending: Array<(live: { lastSeenAt: Date } | null) => void>;
+  let pending: Array<(live: { lastSeenAt: Date; expiresAt: Date } | null) => void>;
   let reads: number;
   let liveness: SessionLiveness;
 
@@ -30,7 +31,7 @@ describe('SessionLiveness', () => {
   });
 
   const answer = async (live: boolean) => {
-    pending.shift()!(live ? { lastSeenAt: new Date() } : null);
+    pending.shift()!(live ? { lastSeenAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) } : null);
     await new Promise((r) => setImmediate(r));
   };
 
@@ -76,5 +77,137 @@ describe('SessionLiveness', () => {
     } finally {
       now.mockRestore();
     }
+  });
+});
+
+/** The cache behind a broadcast bus: it answers only while the listener's heartbeat comes back. */
+describe('SessionLiveness with a heartbeat', () => {
+  const sid = '3b241101-e2bb-4255-8caf-4136c566a962';
+  const t0 = 1_800_000_000_000;
+  let reads: number;
+  let clock: number;
+  let beats: string[];
+  let restarts: number;
+  let listener: RevocationListener;
+  let liveness: SessionLiveness;
+  let dateNow: jest.SpyInstance;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    clock = t0;
+    dateNow = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    reads = 0;
+    beats = [];
+    restarts = 0;
+    const store = {
+      findLive: () => {
+        reads += 1;
+        return Promise.resolve({ lastSeenAt: new Date(clock), expiresAt: new Date(clock + 3_600_000) });
+      },
+      touch: () => Promise.resolve(),
+    } as unknown as SessionStore;
+    const options = resolveSessionOptions(
+      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'postgres', revocationHeartbeat: 1, revocationCache: { maxAge: 60 } },
+      {},
+      { NODE_ENV: 'test' },
+    );
+    const transport: RevocationTransport = {
+      start: (l) => (listener = l),
+      publish: () => Promise.resolve(),
+      heartbeat: (nonce) => {
+        beats.push(nonce);
+        return Promise.resolve();
+      },
+      restart: () => (restarts += 1),
+      close: () => Promise.resolve(),
+      isConnected: () => true,
+    };
+    liveness = new (class extends SessionLiveness {
+      protected override createTransport() {
+        return transport;
+      }
+    })(options, store, {} as DataSource);
+    liveness.onModuleInit();
+  });
+
+  afterEach(async () => {
+    await liveness.onApplicationShutdown();
+    dateNow.mockRestore();
+    jest.useRealTimers();
+  });
+
+  const advance = (ms: number) => {
+    clock += ms;
+    jest.advanceTimersByTime(ms);
+  };
+  const echo = () => listener.onHeartbeat(beats.at(-1)!);
+  const cacheOnce = async () => {
+    expect(await liveness.isLive(sid, 'u1')).toBe(true);
+  };
+
+  it('connected but not yet heard: every check reads the store', async () => {
+    listener.onConnect();
+    await cacheOnce();
+    await cacheOnce();
+    expect(reads).toBe(2);
+    expect(liveness.isListenerConnected()).toBe(false);
+  });
+
+  it('once the heartbeat comes back, an entry answers for up to maxAge, re-read after half of it', async () => {
+    listener.onConnect();
+    echo();
+    expect(liveness.isListenerConnected()).toBe(true);
+    await cacheOnce();
+    for (let s = 0; s < 29; s++) {
+      advance(1_000);
+      echo();
+      expect(liveness.isCachedLive(sid, 'u1')).toBe(true);
+    }
+    expect(reads).toBe(1);
+    advance(1_500);
+    echo();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(true);
+    expect(reads).toBe(2); // past half of maxAge: one background re-read
+  });
+
+  it('a heartbeat two periods late stops the cache at once, reconnects, and entries from before never answer again', async () => {
+    listener.onConnect();
+    echo();
+    await cacheOnce();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(true);
+    // The listener goes silent: no more echoes.
+    advance(2_001);
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(false);
+    expect(liveness.isListenerConnected()).toBe(false);
+    advance(1_000);
+    expect(restarts).toBe(1);
+    // Checks meanwhile read the store and cache nothing.
+    await cacheOnce();
+    await cacheOnce();
+    expect(reads).toBe(3);
+    // Reconnected and heard again: the cache works again, from fresh reads only.
+    listener.onConnect();
+    echo();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(false);
+    await cacheOnce();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(true);
+  });
+
+  it('a heartbeat it did not send proves nothing', async () => {
+    listener.onConnect();
+    listener.onHeartbeat('not-one-of-ours');
+    expect(liveness.isListenerConnected()).toBe(false);
+    await cacheOnce();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(false);
+  });
+
+  it('a disconnection ends every entry', async () => {
+    listener.onConnect();
+    echo();
+    await cacheOnce();
+    listener.onDisconnect();
+    listener.onConnect();
+    echo();
+    expect(liveness.isCachedLive(sid, 'u1')).toBe(false);
   });
 });

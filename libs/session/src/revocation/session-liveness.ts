@@ -9,36 +9,48 @@ import { MAX_IDS_PER_MESSAGE, type RevocationTransport } from './revocation-mess
 import { RevocationCodec } from './revocation-codec';
 import { PostgresRevocationTransport } from './postgres-transport';
 import { RedisRevocationTransport } from './redis-transport';
+import { ListenerHeartbeat } from './listener-heartbeat';
+import { backoffDelay } from './backoff';
 
 interface LiveEntry {
   userId: string;
-  /** When the database last confirmed the session open (this instance's clock). */
+  /** When the read that found the session open began (this instance's clock). */
   checkedAt: number;
+  /** When the session ends unless refreshed (`expires_at`): never answered past it. */
+  endsAt: number;
   /** When `last_seen_at` was last written for this session, as far as this instance knows. */
   seenWrittenAt: number;
+  /** The listener epoch the read belongs to: entries of an earlier epoch may have missed revocations. */
+  epoch: number;
 }
 
 /**
- * Strict revocation with a bounded cache. A session found open is remembered for `cacheTtl`
- * (default 5 s) and never answered from the cache after that; an entry past half its TTL is
- * re-checked in the background while it still answers, so busy sessions rarely wait for the
- * database. Every revocation drops the entry at once on this instance and, through the
- * transport, within about a second on the others; a check that was in flight when a revocation
- * arrived cannot put the session back. When messages are lost (listener down), the TTL bounds
- * how long a revoked session can still pass; each reconnection clears the cache.
+ * Strict revocation with a bounded cache of sessions found open. Every revocation drops the
+ * entry at once on this instance and, through the transport, within about a second on the
+ * others, so the cache can answer for long: up to `revocationCache.maxAge` (60 s) while the
+ * listener proves with its heartbeat that it hears the bus, re-read in the background after
+ * half of it. When the heartbeat is late (a silently dead connection), the cache answers
+ * nothing and every check reads the database until the listener is proven alive again, and
+ * entries from before are never trusted again. Without a bus (`revocationBus: 'none'`) an entry
+ * answers for `revocationCache.ttl` (5 s). A check that was in flight when a revocation arrived
+ * cannot put a session back.
  */
 @Injectable()
 export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SessionRevocation');
   private readonly origin = randomUUID();
   private readonly cache: LRUCache<string, LiveEntry> | null;
-  /** Sessions revoked within the last TTL: an in-flight check must not cache them again. */
-  private readonly recentlyRevoked: LRUCache<string, true> | null;
   private readonly revalidating = new Set<string>();
   private transport: RevocationTransport | null = null;
+  private heartbeat: ListenerHeartbeat | null = null;
   private readonly codec: RevocationCodec;
+  /** Moves on every (re)connection and every lapse of the listener. */
+  private epoch = 0;
+  /** Moves on every revocation seen here: a read that overlapped one is not cached. */
+  private revocations = 0;
   private refusedCount = 0;
   private refusedLoggedAt = 0;
+  private closed = false;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -47,41 +59,64 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   ) {
     const { max, ttlMs } = options.revocationCache;
     this.codec = new RevocationCodec(options.revocationKeys);
-    const enabled = max > 0 && ttlMs > 0;
-    this.cache = enabled ? new LRUCache<string, LiveEntry>({ max, ttl: ttlMs, ttlAutopurge: false }) : null;
-    this.recentlyRevoked = enabled ? new LRUCache<string, true>({ max, ttl: ttlMs }) : null;
+    this.cache = max > 0 && ttlMs > 0 ? new LRUCache<string, LiveEntry>({ max }) : null;
   }
 
   onModuleInit(): void {
     if (this.options.revocation !== 'strict') return;
+    const transport = this.createTransport(this.origin);
+    if (!transport) return;
+    const heartbeat = new ListenerHeartbeat(this.options.revocationHeartbeatMs, transport, () => this.newEpoch());
+    this.transport = transport;
+    this.heartbeat = heartbeat;
+    transport.start({
+      onMessage: (payload) => this.handlePayload(payload),
+      onHeartbeat: (nonce) => heartbeat.received(nonce, Date.now()),
+      onConnect: () => {
+        this.newEpoch();
+        heartbeat.connected(Date.now());
+      },
+      onDisconnect: () => {
+        this.newEpoch();
+        heartbeat.disconnected();
+      },
+    });
+    heartbeat.start();
+  }
+
+  /** The broadcast of the configured `revocationBus`, or null for none. */
+  protected createTransport(origin: string): RevocationTransport | null {
     const bus = this.options.revocationBus;
-    this.transport =
-      bus.kind === 'postgres' ? new PostgresRevocationTransport(this.dataSource) : bus.kind === 'redis' ? new RedisRevocationTransport(bus.url) : null;
-    this.transport?.start(
-      (payload) => this.handlePayload(payload),
-      () => this.cache?.clear(),
-    );
+    if (bus.kind === 'postgres') return new PostgresRevocationTransport(this.dataSource, origin);
+    if (bus.kind === 'redis') return new RedisRevocationTransport(bus.url, origin);
+    return null;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    this.heartbeat?.stop();
     await this.transport?.close();
   }
 
   /**
-   * Whether this instance hears other instances' revocations right now: true or false with a
-   * broadcast transport in strict mode, null when there is no listener to be connected
-   * (stateless mode, `revocationBus: 'none'`).
+   * Whether this instance hears other instances' revocations right now (connected, and its
+   * heartbeat comes back): true or false with a broadcast transport in strict mode, null when
+   * there is no listener (stateless mode, `revocationBus: 'none'`).
    */
   isListenerConnected(): boolean | null {
-    return this.transport ? this.transport.isConnected() : null;
+    if (!this.transport || !this.heartbeat) return null;
+    return this.transport.isConnected() && this.heartbeat.isAlive(Date.now());
   }
 
   /** True when the cache vouches for the session right now (no I/O); false means "ask `isLive`". */
   isCachedLive(sessionId: string, userId: string): boolean {
     const cached = this.cache?.get(sessionId);
-    if (!cached || cached.userId !== userId) return false;
+    if (!cached || cached.userId !== userId || cached.epoch !== this.epoch) return false;
     const now = Date.now();
-    if (now - cached.checkedAt > this.options.revocationCache.ttlMs / 2) this.revalidate(sessionId, userId);
+    const maxAge = this.answeringAge(now);
+    const age = now - cached.checkedAt;
+    if (age > maxAge || now >= cached.endsAt) return false;
+    if (age > maxAge / 2) this.revalidate(sessionId, userId);
     this.touch(sessionId, cached, now);
     return true;
   }
@@ -92,19 +127,48 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     return (await this.check(sessionId, userId)) !== null;
   }
 
-  /** Called after every revocation has committed: forget locally at once, then tell the others. */
+  /**
+   * Called after every revocation has committed: forget locally at once, then tell the others.
+   * A broadcast that fails is retried in the background for as long as a cache entry elsewhere
+   * could still answer for the session.
+   */
   async revoked(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     this.forget(sessionIds);
     if (!this.transport) return;
-    try {
-      for (let i = 0; i < sessionIds.length; i += MAX_IDS_PER_MESSAGE) {
-        await this.transport.publish(this.codec.encode({ origin: this.origin, sessionIds: sessionIds.slice(i, i + MAX_IDS_PER_MESSAGE) }));
+    for (let i = 0; i < sessionIds.length; i += MAX_IDS_PER_MESSAGE) {
+      const payload = this.codec.encode({ origin: this.origin, sessionIds: sessionIds.slice(i, i + MAX_IDS_PER_MESSAGE) });
+      try {
+        await this.transport.publish(payload);
+      } catch {
+        this.retryPublish(payload, Date.now() + this.options.revocationCache.maxAgeMs, 0);
       }
-    } catch {
-      // The revocation itself has committed; other instances catch up within the cache TTL.
-      this.logger.warn('could not broadcast a revocation; other instances refuse it within the cache TTL');
     }
+  }
+
+  /** How long an entry may answer right now; negative: the cache answers nothing. */
+  private answeringAge(now: number): number {
+    if (!this.heartbeat) return this.options.revocationCache.ttlMs;
+    return this.heartbeat.isAlive(now) ? this.options.revocationCache.maxAgeMs : -1;
+  }
+
+  /** Entries read before now may have missed a revocation: none of them answers again. */
+  private newEpoch(): void {
+    this.epoch += 1;
+    this.cache?.clear();
+  }
+
+  private retryPublish(payload: string, until: number, attempt: number): void {
+    if (this.closed || !this.transport) return;
+    if (Date.now() >= until) {
+      this.logger.error('could not broadcast a revocation; other instances refuse the session once their cache entry ages out (revocationCache.maxAge)');
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.transport?.publish(payload).catch(() => this.retryPublish(payload, until, attempt + 1));
+    }, backoffDelay(attempt));
+    timer.unref();
+    if (attempt === 0) this.logger.warn('could not broadcast a revocation; retrying');
   }
 
   /** A payload from the channel: an authentic message from another instance drops its sessions. */
@@ -128,15 +192,15 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   }
 
   private forget(sessionIds: string[]): void {
-    for (const id of sessionIds) {
-      this.cache?.delete(id);
-      this.recentlyRevoked?.set(id, true);
-    }
+    this.revocations += 1;
+    for (const id of sessionIds) this.cache?.delete(id);
   }
 
-  /** Reads the row; caches the session when it is open and was not revoked meanwhile. */
+  /** Reads the row; caches the session when it is open and nothing happened meanwhile that could have ended it. */
   private async check(sessionId: string, userId: string): Promise<LiveEntry | null> {
     const started = Date.now();
+    const epoch = this.epoch;
+    const revocations = this.revocations;
     const live = await this.store.findLive(sessionId, userId, new Date(started));
     if (!live) {
       this.cache?.delete(sessionId);
@@ -146,12 +210,13 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     const entry: LiveEntry = {
       userId,
       checkedAt: started,
+      endsAt: live.expiresAt.getTime(),
       seenWrittenAt: Math.max(previous?.seenWrittenAt ?? 0, live.lastSeenAt.getTime()),
+      epoch,
     };
-    // The TTL counts from when the read began, so no answer rests on a check older than the TTL.
-    const ttl = this.options.revocationCache.ttlMs - (Date.now() - started);
-    if (ttl > 0 && !this.recentlyRevoked?.has(sessionId)) {
-      this.cache?.set(sessionId, entry, { ttl });
+    // A revocation seen while the row was read may have committed after the read: not cached.
+    if (this.cache && epoch === this.epoch && revocations === this.revocations && this.answeringAge(Date.now()) >= 0) {
+      this.cache.set(sessionId, entry);
       this.touch(sessionId, entry, started);
     }
     return entry;

@@ -3,6 +3,8 @@ import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
 import { runInTransaction, runStatement } from './run-statement';
 import type { RevokeReason, SessionTransport } from '../session.types';
+import { gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
+import type { RateLimitRule } from '../rate-limit/gcra';
 
 /** The columns a refresh needs, read by primary key. */
 export interface RefreshRow {
@@ -24,6 +26,44 @@ export interface RefreshRow {
   /** This session's idle timeout; null: the app's. */
   idleTimeoutMs: number | null;
   persistent: boolean;
+}
+
+/** A rotation of the current secret, as `rotateCurrent` asks for it. */
+export interface CurrentRotation {
+  id: string;
+  /** The presented secret's hash under every accepted pepper. */
+  hashes: Buffer[];
+  newHash: Buffer;
+  now: Date;
+  /** The app's idle timeout, for sessions that keep none of their own. */
+  idleTimeoutMs: number;
+  lineageSize: number;
+  /** The token came in the refresh cookie (a cookie session), else in a body (a bearer one). */
+  viaCookie: boolean;
+  /** Rate limits to spend first, in order; each only if the ones before allowed the attempt. */
+  limits: Array<{ key: string; rule: RateLimitRule }>;
+}
+
+/** What `rotateCurrent` did. */
+export type CurrentRotationResult =
+  | { outcome: 'rotated'; row: RotatedRow }
+  /** The limit at `index` refused; `prior` is its state before (null: just created elsewhere). */
+  | { outcome: 'limited'; index: number; prior: string | null }
+  /** Not the current secret of an open session of this transport: the full classification decides. */
+  | { outcome: 'not_current' };
+
+/** The session after a rotation, with what the access token and the undo need. */
+export interface RotatedRow {
+  userId: string;
+  userIdNumeric: boolean;
+  transport: SessionTransport;
+  generation: number;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  authenticatedAt: Date;
+  persistent: boolean;
+  /** `rotated_at` before this rotation, for `undoRotation`. */
+  previousRotatedAt: Date | null;
 }
 
 export interface NewSessionRow {
@@ -162,6 +202,68 @@ export class SessionStore {
   }
 
   /**
+   * The common refresh in one statement and one round trip: spends the refresh rate limits and,
+   * when they allow it and the presented secret is the current one of an open session of this
+   * transport, rotates it (the same compare-and-swap as `rotate`, the old hash joining the
+   * lineage). Anything else rotates nothing and says so; the caller then classifies the secret
+   * with the full read. The hash is matched by the database's equality: it is an HMAC of a
+   * 256-bit secret, so an attacker cannot steer its bytes, and timing reveals nothing usable.
+   */
+  async rotateCurrent(r: CurrentRotation): Promise<CurrentRotationResult> {
+    const params: unknown[] = [r.id, r.hashes, r.newHash, r.now, r.idleTimeoutMs, r.lineageSize, r.viaCookie];
+    const nowUs = r.now.getTime() * 1000;
+    const ctes: string[] = [];
+    const checks: string[] = [];
+    r.limits.forEach((limit, i) => {
+      const base = params.length;
+      params.push(...gcraValues(limit.key, limit.rule, nowUs));
+      const p = { key: base + 1, nowUs: base + 2, intervalUs: base + 3, windowUs: base + 4 };
+      ctes.push(`prior${i} AS (SELECT tat_us FROM auth_rate_limits WHERE key = $${p.key})`);
+      ctes.push(`limit${i} AS (${gcraUpsertSql(p, i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined)})`);
+      checks.push(`EXISTS (SELECT 1 FROM limit${i}) AS "allowed${i}", (SELECT tat_us FROM prior${i})::text AS "prior${i}"`);
+    });
+    const allowed = r.limits.length > 0 ? `AND EXISTS (SELECT 1 FROM limit${r.limits.length - 1})` : '';
+    const rows = await this.run<Record<string, unknown>>(
+      `WITH ${[...ctes, `before AS (SELECT rotated_at FROM auth_sessions WHERE id = $1)`].join(',\n')},
+       rotated AS (
+         UPDATE auth_sessions s
+            SET previous_hashes = (array_prepend(s.secret_hash, s.previous_hashes))[1:$6],
+                secret_hash = $3, rotated_at = $4, last_seen_at = $4, generation = s.generation + 1, grace_hits = 0,
+                expires_at = LEAST(s.absolute_expires_at, $4::timestamptz + COALESCE(s.idle_timeout_ms::float8, $5::float8) * interval '1 millisecond')
+          WHERE s.id = $1 AND s.secret_hash = ANY($2::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > $4
+            AND (s.transport = 'cookie') = $7 ${allowed}
+          RETURNING s.user_id AS "userId", s.user_id_numeric AS "userIdNumeric", s.transport, s.generation,
+                    s.expires_at AS "expiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
+                    COALESCE(s.authenticated_at, s.created_at) AS "authenticatedAt", s.persistent)
+       SELECT ${[...checks, 'r.*', 'b.rotated_at AS "previousRotatedAt"'].join(', ')}
+         FROM (SELECT 1) one LEFT JOIN rotated r ON true LEFT JOIN before b ON r."userId" IS NOT NULL`,
+      params,
+    );
+    const result = rows[0];
+    for (let i = 0; i < r.limits.length; i++) {
+      if (!result[`allowed${i}`]) return { outcome: 'limited', index: i, prior: (result[`prior${i}`] as string | null) ?? null };
+    }
+    if (result.userId === null || result.userId === undefined) return { outcome: 'not_current' };
+    return { outcome: 'rotated', row: result as unknown as RotatedRow };
+  }
+
+  /**
+   * Puts back the secret `rotateCurrent` rotated out, when the new one cannot be handed over (the
+   * app's `loadUser` failed): the client still holds the old secret, which must stay current
+   * rather than turn into reuse. Only if nothing rotated the session since.
+   */
+  async undoRotation(id: string, generation: number, newHash: Buffer, previousRotatedAt: Date | null): Promise<boolean> {
+    const rows = await this.run(
+      `UPDATE auth_sessions
+          SET secret_hash = previous_hashes[1], previous_hashes = previous_hashes[2:], generation = generation - 1, rotated_at = $4
+        WHERE id = $1 AND generation = $2 AND secret_hash = $3 AND cardinality(previous_hashes) > 0
+        RETURNING 1`,
+      [id, generation, newHash, previousRotatedAt],
+    );
+    return rows.length === 1;
+  }
+
+  /**
    * Counts one grace-window refresh of this generation, if fewer than `max` were made: one
    * statement, so parallel tabs on many instances share the one count.
    */
@@ -224,11 +326,12 @@ export class SessionStore {
 
   /**
    * Strict revocation's check by primary key: when the session is open, when it was last seen
-   * (so activity is recorded at most once per interval); null when it is not open.
+   * (so activity is recorded at most once per interval) and when it ends unless refreshed; null
+   * when it is not open.
    */
-  async findLive(id: string, userId: string, now: Date): Promise<{ lastSeenAt: Date } | null> {
-    const rows = await this.run<{ lastSeenAt: Date }>(
-      `SELECT last_seen_at AS "lastSeenAt" FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
+  async findLive(id: string, userId: string, now: Date): Promise<{ lastSeenAt: Date; expiresAt: Date } | null> {
+    const rows = await this.run<{ lastSeenAt: Date; expiresAt: Date }>(
+      `SELECT last_seen_at AS "lastSeenAt", expires_at AS "expiresAt" FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
       [id, userId, now],
     );
     return rows[0] ?? null;

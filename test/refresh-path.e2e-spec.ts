@@ -1,0 +1,78 @@
+import request from 'supertest';
+import { createRequire } from 'node:module';
+import { startBareApp } from './support/bare-app';
+import type { UserId } from 'nest-sessions';
+
+/**
+ * The common refresh (the current secret) is one statement: the refresh rate limits are spent
+ * and the secret rotates in one round trip. The app's loadUser runs after that write; when it
+ * fails, the rotation is undone, so the secret the client still holds stays current.
+ */
+describe('the refresh path', () => {
+  let app: Awaited<ReturnType<typeof startBareApp>>;
+  let loadUserFails = false;
+
+  beforeAll(async () => {
+    app = await startBareApp({
+      session: {
+        loadUser: (id: UserId) => {
+          if (loadUserFails) throw new Error('user store down');
+          return { id, roles: ['reader'] };
+        },
+        refreshReuseGrace: 1,
+        rateLimits: { refreshPerIp: { limit: 1000, window: '1m' }, refreshPerSession: { limit: 1000, window: '1m' } },
+      },
+    });
+  });
+  afterAll(() => app.close());
+  beforeEach(() => (loadUserFails = false));
+
+  const login = async () => {
+    const res = await request(app.server).post('/login').set('X-Session-Transport', 'bearer').send({ id: `u-${Math.random()}` });
+    expect(res.status).toBe(200);
+    return res.body as { refreshToken: string; sessionId: string };
+  };
+  const refresh = (refreshToken: string) => request(app.server).post('/auth/refresh').send({ refreshToken });
+
+  it('rotates the current secret in one round trip to the database, rate limits included', async () => {
+    const { refreshToken } = await login();
+    const pg = createRequire(require.resolve('typeorm'))('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
+    const spy = jest.spyOn(pg.Client.prototype, 'query');
+    try {
+      const res = await refresh(refreshToken);
+      expect(res.status).toBe(200);
+      expect(res.body.refreshToken).toEqual(expect.any(String));
+      const statements = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatch(/auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a loadUser failure after the rotation undoes it: the same token refreshes later, past the grace window, as the current one', async () => {
+    const { refreshToken } = await login();
+    loadUserFails = true;
+    const failed = await refresh(refreshToken);
+    loadUserFails = false;
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe('SERVICE_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 1_200)); // past the 1 s grace window: reuse would end the session
+    const again = await refresh(refreshToken);
+    expect(again.status).toBe(200);
+    expect(again.body.refreshToken).toEqual(expect.any(String)); // a rotation, not a grace answer
+    const next = await refresh(again.body.refreshToken);
+    expect(next.status).toBe(200);
+  });
+
+  it('a secret that is not the current one still goes through the full classification (reuse ends the session)', async () => {
+    const { refreshToken } = await login();
+    const first = await refresh(refreshToken);
+    expect(first.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const reused = await refresh(refreshToken);
+    expect(reused.status).toBe(401);
+    expect(reused.body.code).toBe('SESSION_REVOKED');
+    expect((await refresh(first.body.refreshToken)).body.code).toBe('SESSION_REVOKED');
+  });
+});
