@@ -60,6 +60,7 @@ export class PostgresRateLimitStore implements SessionRateLimitStore {
               granted AS (${gcraUpsertSql({ key: 1, nowUs: 2, intervalUs: 3, windowUs: 4 })})
          SELECT EXISTS (SELECT 1 FROM granted) AS allowed, (SELECT tat_us FROM prior)::text AS prior`,
         gcraValues(key, rule, nowUs),
+        'nest_sessions_rate_limit',
       );
     } catch (error) {
       this.explainMissingTable(error);

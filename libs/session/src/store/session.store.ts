@@ -128,7 +128,7 @@ export class SessionStore {
   constructor(@Inject(SESSION_DATA_SOURCE) readonly dataSource: DataSource) {}
 
   async insert(row: NewSessionRow): Promise<void> {
-    await this.run(INSERT_SESSION, insertParams(row));
+    await this.run(INSERT_SESSION, insertParams(row), 'nest_sessions_insert');
   }
 
   /**
@@ -173,6 +173,7 @@ export class SessionStore {
               idle_timeout_ms::float8 AS "idleTimeoutMs", persistent
          FROM auth_sessions WHERE id = $1`,
       [id],
+      'nest_sessions_find_for_refresh',
     );
     return rows[0] ?? null;
   }
@@ -238,6 +239,7 @@ export class SessionStore {
        SELECT ${[...checks, 'r.*', 'b.rotated_at AS "previousRotatedAt"'].join(', ')}
          FROM (SELECT 1) one LEFT JOIN rotated r ON true LEFT JOIN before b ON r."userId" IS NOT NULL`,
       params,
+      `nest_sessions_rotate_current_${r.limits.length}`,
     );
     const result = rows[0];
     for (let i = 0; i < r.limits.length; i++) {
@@ -333,13 +335,14 @@ export class SessionStore {
     const rows = await this.run<{ lastSeenAt: Date; expiresAt: Date }>(
       `SELECT last_seen_at AS "lastSeenAt", expires_at AS "expiresAt" FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
       [id, userId, now],
+      'nest_sessions_find_live',
     );
     return rows[0] ?? null;
   }
 
   /** Records activity; never moves an ended session's times. */
   async touch(id: string, now: Date): Promise<void> {
-    await this.run(`UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, [id, now]);
+    await this.run(`UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, [id, now], 'nest_sessions_touch');
   }
 
   /**
@@ -441,7 +444,8 @@ export class SessionStore {
     return rows[0].deleted;
   }
 
-  private run<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
-    return runStatement<T>(this.dataSource, this.logger, sql, params);
+  /** `name`: a prepared statement, for the hot paths (planned once per connection). */
+  private run<T = unknown>(sql: string, params: unknown[], name?: string): Promise<T[]> {
+    return runStatement<T>(this.dataSource, this.logger, sql, params, name);
   }
 }
