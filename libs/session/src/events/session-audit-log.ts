@@ -40,6 +40,8 @@ export class SessionAuditLog implements OnModuleInit {
   }
 
   private write(name: Audited, event: SessionEventMap[Audited][0]): void {
+    // No line is built that the app's log levels would drop (a refresh is cheap enough for it to show).
+    if (!Logger.isLevelEnabled(LEVELS[name])) return;
     const { at, sessionId, ...rest } = event;
     const userId = 'userId' in rest ? rest.userId : null;
     const line = { event: SESSION_EVENT_NAMES[name], at: at.toISOString(), userId, sessionId, ...rest };

@@ -1,18 +1,107 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { LRUCache } from 'lru-cache';
-import { IS_PUBLIC_KEY, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenExpiredError, SessionError, UnauthenticatedError, toHttpError } from '../errors/session-error';
 import type { AccessTokenSource } from '../http/access-token-source';
 import { SessionCredentials } from '../http/session-credentials';
 import type { RequestLike } from '../http/http-types';
 import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
-import { SessionService, toAuthenticated } from '../session.service';
+import type { SessionInfo, SessionUser, UserId } from '../session.types';
+import { SessionService } from '../session.service';
 import { SessionJwtStrategy } from './jwt.strategy';
 
 /** The request as the guard sees it: where it leaves `user` and the session for the handler. */
 export type GuardedRequest = RequestLike & Record<string, unknown>;
+
+/**
+ * What the guard keeps of a verified token: only what a later request with the same token needs,
+ * computed once (the full claims, `jti`, `iss`, `aud` and `iat` included, would cost about twice
+ * the memory). `sid` and `sub` are the claims' own strings, which strict mode's liveness cache
+ * keys and stores too, so the two caches share them. Never handed to a handler: each request gets
+ * its own user and session objects (`admit`).
+ */
+class VerifiedToken {
+  /** Set by every hit, cleared by the eviction's second chance. */
+  hit = false;
+
+  constructor(
+    /** `SessionService.isKnownLive` and `assertLive` read these two claims only. */
+    readonly sid: string,
+    readonly sub: string,
+    /** The user id in the app's type: `uid` (a number) when present, else `sub`. */
+    readonly userId: UserId,
+    /** Frozen, and shared by every token with the same roles (see `internRoles`). */
+    readonly roles: readonly string[],
+    readonly exp: number,
+    /** `auth_time` in milliseconds, or null when the token has none. */
+    readonly authenticatedAtMs: number | null,
+  ) {}
+
+  static of(claims: AccessClaims, roles: readonly string[] = claims.roles): VerifiedToken {
+    const authTime = claims.auth_time;
+    return new VerifiedToken(claims.sid, claims.sub, claims.uid ?? claims.sub, roles, claims.exp, typeof authTime === 'number' ? authTime * 1000 : null);
+  }
+}
+
+/** At most this many distinct role lists are shared between cache entries; more are kept apiece. */
+const MAX_SHARED_ROLE_LISTS = 1_024;
+
+/**
+ * A bounded map of verified tokens, keyed by the whole token string. Eviction is FIFO with a
+ * second chance (CLOCK): a token hit since it was last considered goes back to the end instead
+ * of out, so tokens in use stay while one-off ones leave first, and a hit costs one `Map.get`
+ * and a flag instead of an LRU's list update. Expired tokens are evicted first. No memory is
+ * reserved up front for the capacity.
+ */
+class VerifiedTokenCache {
+  private readonly map = new Map<string, VerifiedToken>();
+  private readonly roleLists = new Map<string, readonly string[]>();
+
+  constructor(
+    private readonly max: number,
+    private readonly skewSeconds: number,
+  ) {}
+
+  get(token: string): VerifiedToken | undefined {
+    const entry = this.map.get(token);
+    if (entry !== undefined && !entry.hit) entry.hit = true;
+    return entry;
+  }
+
+  /** Remembers a token whose signature and claims have just been verified. */
+  set(token: string, claims: AccessClaims): VerifiedToken {
+    const entry = VerifiedToken.of(claims, this.internRoles(claims.roles));
+    if (!this.map.has(token)) {
+      while (this.map.size >= this.max) this.evictOne();
+      // A copy of the token's characters, not the string the request's parser made: a slice of
+      // a Cookie header keeps the whole header (every other cookie too) alive as long as it is a key.
+      token = Buffer.from(token, 'latin1').toString('latin1');
+    }
+    this.map.set(token, entry);
+    return entry;
+  }
+
+  private evictOne(): void {
+    const now = Date.now();
+    for (const [token, entry] of this.map) {
+      this.map.delete(token);
+      if (!entry.hit || isExpired(entry, now, this.skewSeconds)) return;
+      entry.hit = false;
+      this.map.set(token, entry); // visited again, flag clear, after every other entry
+    }
+  }
+
+  /** One frozen array per distinct list of roles (most apps have a handful), bounded. */
+  private internRoles(roles: string[]): readonly string[] {
+    const key = JSON.stringify(roles);
+    const shared = this.roleLists.get(key);
+    if (shared) return shared;
+    const list = Object.freeze([...roles]);
+    if (this.roleLists.size < MAX_SHARED_ROLE_LISTS) this.roleLists.set(key, list);
+    return list;
+  }
+}
 
 /**
  * Authenticates a request by its access token (cookie or `Authorization: Bearer`) through this
@@ -39,7 +128,7 @@ export type GuardedRequest = RequestLike & Record<string, unknown>;
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
-  private readonly verified: LRUCache<string, AccessClaims> | null;
+  private readonly verified: VerifiedTokenCache | null;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -49,7 +138,7 @@ export class SessionGuard implements CanActivate {
     protected readonly strategy: SessionJwtStrategy,
   ) {
     const max = options.verifiedTokenCacheSize;
-    this.verified = max > 0 ? new LRUCache<string, AccessClaims>({ max }) : null;
+    this.verified = max > 0 ? new VerifiedTokenCache(max, options.clockSkewMs / 1000) : null;
   }
 
   /**
@@ -66,17 +155,23 @@ export class SessionGuard implements CanActivate {
     } catch (error) {
       return this.fail(error, context);
     }
-    if (!source || !isWellFormedJwt(source.token)) return this.fail(new UnauthenticatedError(), context);
-    const claims = this.verified?.get(source.token);
-    if (claims) {
-      if (isExpired(claims, Date.now(), this.options.clockSkewMs / 1000)) return this.fail(new AccessTokenExpiredError(), context);
-      if (this.sessions.isKnownLive(claims)) return this.admit(req, claims, source.via);
+    if (!source) return this.fail(new UnauthenticatedError(), context);
+    const token = source.token;
+    // A cached token is well formed (it verified): the size check bounds the lookup's hashing,
+    // the shape check waits for a miss. The key is the whole token, so a hit is that exact token.
+    const cached = token.length <= MAX_TOKEN_BYTES ? this.verified?.get(token) : undefined;
+    if (cached) {
+      if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.fail(new AccessTokenExpiredError(), context);
+      // `isKnownLive` and `assertLive` read `sid` and `sub` only, which the entry keeps.
+      const live = cached as unknown as AccessClaims;
+      if (this.sessions.isKnownLive(live)) return this.admit(req, cached, source.via);
       const via = source.via;
-      return this.sessions.assertLive(claims).then(
-        () => this.admit(req, claims, via),
+      return this.sessions.assertLive(live).then(
+        () => this.admit(req, cached, via),
         (error: unknown) => this.fail(error, context),
       );
     }
+    if (!isWellFormedJwt(token)) return this.fail(new UnauthenticatedError(), context);
     return this.verifyThenAdmit(req, source).catch((error: unknown) => this.fail(error, context));
   }
 
@@ -111,16 +206,24 @@ export class SessionGuard implements CanActivate {
   private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource): Promise<boolean> {
     // A failure here reaches `fail`, which keeps library codes and makes anything else a plain 401.
     const claims = await this.strategy.verifyToken({ [REQUEST_ACCESS_TOKEN]: source.token });
-    // Frozen: the cached claims are shared by every later request with this token.
-    Object.freeze(claims.roles);
-    Object.freeze(claims);
-    this.verified?.set(source.token, claims);
+    const entry = this.verified?.set(source.token, claims);
     await this.sessions.assertLive(claims);
-    return this.admit(req, claims, source.via);
+    return this.admit(req, entry ?? VerifiedToken.of(claims), source.via);
   }
 
-  private admit(req: GuardedRequest, claims: AccessClaims, via: 'cookie' | 'bearer'): true {
-    const { user, session } = toAuthenticated(claims, via);
+  /**
+   * Leaves the user and the session on the request, as `toAuthenticated` shapes them: new objects
+   * for every request (a handler may change them), made from the cached entry.
+   */
+  private admit(req: GuardedRequest, token: VerifiedToken, via: 'cookie' | 'bearer'): true {
+    const user: SessionUser<UserId> = { id: token.userId, roles: token.roles.slice() };
+    const session: SessionInfo<UserId> = {
+      id: token.sid,
+      userId: token.userId,
+      tokenSource: via,
+      accessTokenExpiresAt: new Date(token.exp * 1000),
+      authenticatedAt: token.authenticatedAtMs === null ? null : new Date(token.authenticatedAtMs),
+    };
     req.user = user;
     req[REQUEST_SESSION] = session;
     return true;

@@ -10,6 +10,7 @@ import { AccessTokenExpiredError, UnauthenticatedError } from '../errors/session
 import { isSessionId } from './refresh-token';
 import { keyForHeader, type ResolvedSigningKey, type SigningAlgorithm } from './signing-keys';
 import { signEdDsa, verifyEdDsa } from './eddsa-jws';
+import { Hs256Signer } from './hs256-jws';
 
 /** The claims of a verified access token. */
 export interface AccessClaims {
@@ -63,8 +64,12 @@ export function readHeader(token: string): Record<string, unknown> | null {
 export class AccessTokenService {
   private readonly jwt = new JwtService({});
   readonly verifyOptions: VerifyOptions & { complete: true };
+  /** The current key's signer when it is an HS256 secret. */
+  private readonly hs256: Hs256Signer | null;
 
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions) {
+    const { kid, alg, signKey } = options.keys.current;
+    this.hs256 = alg === 'HS256' && signKey ? new Hs256Signer(this.header(kid, alg), signKey) : null;
     this.verifyOptions = {
       // EdDSA is verified apart (jsonwebtoken has none): these are the ones jsonwebtoken checks.
       algorithms: options.keys.algorithms.filter((alg): alg is Exclude<SigningAlgorithm, 'EdDSA'> => alg !== 'EdDSA'),
@@ -94,12 +99,15 @@ export class AccessTokenService {
       auth_time: Math.floor(authenticatedAtMs / 1000),
     };
     const { kid, alg, signKey } = this.options.keys.current;
-    const header = { alg, typ: ACCESS_TOKEN_TYP, ...(kid === null ? {} : { kid }) };
-    const token =
-      alg === 'EdDSA'
-        ? signEdDsa(header, payload, signKey!)
-        : this.jwt.sign(payload, { privateKey: signKey as unknown as string, algorithm: alg, header });
+    let token: string;
+    if (this.hs256) token = this.hs256.sign(payload);
+    else if (alg === 'EdDSA') token = signEdDsa(this.header(kid, alg), payload, signKey!);
+    else token = this.jwt.sign(payload, { privateKey: signKey as unknown as string, algorithm: alg, header: this.header(kid, alg) });
     return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  private header(kid: string | null, alg: SigningAlgorithm): { alg: SigningAlgorithm; typ: string; kid?: string } {
+    return { alg, typ: ACCESS_TOKEN_TYP, ...(kid === null ? {} : { kid }) };
   }
 
   /**

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBase64url } from './random-pool';
 
 /**
  * Signed double-submit CSRF token (OWASP): `<nonce>.<HMAC(key, sid . nonce)>`. Bound to the
@@ -12,7 +13,7 @@ function tag(key: Buffer, sessionId: string, nonce: string): Buffer {
 }
 
 export function mintCsrfToken(key: Buffer, sessionId: string): string {
-  const nonce = randomBytes(16).toString('base64url');
+  const nonce = randomBase64url(16);
   return `${nonce}.${tag(key, sessionId, nonce).toString('base64url')}`;
 }
 

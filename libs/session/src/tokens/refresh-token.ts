@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBase64url } from './random-pool';
 
 /**
  * Refresh token = `<session id>.<secret>`. The id finds the row by primary key; the secret is
@@ -28,7 +29,7 @@ export function isSessionId(value: unknown): value is string {
 }
 
 export function newRefreshSecret(): string {
-  return randomBytes(SECRET_BYTES).toString('base64url');
+  return randomBase64url(SECRET_BYTES);
 }
 
 export function formatRefreshToken(sessionId: string, secret: string): string {

@@ -1,0 +1,151 @@
+// The performance issue's goals, judged from bench/out/results.json: the one list both the
+// "Goals" table at the top of BENCHMARKS.md and the table `npm run bench` prints at its end
+// come from. A goal whose scenario did not run (BENCH_ONLY) or failed is "not measured", with
+// the reason; a goal is judged on the median over rounds, and "range straddles" says when the
+// min–max of the same figure crosses the line (the noise could flip it).
+const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const r2 = (x) => fmt(x, 2);
+export const span = (r, f = r2) => (r.min === r.max ? f(r.median) : `${f(r.median)} (${f(r.min)}–${f(r.max)})`);
+
+/** @returns {{ goal: string, figure: string, status: 'met' | 'missed' | 'not measured' | 'info', note?: string }[]} */
+export function judgeGoals(results) {
+  const out = [];
+  const notMeasured = (goal, why) => out.push({ goal, figure: '—', status: 'not measured', note: String(why).replace(/^not measured:\s*/, '') });
+  const judge = (goal, r, pass, figure, unit = '×') => {
+    if (!r || !Number.isFinite(r.median)) return notMeasured(goal, 'no figure');
+    const ok = pass(r.median);
+    const straddles = pass(r.min) !== ok || pass(r.max) !== ok;
+    out.push({ goal, figure: figure ?? `${span(r)}${unit}`, status: ok ? 'met' : 'missed', note: straddles ? 'range straddles the line' : undefined });
+  };
+  const skipped = (part) => (results.only && !results.only.includes(part) ? `not run (BENCH_ONLY=${results.only.join(',')})` : null);
+
+  // 1–2. Guarded GET
+  const guard = results.guard;
+  const guardGoals = [
+    ['1. Guarded GET, stateless ≥ 0.92× unguarded', 'statelessToUnguarded', (x) => x >= 0.92],
+    ['2. Strict + cache ≥ 0.90× unguarded', 'strictToUnguarded', (x) => x >= 0.9],
+    ['2. Strict + cache ≥ 0.95× stateless (same round)', 'strictToStateless', (x) => x >= 0.95],
+    ['2. Strict + cache ≥ 3× express-session (same round)', 'strictToExpress', (x) => x >= 3],
+  ];
+  for (const [goal, key, pass] of guardGoals) {
+    if (!guard) notMeasured(goal, skipped('guard') ?? 'guard scenario failed');
+    else judge(goal, guard.ratios[key], pass);
+  }
+
+  // 3. Refresh
+  const refresh = results.refresh;
+  if (!refresh) {
+    notMeasured('3. Refresh, library store-level rotation ≥ 1.2× raw 4-statement rotation', skipped('refresh') ?? 'refresh scenario failed');
+    notMeasured('3. Refresh, library p99 ≤ raw p99 (same round)', skipped('refresh') ?? 'refresh scenario failed');
+  } else {
+    judge('3. Refresh, library store-level rotation ≥ 1.2× raw 4-statement rotation', refresh.ratio, (x) => x >= 1.2);
+    judge(
+      '3. Refresh, library p99 ≤ raw p99 (same round)',
+      refresh.p99Ratio,
+      (x) => x <= 1,
+      `${span(refresh.p99Ratio)}× (library ${r2(refresh.library.p99.median)} ms, raw ${r2(refresh.raw.p99.median)} ms)`,
+    );
+    if (refresh.http) {
+      out.push({
+        goal: '3. Refresh over HTTP (`POST /auth/refresh`), for context',
+        figure: `${span(refresh.http.rate, fmt)}/s, p99 ${span(refresh.http.p99)} ms`,
+        status: 'info',
+      });
+    }
+  }
+
+  // 4. Memory
+  const memory = results.memory;
+  const gcGoal = '4. Memory ≤ 1,000 bytes per cached session (after a forced GC)';
+  if (!memory) notMeasured(gcGoal, skipped('memory') ?? 'memory scenario failed');
+  else if (!memory.afterGc?.measured) notMeasured(gcGoal, memory.afterGc?.error ?? 'bench/memory.mjs did not run');
+  else judge(gcGoal, memory.afterGc.data.bytesPerSession, (x) => x <= 1000, `${span(memory.afterGc.data.bytesPerSession, fmt)} bytes`);
+  const liveGoal = '4. 100,000 live sessions in the table change RSS by < 10%';
+  if (!memory) notMeasured(liveGoal, skipped('memory') ?? 'memory scenario failed');
+  else if (!Number.isFinite(memory.with100kLiveMiB)) notMeasured(liveGoal, memory.liveNote ?? 'no figure');
+  else {
+    const change = (memory.with100kLiveMiB - memory.emptyMiB) / memory.emptyMiB;
+    out.push({
+      goal: liveGoal,
+      figure: `${change >= 0 ? '+' : ''}${fmt(change * 100, 1)} % (${fmt(memory.emptyMiB, 1)} → ${fmt(memory.with100kLiveMiB, 1)} MiB, one measurement)`,
+      status: Math.abs(change) < 0.1 ? 'met' : 'missed',
+    });
+  }
+
+  // 5. Cleanup
+  const cleanup = results.cleanup;
+  const cleanupGoals = [
+    '5. Cleanup, library defaults ≥ 2.5× the `IN (SELECT … LIMIT 1000 FOR UPDATE SKIP LOCKED)` form (same round)',
+    '5. Cleanup, slowest batch ≤ 50 ms',
+    '5. Cleanup, refresh p99 during a purge ≤ 1.5× idle',
+  ];
+  const defaults = cleanup?.runs.find((r) => r.defaults);
+  if (!cleanup || !defaults) {
+    for (const goal of cleanupGoals) notMeasured(goal, skipped('cleanup') ?? (cleanup ? 'no library-defaults row (BENCH_CLEANUP_CONFIGS)' : 'cleanup scenario failed'));
+  } else {
+    if (cleanup.sideBySide?.toReference) judge(cleanupGoals[0], cleanup.sideBySide.toReference, (x) => x >= 2.5);
+    else notMeasured(cleanupGoals[0], 'no reference row');
+    judge(cleanupGoals[1], defaults.slowestBatchRounds, (x) => x <= 50, `${span(defaults.slowestBatchRounds, (v) => fmt(v, 1))} ms (slowest per round)`);
+    judge(cleanupGoals[2], { median: defaults.ratio, min: defaults.roundRatios.min, max: defaults.roundRatios.max }, (x) => x <= 1.5,
+      `${r2(defaults.ratio)}× pooled (per round ${r2(defaults.roundRatios.min)}–${r2(defaults.roundRatios.max)}×)`);
+    const unbatched = cleanup.runs.find((r) => r.unbatched);
+    if (unbatched && cleanup.sideBySide?.shareOfUnbatched) {
+      out.push({
+        goal: '5. Cleanup, defaults\' share of one unbatched `DELETE … WHERE expires_at < cutoff` (the machine\'s limit), for context',
+        figure: `${span(cleanup.sideBySide.shareOfUnbatched)}× of ${span(unbatched.rowsPerSecond, fmt)} rows/s`,
+        status: 'info',
+      });
+    }
+  }
+
+  // 6. Guard microbenchmark
+  const micro = results.guardMicro;
+  const microGoal = '6. Guard micro: every cached path < 1 HS256 verification of CPU';
+  if (!micro) notMeasured(microGoal, skipped('micro') ?? 'micro scenario failed');
+  else if (!micro.measured) notMeasured(microGoal, micro.error ?? 'bench/guard-micro.mjs did not run');
+  else {
+    for (const [name, path] of Object.entries(micro.data.paths)) {
+      const cached = isCachedPath(name, path);
+      const figure = `${span(path.units)} units (${span(path.ns, fmt)} ns)`;
+      if (cached) judge(`6. Guard micro, ${name} < 1 unit`, path.units, (x) => x < 1, figure);
+      else out.push({ goal: `6. Guard micro, ${name} (not a cached path), for context`, figure, status: 'info' });
+    }
+  }
+
+  // 7. better-auth
+  if (guard) {
+    for (const row of guard.rows.filter((r) => r.peer === 'better-auth')) {
+      if (!row.rps) notMeasured(`7. ${row.name}`, row.note ?? 'no figure');
+      else
+        out.push({
+          goal: `7. ${row.name}, for context`,
+          figure: `${span(row.ratio)}× unguarded; strict + cache ${span(row.strictToIt)}× it`,
+          status: 'info',
+        });
+    }
+  }
+  return out;
+}
+
+/** The guard micro's cached paths: the helper may flag them; otherwise anything not named as a miss. */
+function isCachedPath(name, path) {
+  if (typeof path.cached === 'boolean') return path.cached;
+  return !/miss|uncached|no-?cache|cold/i.test(name);
+}
+
+const STATUS = { met: 'met', missed: '**missed**', 'not measured': 'not measured', info: '(context)' };
+
+/** Markdown table lines. */
+export function goalsTable(goals) {
+  const lines = ['| goal | figure, median (min–max) | status |', '| --- | --- | --- |'];
+  for (const g of goals) lines.push(`| ${g.goal} | ${g.figure} | ${STATUS[g.status]}${g.note ? ` (${g.note})` : ''} |`);
+  return lines;
+}
+
+/** Plain text for stdout. */
+export function goalsText(goals) {
+  const w = Math.min(90, Math.max(...goals.map((g) => g.goal.length)));
+  return goals
+    .map((g) => `${g.status.toUpperCase().padEnd(12)} ${g.goal.padEnd(w)}  ${g.figure}${g.note ? `  [${g.note}]` : ''}`)
+    .join('\n');
+}
