@@ -257,8 +257,8 @@ export function resolveSessionOptions(
   const cacheMaxAgeMs = ms(options.revocationCache?.maxAge, D.revocationCache.maxAge, 'revocationCache.maxAge');
   if (cacheMaxAgeMs > 600_000) throw new SessionConfigError('revocationCache.maxAge above 10 min lets a broadcast that could not be sent hide a revocation too long; use at most 600.');
   const revocationHeartbeatMs = ms(options.revocationHeartbeat, D.revocationHeartbeat, 'revocationHeartbeat');
-  if (revocationHeartbeatMs < 100 || revocationHeartbeatMs > 30_000) {
-    throw new SessionConfigError('revocationHeartbeat must be between 0.1 and 30 seconds: a silent listener is noticed within two of them.');
+  if (revocationHeartbeatMs < 1_000 || revocationHeartbeatMs > 30_000) {
+    throw new SessionConfigError('revocationHeartbeat must be between 1 and 30 seconds: a silent listener is noticed within two of them.');
   }
   const bus = options.revocationBus ?? D.revocationBus;
   let revocationBus: ResolvedSessionOptions['revocationBus'];

@@ -216,6 +216,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
       set('REVOCATION_CACHE_TTL') || set('REVOCATION_CACHE_MAX')
         ? { ttl: seconds('REVOCATION_CACHE_TTL'), max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined }
         : undefined,
+    revocationHeartbeat: seconds('REVOCATION_HEARTBEAT'),
     verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,
     cleanup: Object.keys(cleanupSettings(env)).length > 0 ? cleanupSettings(env) : undefined,
     rateLimits: refreshRateLimits(env),

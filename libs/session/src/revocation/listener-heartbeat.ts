@@ -24,6 +24,8 @@ export class ListenerHeartbeat {
   /** The last few nonces sent: only those count, so stray messages prove nothing. */
   private readonly sent: string[] = [];
   private lapseLoggedAt = -Infinity;
+  /** When a connection that never heard its heartbeat was last dropped. */
+  private deafRestartAt = -Infinity;
   private sending = false;
 
   constructor(
@@ -78,9 +80,18 @@ export class ListenerHeartbeat {
     else this.send();
   }
 
-  /** No heartbeat for two periods on a connection that claims to be up: drop it and reconnect. */
+  /**
+   * No heartbeat for two periods on a connection that claims to be up: drop it and reconnect. A
+   * connection that never heard one (a pooler that keeps LISTEN from working) is not worth
+   * reconnecting more than once a minute: each new one is as deaf.
+   */
   private lapse(now: number): void {
     this.onLapse();
+    if (!this.heardOnConnection && now - this.deafRestartAt < 60_000) {
+      this.connectedAt = now;
+      return;
+    }
+    if (!this.heardOnConnection) this.deafRestartAt = now;
     if (now - this.lapseLoggedAt >= 60_000) {
       this.lapseLoggedAt = now;
       if (this.heardOnConnection) {

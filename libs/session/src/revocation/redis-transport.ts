@@ -52,7 +52,8 @@ export class RedisRevocationTransport implements RevocationTransport {
   }
 
   restart(): void {
-    // Drops the socket at once (a frozen one would never answer QUIT); ioredis reconnects and re-subscribes.
+    // Ends the connection without waiting for QUIT (a frozen one would never answer); ioredis
+    // destroys the socket if it has not closed within its disconnectTimeout, then reconnects and re-subscribes.
     this.subscriber.disconnect(true);
   }
 

@@ -193,6 +193,18 @@ describe('SessionLiveness with a heartbeat', () => {
     expect(liveness.isCachedLive(sid, 'u1')).toBe(true);
   });
 
+  it('a connection that never hears its heartbeat (a pooler) is dropped once, then at most once a minute', async () => {
+    listener.onConnect();
+    advance(3_000);
+    expect(restarts).toBe(1);
+    listener.onConnect(); // as deaf as the first
+    advance(30_000);
+    expect(restarts).toBe(1);
+    expect(liveness.isListenerConnected()).toBe(false);
+    advance(31_000);
+    expect(restarts).toBe(2);
+  });
+
   it('a heartbeat it did not send proves nothing', async () => {
     listener.onConnect();
     listener.onHeartbeat('not-one-of-ours');
