@@ -51,6 +51,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private refusedCount = 0;
   private refusedLoggedAt = 0;
   private closed = false;
+  private readonly endedListeners = new Set<(sessionIds: readonly string[]) => void>();
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -106,6 +107,16 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   isListenerConnected(): boolean | null {
     if (!this.transport || !this.heartbeat) return null;
     return this.transport.isConnected() && this.heartbeat.isAlive(Date.now());
+  }
+
+  /**
+   * Calls `listener` with the ids of sessions that ended, here or (through the bus) on another
+   * instance, as soon as this instance knows: for whatever holds a session open outside a
+   * request, such as a WebSocket. Returns a function that removes the listener.
+   */
+  onSessionsEnded(listener: (sessionIds: readonly string[]) => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
   }
 
   /** True when the cache vouches for the session right now (no I/O); false means "ask `isLive`". */
@@ -194,6 +205,13 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private forget(sessionIds: string[]): void {
     this.revocations += 1;
     for (const id of sessionIds) this.cache?.delete(id);
+    for (const listener of this.endedListeners) {
+      try {
+        listener(sessionIds);
+      } catch {
+        this.logger.error('a listener of ended sessions threw; the others still ran');
+      }
+    }
   }
 
   /** Reads the row; caches the session when it is open and nothing happened meanwhile that could have ended it. */
