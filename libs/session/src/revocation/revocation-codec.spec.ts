@@ -57,7 +57,7 @@ describe('SessionLiveness and the channel', () => {
     const sessionSecret = randomBytes(32);
     const resolved = (revocationBus: 'postgres' | 'none') =>
       resolveSessionOptions({ jwtSecret: randomBytes(32), sessionSecret, loadUser: () => null, revocationBus }, {}, { NODE_ENV: 'test' });
-    const store = { findLive: async () => ({ lastSeenAt: new Date() }), touch: async () => undefined } as unknown as SessionStore;
+    const store = { findLive: async () => ({ lastSeenAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) }), touch: async () => undefined } as unknown as SessionStore;
     const liveness = new SessionLiveness(resolved('postgres'), store, {} as DataSource);
     // What the transport hands over for every payload on the channel.
     const deliver = (payload: string) => (liveness as unknown as { handlePayload(p: string): void }).handlePayload(payload);
