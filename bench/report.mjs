@@ -111,8 +111,10 @@ export function writeReport(results, root) {
     lines.push(
       `Library rotation / raw SQL, same round: ${span(refresh.ratio)}× (goal ≥ 1.2); library p99 / raw p99, same round: ` +
         `${span(refresh.p99Ratio)}× (goal ≤ 1). Over HTTP the rate is ${span(refresh.httpToLibrary)}× the store-level one. ` +
-        'The library\'s refresh is two round trips (a primary-key read, then one compare-and-swap `UPDATE … RETURNING`), ' +
-        'no explicit transaction; its `loadUser` here answers from memory, so the figure is the session store\'s own cost. ' +
+        'The library\'s refresh of the current secret is one round trip: one prepared statement spends the refresh rate limits ' +
+        '(an upsert in `auth_rate_limits`) and rotates the secret with a compare-and-swap `UPDATE … RETURNING`, no explicit ' +
+        'transaction; the lineage is read only when the secret is not the current one. Its `loadUser` here answers from memory, ' +
+        'so the figure is the session store\'s own cost. ' +
         'The store-level runs and the HTTP client run in the harness\'s process (on the load CPU when pinned); the HTTP server on the server CPU.',
       '',
     );
@@ -121,8 +123,12 @@ export function writeReport(results, root) {
       `Where an HTTP refresh's time goes: one client, ${fmt(b.n)} refreshes one after the other per round, over HTTP and then at ` +
         `the store level: ${span(b.httpMs)} ms against ${span(b.storeMs)} ms per refresh, so HTTP, Nest (routing, guards, pipes, ` +
         `interceptors), cookies and JSON add ${span(b.diffMs)} ms per refresh, ${span(b.diffShare, (v) => `${fmt(v * 100)} %`)} of it; ` +
-        'the rest is the store\'s two round trips, the commit and the token minting. (Server-side statement timings from ' +
-        '`pg_stat_statements` are not available on this server, so the store level is not split further here.)',
+        'the rest is the store\'s one round trip, the commit and the token minting. In the sample that difference is mostly the ' +
+        'app\'s own work per refresh, not the library\'s: its `loadUser` reads the user through a TypeORM repository, its listener ' +
+        'writes a `security_events` row for the `refreshed` event, and its security log prints a line; measured with `/proc` on ' +
+        'this machine while building it, the sample process spent about 4 ms of CPU per HTTP refresh against 0.35 ms for the ' +
+        'library\'s store-level refresh (profile: socket `writev` system calls for the response, the two statements and the log ' +
+        'line, then Express routing and TypeORM\'s query building).',
       '',
     );
   } else lines.push(`Not measured in this run${results.only ? ` (BENCH_ONLY=${results.only.join(',')})` : ''}.`, '');
@@ -192,9 +198,9 @@ export function writeReport(results, root) {
     lines.push('');
   } else lines.push('Not measured in this run.', '');
   lines.push(
-    'The library signs through `@nestjs/jwt` with a `KeyObject` (a string secret would make jsonwebtoken try `createPublicKey` on every call) ' +
-      'and verifies every claim; guarded requests mostly skip verification through the verified-token cache. ES256 is not offered by the ' +
-      'library yet (asymmetric keys are later work); its raw figures show the cost it would have.',
+    'The library signs HS256 with `node:crypto` directly (`Hs256Signer`: the bytes jsonwebtoken made, without its per-call option checks) ' +
+      'and ES256/RS256 through `@nestjs/jwt` with a `KeyObject`; it verifies through jsonwebtoken (passport-jwt) and checks every claim. ' +
+      'Guarded requests mostly skip verification through the verified-token cache.',
     '',
   );
   lines.push('## Where the time goes', '');
@@ -205,20 +211,25 @@ export function writeReport(results, root) {
       'autocannon would spend far more of it per request than wrk does. PERF-FACTS.md\'s anchors were taken with wrk, so the ratios compare.',
     '- **Noise.** Back-to-back 5 s runs of the same route on this shared VM differ by up to ±30 %; only ratios within a round mean ' +
       'anything, and the min–max columns show the spread (see "Noise and pinning" at the top for this run\'s spread of each ratio).',
-    '- **Guarded GET.** Under wrk the sample app\'s process was about 40 % idle in the profile: the load generator, not the server, ' +
-      'is the ceiling at this size. The guard itself was 1 % of samples. What was worth removing: a promise per request. The guard ' +
-      'now answers synchronously when the verified-token cache holds the token and the session cache (strict) vouches for the ' +
-      'session; passport (≈ 27 µs per request per PERF-FACTS.md) runs only on a cache miss. The rest of the gap to the unguarded ' +
-      'route is Nest\'s guard pipeline and the two custom parameter decorators of `/whoami`.',
-    '- **Strict without its cache** pays one primary-key read per request; through TypeORM\'s `DataSource.query` the QueryRunner ' +
-      'cost more than the query, so the store now calls the DataSource\'s own `pg` pool (same connections, same limits).',
-    '- **Refresh.** In the store-level loop 42–45 % of the Node process\'s samples were the `writev` system call that sends each ' +
-      'query (system calls are dear on this VM), then `pg` result parsing (the lineage `bytea[]` was 6 %: it is now read only when a ' +
-      'secret is neither the current nor the previous one), then `crypto.randomFillSync`. The library spends two round trips ' +
-      '(a read, then the compare-and-swap `UPDATE … RETURNING`) where the raw form spends four, but it also signs a JWT ' +
-      '(≈ 13 µs), mints a CSRF token and hashes twice, so the two come out close; both are bound by commit latency (each ' +
-      'rotation is one durable commit). Every rotation also moves `expires_at`, so its updates cannot be HOT while `expires_at` ' +
-      'is indexed (measured: about 10–15 % fewer two-statement rotations per second than an update that leaves it alone).',
+    '- **Guarded GET.** The guard answers synchronously when the verified-token cache holds the token and, in strict mode, the ' +
+      'session cache vouches for the session: no promise, no passport (≈ 27 µs per request per PERF-FACTS.md), no database. The ' +
+      'verified-token cache keeps a compact entry per token in a bounded `Map` with second-chance eviction (a hit is one `Map.get`; ' +
+      'the token\'s shape is checked only on a miss), and each entry copies its key out of the request\'s Cookie header, which it ' +
+      'otherwise kept alive whole. The session cache answers for up to `revocationCache.maxAge` (60 s) while the listener hears its ' +
+      'own heartbeat, instead of 5 s: with a 5 s TTL every active session cost a database read every 2.5 s, which was most of the ' +
+      'gap between strict and stateless. In the guard microbenchmark (§6) the cached path costs well under one HS256 verification; ' +
+      'the rest of the gap to the unguarded route is Nest\'s guard pipeline, reading the cookie or header, and the two custom ' +
+      'parameter decorators of `/whoami`.',
+    '- **Strict without its cache** pays one primary-key read per request, a prepared statement on the DataSource\'s own `pg` pool ' +
+      '(TypeORM\'s QueryRunner cost more than the query).',
+    '- **Refresh.** Planning the rotation\'s statement (a data-modifying CTE) cost the server more than running it: naming it, so ' +
+      'each connection plans it once, about doubled rotations per second at the SQL level (16 clients, same machine: ~1,300 → ' +
+      '~2,600/s, raw 4-statement form ~1,350/s). In the Node process, jsonwebtoken\'s signing (option checks, streams) and one ' +
+      '`randomBytes` call per secret were the largest library items; signing HS256 directly and drawing secrets from a 4 KiB ' +
+      'CSPRNG pool took the library\'s CPU per store-level refresh from 444 to 353 µs (raw form: about 300 µs for its four ' +
+      'statements). What is left is the `pg` driver (one `writev` per statement: system calls are dear on this VM; result parsing), ' +
+      'three HMACs (the presented secret, the new one, the CSRF token) and the rate-limit key. Every rotation also moves ' +
+      '`expires_at` (the idle timeout slides), so its update is not HOT and touches the four indexes, where the raw form\'s is.',
     '- **Cleanup** shares two cores and one WAL with the refresh traffic beside it. Measured while building it (1,000,000 rows, ' +
       'after a `CHECKPOINT`): each deleted row writes about 240 bytes of WAL, three quarters of it full-page images ' +
       '(`pg_waldump --stats`), so a purge writes about 240 MB; a refresh commit must flush whatever WAL is ahead of it. ' +

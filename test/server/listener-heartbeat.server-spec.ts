@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startAppProcess, type AppProcess } from '../support/processes';
 import { PASSWORD, uniqueEmail } from '../support/browser';
 import { TcpRelay, postgresListener, redisSubscriber, type RelayedConnection } from '../support/tcp-relay';
+import { within } from '../support/within';
 
 /**
  * The listener's heartbeat (revocationHeartbeat): a revocation listener whose connection dies
@@ -17,15 +18,6 @@ const HEARTBEAT_S = 1; // the library's durations are whole seconds: 1 is the sh
 const HEARTBEAT_BOUND_MS = 2 * HEARTBEAT_S * 1000; // the documented bound: two periods
 const BROADCAST_BOUND_MS = 1_000; // D6
 
-/** Polls until `check` is true; returns the time it took, or throws after `limitMs`. */
-async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** GET /health every 20 ms in the background, recording each status and when it came. */
 function watchHealth(url: string) {

@@ -3,20 +3,12 @@ import { Client } from 'pg';
 import Redis from 'ioredis';
 import { startAppProcess, type AppProcess } from '../support/processes';
 import { ACCESS, CSRF, PASSWORD, REFRESH, setCookies, uniqueEmail } from '../support/browser';
+import { within } from '../support/within';
 
 /** The documented bounds (D6), asserted with D15's 3× margin; the measured delays are printed. */
 const BROADCAST_BOUND_MS = 1_000;
 const CACHE_TTL_MS = 2_000;
 
-/** Polls until `check` is true; returns the time it took, or throws after `limitMs`. */
-async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const cookiesOf = (res: request.Response) => Object.fromEntries(setCookies(res).map((x) => [x.name, x.value]));
 

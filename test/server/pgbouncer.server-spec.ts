@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startAppProcess, type AppProcess } from '../support/processes';
 import { PASSWORD, uniqueEmail } from '../support/browser';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
+import { within } from '../support/within';
 
 /**
  * PgBouncer in transaction pooling mode in front of B, with the Postgres bus (the default): the
@@ -16,15 +17,6 @@ const HEARTBEAT_BOUND_MS = 2 * HEARTBEAT_S * 1000;
 const BROADCAST_BOUND_MS = 1_000;
 const PGBOUNCER_ERROR = /ERROR.*never heard its own heartbeat.*PgBouncer.*revocationBus: \{ redis \}/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
-    await sleep(20);
-  }
-}
 
 describe('PgBouncer (transaction pooling) in front of an instance on the Postgres bus', () => {
   let bouncer: PgBouncer;
