@@ -21,6 +21,8 @@ import { CreateSampleTables1764200001000 } from './migrations/1764200001000-crea
 import { CreateSecurityEvents1764200009000 } from './migrations/1764200009000-create-security-events';
 import { SecurityEvent } from './audit/security-event.entity';
 import { AuditModule } from './audit/audit.module';
+import { SampleGraphQLModule } from './graphql/sample-graphql.module';
+import { EventsModule } from './events/events.module';
 
 @Module({
   imports: [
@@ -59,6 +61,8 @@ import { AuditModule } from './audit/audit.module';
     }),
     NotesModule,
     AuditModule,
+    SampleGraphQLModule,
+    EventsModule,
   ],
   controllers: [WebController, MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
   providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],

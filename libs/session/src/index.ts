@@ -26,6 +26,10 @@ export { SessionCleanupService, type CleanupReport } from './cleanup/session-cle
 export { SessionCleanupModule } from './cleanup/session-cleanup.module';
 export { SessionHealthIndicator } from './health/session-health.indicator';
 export { SessionRateLimiter } from './rate-limit/session-rate-limiter';
+export { SessionSockets } from './sockets/session-sockets';
+export { SessionSocketsModule } from './sockets/session-sockets.module';
+export { socketUser, socketSession, SOCKET_SESSION_EVENT, SOCKET_SESSION_ENDED_EVENT } from './sockets/session-socket';
+export type { SessionSocket, SessionSocketMiddleware, SessionSocketError } from './sockets/session-socket';
 export { MemoryRateLimitStore } from './rate-limit/memory-rate-limit.store';
 export { gcraStep, emissionIntervalUs, type RateLimitRule, type RateLimitVerdict } from './rate-limit/gcra';
 export type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
@@ -51,5 +55,6 @@ export {
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';
+export { SessionGraphQLError, type SessionGraphQLErrorExtensions } from './graphql/session-graphql-error';
 export { parseDuration, type Duration } from './duration';
 export type { SigningKey, SigningAlgorithm } from './tokens/signing-keys';

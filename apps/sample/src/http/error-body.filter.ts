@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ServiceUnavailableError } from 'nest-sessions';
+import { ServiceUnavailableError, SessionGraphQLError } from 'nest-sessions';
 
 type ErrorBody = { statusCode: number; code: string; message: string };
 
@@ -38,7 +38,10 @@ export class ErrorBodyFilter implements ExceptionFilter {
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): unknown {
+    // A GraphQL resolver: the error goes back to the GraphQL layer (a returned error is raised
+    // there) with the same code in `extensions.code`; there is no response to write.
+    if (host.getType<string>() === 'graphql') return this.forGraphQL(exception);
     const { httpAdapter } = this.adapterHost;
     // On Fastify this is a reply from a handler, or the raw Node response from a middleware or
     // hook: the adapter writes to either.
@@ -46,6 +49,17 @@ export class ErrorBodyFilter implements ExceptionFilter {
     const { status, body } = this.describe(exception);
     if (httpAdapter.isHeadersSent(res)) return;
     httpAdapter.reply(res, body, status);
+  }
+
+  /**
+   * Library errors from the guards already carry `extensions.code`; any other error is described
+   * as over HTTP (same code, fixed message, unexpected ones logged by class only).
+   */
+  private forGraphQL(exception: unknown): Error {
+    const extensions = (exception as { extensions?: { code?: unknown } } | null)?.extensions;
+    if (exception instanceof Error && typeof extensions?.code === 'string') return exception;
+    const { body } = this.describe(exception);
+    return new SessionGraphQLError(body.code, body.statusCode, body.message);
   }
 
   private describe(exception: unknown): { status: number; body: ErrorBody } {

@@ -6,6 +6,8 @@ import { CsrfRejectedError, UnauthenticatedError } from '../errors/session-error
 import { readCookie } from '../http/cookies';
 import type { RequestLike } from '../http/http-types';
 import { isAllowedOrigin } from '../http/request-origin';
+import { contextTypeOf, graphqlInfoOf, requestOfContext } from '../http/request-of-context';
+import { sessionErrorFor } from '../graphql/session-graphql-error';
 import { AccessTokenService } from '../tokens/access-token';
 import { parseRefreshToken } from '../tokens/refresh-token';
 import { verifyCsrfToken } from '../tokens/csrf-token';
@@ -22,6 +24,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * or after `SessionGuard`. Like `SessionGuard`, it is built to extend: `getRequest` and `fail`
  * are protected hooks.
  *
+ * GraphQL (`@nestjs/graphql`): mutations are the unsafe requests (queries are safe, whatever the
+ * HTTP method), checked the same way on the GraphQL context's request; a refusal is a
+ * `SessionGraphQLError` with `extensions.code` `CSRF_REJECTED`. Other contexts (`ws`, `rpc`) pass.
+ *
  * @example
  * providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }]
  */
@@ -37,9 +43,10 @@ export class CsrfGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (context.getType() !== 'http') return true;
+    const type = contextTypeOf(context);
+    if (type !== 'http' && type !== 'graphql') return true;
     const req = this.getRequest(context);
-    if (SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
+    if (type === 'graphql' ? !isUnsafeOperation(context) : SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
     const lenient = !!this.reflector.getAllAndOverride<boolean>(CSRF_LENIENT_COOKIES_KEY, targets);
@@ -87,14 +94,17 @@ export class CsrfGuard implements CanActivate {
     return isAllowedOrigin(req, this.options.csrf);
   }
 
-  /** Where the request is. */
+  /** Where the request is: the HTTP request, or a GraphQL context's `req` (none: no cookies). */
   protected getRequest(context: ExecutionContext): RequestLike {
-    return context.switchToHttp().getRequest<RequestLike>();
+    return requestOfContext<RequestLike>(context) ?? { headers: {} };
   }
 
-  /** What a refusal throws (`CSRF_REJECTED` 403, or 401 for conflicting cookies). */
-  protected fail(error: unknown, _context: ExecutionContext): never {
-    throw error;
+  /**
+   * What a refusal throws (`CSRF_REJECTED` 403, or 401 for conflicting cookies); in a GraphQL
+   * resolver, as a `SessionGraphQLError`.
+   */
+  protected fail(error: unknown, context: ExecutionContext): never {
+    throw sessionErrorFor(error, context);
   }
 
   /**
@@ -115,4 +125,12 @@ export class CsrfGuard implements CanActivate {
     if (accessSid && refreshSid && accessSid !== refreshSid) throw new CsrfRejectedError();
     return { id: accessSid ?? refreshSid };
   }
+}
+
+/**
+ * A GraphQL mutation (or anything but a query: a subscription over HTTP is refused the same way).
+ * Without an operation to read, the resolver call counts as unsafe.
+ */
+function isUnsafeOperation(context: ExecutionContext): boolean {
+  return graphqlInfoOf(context)?.operation?.operation !== 'query';
 }

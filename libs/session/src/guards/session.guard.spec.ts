@@ -1,7 +1,8 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { HttpException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AccessTokenExpiredError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
+import { AccessTokenExpiredError, SessionRevokedError, SessionStoreUnavailableError, UnauthenticatedError } from '../errors/session-error';
+import { SessionGraphQLError } from '../graphql/session-graphql-error';
 import { SessionCredentials } from '../http/session-credentials';
 import { resolveSessionOptions, type ResolvedSessionOptions } from '../resolve-options';
 import { REQUEST_ACCESS_TOKEN, REQUEST_SESSION } from '../session.constants';
@@ -190,5 +191,51 @@ describe('SessionGuard verified-token cache', () => {
     await expect(guard.canActivate(bearer(token).context)).resolves.toBe(true);
     expect(verifyToken).toHaveBeenCalledTimes(2);
     expect(req.user).toStrictEqual(toAuthenticated(known.get(token)!, 'bearer').user);
+  });
+});
+
+describe('SessionGuard in a GraphQL resolver', () => {
+  /** A resolver call: (root, args, context, info), the request in the context's `req`. */
+  function resolverCall(headers: Record<string, string>) {
+    const req: Record<string, unknown> = { method: 'POST', headers };
+    const context = {
+      getType: () => 'graphql',
+      getHandler: () => Routes.prototype.me,
+      getClass: () => Routes,
+      getArgs: () => [undefined, {}, { req }, { operation: { operation: 'query' } }],
+      switchToHttp: () => {
+        throw new Error('a resolver has no HTTP context');
+      },
+    } as unknown as ExecutionContext;
+    return { req, context };
+  }
+
+  it("admits by the GraphQL context's request and leaves the user and the session on it", async () => {
+    const { guard } = setup();
+    const token = tokenFor();
+    const { req, context } = resolverCall({ authorization: `Bearer ${token}` });
+    await expect(guard.canActivate(context)).resolves.toBe(true);
+    expect(req.user).toStrictEqual(toAuthenticated(known.get(token)!, 'bearer').user);
+    expect((req[REQUEST_SESSION] as { id: string }).id).toBe(known.get(token)!.sid);
+  });
+
+  it('throws SessionGraphQLError (not an HttpException) with the stable code and status in extensions', async () => {
+    const { guard, assertLive } = setup();
+    const codeOf = async (context: ExecutionContext) => {
+      try {
+        await guard.canActivate(context);
+      } catch (error) {
+        expect(error).toBeInstanceOf(SessionGraphQLError);
+        expect(error).not.toBeInstanceOf(HttpException);
+        expect(Object.keys((error as SessionGraphQLError).extensions).sort()).toEqual(['code', 'statusCode']);
+        return (error as SessionGraphQLError).extensions;
+      }
+      throw new Error('admitted');
+    };
+    expect(await codeOf(resolverCall({}).context)).toEqual({ code: 'UNAUTHENTICATED', statusCode: 401 });
+    assertLive.mockRejectedValueOnce(new SessionRevokedError());
+    expect(await codeOf(resolverCall({ authorization: `Bearer ${tokenFor()}` }).context)).toEqual({ code: 'SESSION_REVOKED', statusCode: 401 });
+    assertLive.mockRejectedValueOnce(new SessionStoreUnavailableError('test'));
+    expect(await codeOf(resolverCall({ authorization: `Bearer ${tokenFor()}` }).context)).toEqual({ code: 'SERVICE_UNAVAILABLE', statusCode: 503 });
   });
 });

@@ -6,6 +6,8 @@ import { AccessTokenExpiredError, SessionError, UnauthenticatedError, toHttpErro
 import type { AccessTokenSource } from '../http/access-token-source';
 import { SessionCredentials } from '../http/session-credentials';
 import type { RequestLike } from '../http/http-types';
+import { requestOfContext } from '../http/request-of-context';
+import { sessionErrorFor } from '../graphql/session-graphql-error';
 import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
 import type { SessionInfo, SessionUser, UserId } from '../session.types';
 import { SessionService } from '../session.service';
@@ -23,20 +25,21 @@ export type GuardedRequest = RequestLike & Record<string, unknown>;
  * answers repeat requests without passport; revocation is still checked on every request in
  * strict mode, so the cache never hides a logout.
  *
+ * Works on HTTP routes and on GraphQL resolvers (`@nestjs/graphql`: the request is the GraphQL
+ * context's `req`, or `request` with Mercurius); in a resolver a failure is a
+ * `SessionGraphQLError` whose `extensions.code` is the stable code.
+ *
  * Built to extend, like `@nestjs/throttler`'s guard: override `getRequest` (where the request
- * is: GraphQL, WebSockets), `findToken` (where the token is) and `fail` (what a failure throws).
+ * is: WebSockets, a custom GraphQL context), `findToken` (where the token is) and `fail` (what a
+ * failure throws).
  *
  * @example
  * @UseGuards(SessionGuard)
  * @Get('me') me(@CurrentUser() user: SessionUser) { return user; }
  *
  * @example
- * @Injectable()
- * export class GqlSessionGuard extends SessionGuard {
- *   protected override getRequest(context: ExecutionContext) {
- *     return GqlExecutionContext.create(context).getContext().req;
- *   }
- * }
+ * @Resolver() @UseGuards(SessionGuard)
+ * export class MeResolver { @Query(() => Me) me(@CurrentUser() user: SessionUser) { ... } }
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -87,9 +90,13 @@ export class SessionGuard implements CanActivate {
     return this.verifyThenAdmit(req, source).catch((error: unknown) => this.fail(error, context));
   }
 
-  /** Where the request is. Override for GraphQL or WebSockets. */
+  /**
+   * Where the request is: the HTTP request, or a GraphQL context's `req` (see
+   * `requestOfContext`). A context without one gets an empty request, which carries no token.
+   * Override for WebSockets or a GraphQL context that keeps the request elsewhere.
+   */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    return context.switchToHttp().getRequest<GuardedRequest>();
+    return requestOfContext<GuardedRequest>(context) ?? { headers: {} };
   }
 
   /**
@@ -102,12 +109,13 @@ export class SessionGuard implements CanActivate {
 
   /**
    * What a failure throws. Library errors keep their stable code; a store failure is a 503; any
-   * other error is a plain 401 that never says which check failed. Override to map them for
-   * GraphQL (`extensions.code`) or WebSockets (`WsException`).
+   * other error is a plain 401 that never says which check failed. In a GraphQL resolver the
+   * error is a `SessionGraphQLError` (`extensions.code`). Override to map them for WebSockets
+   * (`WsException`), for example.
    */
-  protected fail(error: unknown, _context: ExecutionContext): never {
+  protected fail(error: unknown, context: ExecutionContext): never {
     const mapped = toHttpError(error);
-    throw mapped instanceof SessionError ? mapped : new UnauthenticatedError();
+    throw sessionErrorFor(mapped instanceof SessionError ? mapped : new UnauthenticatedError(), context);
   }
 
   /** Override to skip more routes; the default honours `@Public()`. */

@@ -1,0 +1,47 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { REQUEST_SESSION } from '../session.constants';
+import type { SessionInfo, SessionUser, UserId } from '../session.types';
+
+/**
+ * The parts of a socket.io `Socket` the library uses. Structural, so that the library never loads
+ * socket.io (an app that has no sockets needs neither it nor `@nestjs/websockets`).
+ */
+export interface SessionSocket {
+  readonly id: string;
+  /** socket.io's per-socket store: the library leaves `user` and the session here. */
+  data: Record<string, unknown>;
+  readonly handshake: {
+    headers: IncomingHttpHeaders;
+    /** The client's `auth` option: a bearer client sends `{ token }`. */
+    auth?: Record<string, unknown>;
+    /** True when the handshake came over TLS to this process. */
+    secure?: boolean;
+  };
+  readonly connected?: boolean;
+  emit(event: string, ...args: any[]): unknown;
+  disconnect(close?: boolean): unknown;
+  once(event: 'disconnect', listener: (...args: any[]) => void): unknown;
+}
+
+/** socket.io's namespace middleware: `server.use(sockets.middleware())`. */
+export type SessionSocketMiddleware = (socket: SessionSocket, next: (error?: Error) => void) => void;
+
+/** The error a refused handshake reaches the client with: socket.io's `connect_error`, `err.data` is the body. */
+export interface SessionSocketError extends Error {
+  data: { statusCode: number; code: string; message: string };
+}
+
+/** Emitted after a successful handshake. */
+export const SOCKET_SESSION_EVENT = 'session';
+/** Emitted when the socket's session ends, by any path, just before the server disconnects it. */
+export const SOCKET_SESSION_ENDED_EVENT = 'session.ended';
+
+/** The user a handshake authenticated (what `@CurrentUser()` answers in a message handler), or undefined. */
+export function socketUser<Id extends UserId = string>(socket: Pick<SessionSocket, 'data'>): SessionUser<Id> | undefined {
+  return socket.data?.user as SessionUser<Id> | undefined;
+}
+
+/** The session a handshake authenticated (what `@CurrentSession()` answers in a message handler), or undefined. */
+export function socketSession<Id extends UserId = string>(socket: Pick<SessionSocket, 'data'>): SessionInfo<Id> | undefined {
+  return socket.data?.[REQUEST_SESSION] as SessionInfo<Id> | undefined;
+}

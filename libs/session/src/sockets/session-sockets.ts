@@ -1,0 +1,321 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { LRUCache } from 'lru-cache';
+import { MAX_TOKEN_BYTES, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import type { ResolvedSessionOptions } from '../resolve-options';
+import { SessionService, toAuthenticated, type AuthenticatedSession } from '../session.service';
+import { AccessTokenService } from '../tokens/access-token';
+import { SessionLiveness } from '../revocation/session-liveness';
+import { findAccessToken, type AccessTokenSource } from '../http/access-token-source';
+import { isAllowedOrigin } from '../http/request-origin';
+import { CsrfRejectedError, SessionError, SessionRevokedError, UnauthenticatedError, toHttpError } from '../errors/session-error';
+import type { UserId } from '../session.types';
+import {
+  SOCKET_SESSION_ENDED_EVENT,
+  SOCKET_SESSION_EVENT,
+  type SessionSocket,
+  type SessionSocketError,
+  type SessionSocketMiddleware,
+} from './session-socket';
+
+/** What a handshake proved, kept until `bind` (and afterwards, for the socket's life). */
+interface Binding {
+  sessionId: string;
+  /** The token's `sub`: the user id as the store keeps it (liveness checks are keyed by it). */
+  subject: string;
+  /** The access token's `exp`, in ms: the first time the session's end is read. */
+  tokenExpiresAtMs: number;
+}
+
+/** The sockets of one session on this instance, and the timer that watches the session's end. */
+interface BoundSession {
+  sessionId: string;
+  subject: string;
+  sockets: Set<SessionSocket>;
+  timer: NodeJS.Timeout | null;
+}
+
+/** setTimeout's longest delay; a later end is re-read then. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** How long an ended session id is remembered to close the gap between a handshake and `bind`. */
+const ENDED_MEMORY_MS = 5 * 60_000;
+/** A failed read of the session's end (store unavailable) is tried again after this long. */
+const RETRY_MS = 5_000;
+
+/**
+ * Sessions for socket.io gateways: authenticates the handshake (the access cookie, or a bearer
+ * token in the handshake's `auth: { token }`), binds the socket to its session, and ends the socket
+ * with its session: when the session is revoked by any path, here or (strict mode, through the
+ * revocation bus) on another instance, every socket bound to it receives `session.ended` and is
+ * disconnected at once. A socket outlives its access token only while its session is live.
+ *
+ * - Revocation: `SessionLiveness.onSessionsEnded` (the same signal that clears the revocation
+ *   cache), so the bound is HTTP's: at once here, within about a second on other instances.
+ *   In strict mode every bound session is also re-checked through the revocation cache every
+ *   `revocationCache.ttl` (no I/O while the cache vouches for it), so a lost broadcast or a
+ *   lapsed listener ends a socket within the same bound as HTTP requests.
+ * - Expiry (idle or absolute, which nobody revokes): a timer per session reads the session's end
+ *   at the access token's `exp` (never past the absolute expiry) and again at that end, which a
+ *   refresh may have moved; a session found ended closes its sockets.
+ * - Stateless mode: revocations made on this instance end sockets at once; those made on another
+ *   instance reach a socket when its session is next read: at the access token's `exp`, then
+ *   every `accessTokenTtl`. That is HTTP's stateless bound (the access token's lifetime).
+ *
+ * Use it from a gateway: `server.use(sockets.middleware())` in `afterInit` (a refused handshake
+ * reaches the client as socket.io's `connect_error`, with `err.data.code`), and
+ * `sockets.bind(socket)` in `handleConnection` (emits `session` with `{ sessionId }`).
+ *
+ * @example
+ * @WebSocketGateway({ namespace: '/events' })
+ * export class EventsGateway implements OnGatewayInit, OnGatewayConnection {
+ *   constructor(private readonly sockets: SessionSockets) {}
+ *   afterInit(server: Namespace) { server.use(this.sockets.middleware()); }
+ *   handleConnection(socket: Socket) { this.sockets.bind(socket); }
+ *   @SubscribeMessage('whoami') whoami(@CurrentUser() user: SessionUser) { return user; }
+ * }
+ */
+@Injectable()
+export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('SessionSockets');
+  private readonly bindings = new WeakMap<SessionSocket, Binding>();
+  private readonly bound = new Map<string, BoundSession>();
+  private readonly ended = new LRUCache<string, true>({ max: 100_000, ttl: ENDED_MEMORY_MS });
+  private liveness: SessionLiveness | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+  private warnedUnbound = false;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly sessions: SessionService,
+    private readonly accessTokens: AccessTokenService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    const liveness = this.moduleRef.get(SessionLiveness, { strict: false });
+    this.liveness = liveness;
+    this.unsubscribe = liveness.onSessionsEnded((ids) => this.sessionsEnded(ids));
+    if (this.options.revocation === 'strict') {
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs());
+      this.sweepTimer.unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const entry of this.bound.values()) if (entry.timer) clearTimeout(entry.timer);
+    this.bound.clear();
+  }
+
+  /**
+   * socket.io namespace middleware (`server.use(...)` in the gateway's `afterInit`): a handshake
+   * that does not authenticate is refused, and the client's `connect_error` carries
+   * `err.data = { statusCode, code, message }` with the library's stable code
+   * (`UNAUTHENTICATED`, `ACCESS_TOKEN_EXPIRED`, `SESSION_REVOKED`, `CSRF_REJECTED`,
+   * `SERVICE_UNAVAILABLE`).
+   */
+  middleware(): SessionSocketMiddleware {
+    return (socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (error: unknown) => next(this.refusal(error)),
+      );
+    };
+  }
+
+  /**
+   * Verifies the handshake's access token and, in strict mode, that its session is open; leaves
+   * the user on `socket.data.user` and the session on `socket.data` under the key the guards use,
+   * shaped as `SessionGuard` leaves them on a request. Throws the library's errors.
+   */
+  async authenticate<Id extends UserId = UserId>(socket: SessionSocket): Promise<AuthenticatedSession<Id>> {
+    const source = this.findToken(socket);
+    if (!source) throw new UnauthenticatedError();
+    // A browser sends its cookies with a handshake another site starts: refuse those (CSWSH),
+    // with the rule CsrfGuard applies to unsafe requests. Bearer clients prove themselves.
+    if (source.via === 'cookie' && !isAllowedOrigin(this.requestOf(socket), this.options.csrf)) throw new CsrfRejectedError();
+    const claims = this.accessTokens.verify(source.token, Date.now());
+    await this.sessions.assertLive(claims);
+    // Ended while the check was in flight (a broadcast that arrived after the read).
+    if (this.ended.has(claims.sid)) throw new SessionRevokedError();
+    const authenticated = toAuthenticated<Id>(claims, source.via);
+    socket.data.user = authenticated.user;
+    socket.data[REQUEST_SESSION] = authenticated.session;
+    this.bindings.set(socket, { sessionId: claims.sid, subject: claims.sub, tokenExpiresAtMs: claims.exp * 1000 });
+    return authenticated;
+  }
+
+  /**
+   * Binds a connected socket to the session its handshake authenticated (the gateway's
+   * `handleConnection`) and emits `session` with `{ sessionId }`. A socket that was not
+   * authenticated (no `middleware()`), or whose session ended since, is disconnected; returns
+   * whether the socket stays.
+   */
+  bind(socket: SessionSocket): boolean {
+    const binding = this.bindings.get(socket);
+    if (!binding) {
+      if (!this.warnedUnbound) {
+        this.warnedUnbound = true;
+        this.logger.warn('a socket connected without an authenticated handshake and was disconnected: add server.use(sessionSockets.middleware()) in the gateway\'s afterInit');
+      }
+      socket.disconnect(true);
+      return false;
+    }
+    if (this.ended.has(binding.sessionId)) {
+      this.endSocket(socket, binding.sessionId);
+      return false;
+    }
+    if (socket.connected === false) return false;
+    let entry = this.bound.get(binding.sessionId);
+    if (!entry) {
+      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null };
+      this.bound.set(binding.sessionId, entry);
+      this.arm(entry, binding.tokenExpiresAtMs);
+    }
+    entry.sockets.add(socket);
+    socket.once('disconnect', () => this.unbind(socket, binding.sessionId));
+    socket.emit(SOCKET_SESSION_EVENT, { sessionId: binding.sessionId });
+    return true;
+  }
+
+  /** How many sockets are bound on this instance (all sessions, or one). */
+  count(sessionId?: string): number {
+    if (sessionId !== undefined) return this.bound.get(sessionId)?.sockets.size ?? 0;
+    let n = 0;
+    for (const entry of this.bound.values()) n += entry.sockets.size;
+    return n;
+  }
+
+  /** The access token: `auth.token` (bearer), else `Authorization: Bearer` or the access cookie. */
+  private findToken(socket: SessionSocket): AccessTokenSource | null {
+    const fromAuth = socket.handshake.auth?.token;
+    if (fromAuth !== undefined && (typeof fromAuth !== 'string' || fromAuth.length === 0 || fromAuth.length > MAX_TOKEN_BYTES)) {
+      throw new UnauthenticatedError();
+    }
+    const fromHeaders = findAccessToken(this.requestOf(socket), this.options.cookies.accessName);
+    if (fromAuth === undefined) return fromHeaders;
+    // Two credentials that disagree are refused, as a header and a cookie are on HTTP.
+    if (fromHeaders && fromHeaders.token !== fromAuth) throw new UnauthenticatedError();
+    return { token: fromAuth, via: 'bearer' };
+  }
+
+  /** The handshake as a request: its headers, and `https` only when it came over TLS here. */
+  private requestOf(socket: SessionSocket) {
+    return { headers: socket.handshake.headers, ...(socket.handshake.secure ? { protocol: 'https' } : {}) };
+  }
+
+  /** A refusal the client can read: `connect_error` with the message, and the body as `data`. */
+  private refusal(error: unknown): SessionSocketError {
+    const mapped = toHttpError(error);
+    const known = mapped instanceof SessionError ? mapped : new UnauthenticatedError();
+    if (!(mapped instanceof SessionError)) this.logger.error(`socket handshake failed: ${error instanceof Error ? error.name : 'unknown error'}`);
+    const body = known.getResponse() as { statusCode: number; code: string; message: string };
+    const refused = new Error(body.message) as SessionSocketError;
+    refused.data = { statusCode: body.statusCode, code: body.code, message: body.message };
+    return refused;
+  }
+
+  private unbind(socket: SessionSocket, sessionId: string): void {
+    const entry = this.bound.get(sessionId);
+    if (!entry) return;
+    entry.sockets.delete(socket);
+    if (entry.sockets.size > 0) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    this.bound.delete(sessionId);
+  }
+
+  /** From `SessionLiveness`: sessions revoked here or, through the bus, elsewhere. */
+  private sessionsEnded(sessionIds: readonly string[]): void {
+    for (const sessionId of sessionIds) {
+      this.ended.set(sessionId, true);
+      this.endSession(sessionId);
+    }
+  }
+
+  private endSession(sessionId: string): void {
+    const entry = this.bound.get(sessionId);
+    if (!entry) return;
+    this.bound.delete(sessionId);
+    if (entry.timer) clearTimeout(entry.timer);
+    for (const socket of entry.sockets) this.endSocket(socket, sessionId);
+  }
+
+  private endSocket(socket: SessionSocket, sessionId: string): void {
+    try {
+      socket.emit(SOCKET_SESSION_ENDED_EVENT, { sessionId });
+      // engine.io flushes what is queued (the event above) before it closes the connection.
+      socket.disconnect(true);
+    } catch {
+      this.logger.error(`could not disconnect a socket of ended session ${sessionId}`);
+    }
+  }
+
+  /** Reads the session's end at `atMs`. */
+  private arm(entry: BoundSession, atMs: number): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    const delay = Math.min(Math.max(0, atMs - Date.now()), MAX_TIMER_MS);
+    entry.timer = setTimeout(() => void this.checkEnd(entry), delay);
+    entry.timer.unref();
+  }
+
+  /**
+   * The session's end from the store (idle expiry, capped at the absolute one; now when it was
+   * revoked): ended, its sockets close; otherwise look again at that end (a refresh may move
+   * it), and in stateless mode no later than one access-token lifetime from now.
+   */
+  private async checkEnd(entry: BoundSession): Promise<void> {
+    entry.timer = null;
+    let endsAtMs: number;
+    try {
+      endsAtMs = (await this.sessions.sessionExpiresAt(entry.sessionId)).getTime();
+    } catch {
+      if (this.bound.get(entry.sessionId) === entry) this.arm(entry, Date.now() + RETRY_MS);
+      return;
+    }
+    if (this.bound.get(entry.sessionId) !== entry) return;
+    const now = Date.now();
+    if (endsAtMs <= now) {
+      this.ended.set(entry.sessionId, true);
+      this.endSession(entry.sessionId);
+      return;
+    }
+    this.arm(entry, this.options.revocation === 'strict' ? endsAtMs : Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
+  }
+
+  /** The revocation cache's TTL: how often strict mode asks whether each bound session is live. */
+  private sweepIntervalMs(): number {
+    const ttl = this.options.revocationCache.ttlMs;
+    return ttl > 0 ? ttl : 5_000;
+  }
+
+  /**
+   * Strict mode: every bound session through `SessionLiveness.isLive`, as a request would be. While
+   * the bus is heard the cache answers (no I/O) and re-reads entries as they age; without a bus,
+   * or while the listener is lapsed, it reads the store. A read that fails is tried next time.
+   */
+  private sweep(): void {
+    if (this.sweeping || !this.liveness || this.bound.size === 0) return;
+    this.sweeping = true;
+    const liveness = this.liveness;
+    const entries = [...this.bound.values()];
+    void (async () => {
+      for (const entry of entries) {
+        if (this.bound.get(entry.sessionId) !== entry) continue;
+        try {
+          if (!(await liveness.isLive(entry.sessionId, entry.subject))) {
+            this.ended.set(entry.sessionId, true);
+            this.endSession(entry.sessionId);
+          }
+        } catch {
+          // The store did not answer: asked again at the next sweep (the socket stays meanwhile).
+        }
+      }
+    })().finally(() => {
+      this.sweeping = false;
+    });
+  }
+}

@@ -1,0 +1,275 @@
+import request from 'supertest';
+import type { AddressInfo } from 'node:net';
+import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import { SessionService } from 'nest-sessions';
+import { startApp, TEST_JWT_SECRET, type TestApp } from './support/app';
+import { ACCESS, bearerLogin, PASSWORD, signedInBrowser } from './support/browser';
+import { useFakeDate } from './support/clock';
+import { forge } from './support/jwt-forge';
+
+/** The revocation bound of D6, asserted with D15's 3× margin. */
+const BOUND_MS = 1_000;
+
+type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+
+const sessionIdOf = (refreshToken: string) => refreshToken.split('.')[0];
+
+describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s (CONTRACT D19)', (adapter) => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+
+  beforeAll(async () => {
+    // The periodic re-check (every revocationCache.ttl) would also end a revoked session's sockets;
+    // at 60 s it cannot within these tests' bounds, so what is tested is the revocation signal.
+    t = await startApp({ HTTP_ADAPTER: adapter, REVOCATION_CACHE_TTL: '60' });
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+  });
+  afterAll(() => t.close());
+
+  /** A client that never reconnects by itself; `session` and `session.ended` are recorded from the start. */
+  function client(options: ClientOptions): Socket {
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5_000, ...options });
+    open.push(socket);
+    return socket;
+  }
+
+  /** Connects and waits for the `session` event. */
+  async function connect(options: ClientOptions): Promise<{ socket: Socket; sessionId: string }> {
+    const socket = client(options);
+    const sessionId = await new Promise<string>((resolve, reject) => {
+      socket.once('session', (payload: { sessionId: string }) => resolve(payload.sessionId));
+      socket.once('connect_error', (error) => reject(new Error(`connect_error ${JSON.stringify((error as { data?: unknown }).data)}`)));
+    });
+    return { socket, sessionId };
+  }
+
+  /** Expects the handshake to be refused; returns `err.data`. */
+  async function refused(options: ClientOptions): Promise<{ statusCode: number; code: string; message: string }> {
+    const socket = client(options);
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => reject(new Error('the handshake was accepted')));
+      socket.once('connect_error', (error) => resolve((error as unknown as { data: { statusCode: number; code: string; message: string } }).data));
+    });
+  }
+
+  /** Resolves when the server ends the socket's session: the `session.ended` payload, the disconnect reason and when (`performance.now()`, which the fake clock leaves alone). */
+  function ending(socket: Socket): Promise<{ payload: { sessionId: string }; reason: string; at: number }> {
+    return new Promise((resolve, reject) => {
+      let payload: { sessionId: string } | undefined;
+      socket.once('session.ended', (p: { sessionId: string }) => (payload = p));
+      socket.once('disconnect', (reason) => {
+        if (!payload) return reject(new Error(`disconnected (${reason}) without session.ended`));
+        resolve({ payload, reason, at: performance.now() });
+      });
+    });
+  }
+
+  /** True when the socket is still connected after `ms` and answers `whoami`. */
+  async function stillConnected(socket: Socket, ms = 300): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    if (!socket.connected) return false;
+    const answer = await socket.timeout(2_000).emitWithAck('whoami').catch(() => null);
+    return answer !== null;
+  }
+
+  it('bearer handshake (auth: { token }): the server emits `session` with the session id; whoami sees the user and session', async () => {
+    const login = await bearerLogin(t);
+    const { socket, sessionId } = await connect({ auth: { token: login.accessToken } });
+    expect(sessionId).toBe(sessionIdOf(login.refreshToken));
+    const me = await socket.timeout(2_000).emitWithAck('whoami');
+    expect(me).toEqual({ id: login.userId, roles: [], sessionId });
+  });
+
+  it('cookie handshake (the browser sends its access cookie) works; from another site it is refused with CSRF_REJECTED', async () => {
+    const { browser, userId } = await signedInBrowser(t);
+    const cookie = `${ACCESS}=${browser.get(ACCESS)}`;
+    const { socket, sessionId } = await connect({ extraHeaders: { cookie } });
+    const me = await socket.timeout(2_000).emitWithAck('whoami');
+    expect(me).toEqual({ id: userId, roles: [], sessionId });
+    const own = new URL(url).origin;
+    expect((await connect({ extraHeaders: { cookie, origin: own } })).sessionId).toBe(sessionId);
+    expect((await refused({ extraHeaders: { cookie, origin: 'https://evil.example' } })).code).toBe('CSRF_REJECTED');
+  });
+
+  it('a handshake without a token, or with a bad one, is refused: connect_error with code UNAUTHENTICATED', async () => {
+    const login = await bearerLogin(t);
+    const another = await bearerLogin(t);
+    const [, payload] = login.accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const cases: ClientOptions[] = [
+      {},
+      { auth: { token: 'not-a-token' } },
+      { auth: { token: 42 } },
+      { auth: { token: forge({ alg: 'HS256', typ: 'at+jwt' }, claims, 'some other secret of at least thirty-two bytes') } },
+      { extraHeaders: { cookie: `${ACCESS}=garbage` } },
+      // Two valid tokens that disagree: `auth.token` and the cookie, or `Authorization` and the cookie.
+      { auth: { token: login.accessToken }, extraHeaders: { cookie: `${ACCESS}=${another.accessToken}` } },
+      { extraHeaders: { authorization: `Bearer ${login.accessToken}`, cookie: `${ACCESS}=${another.accessToken}` } },
+      // A token signed with the right secret but another issuer.
+      { auth: { token: forge({ alg: 'HS256', typ: 'at+jwt' }, { ...claims, iss: 'someone-else' }, TEST_JWT_SECRET) } },
+    ];
+    for (const options of cases) {
+      const data = await refused(options);
+      expect(data).toEqual({ statusCode: 401, code: 'UNAUTHENTICATED', message: expect.any(String) });
+      expect(JSON.stringify(data)).not.toContain(login.accessToken);
+    }
+  });
+
+  it('an expired access token is refused with ACCESS_TOKEN_EXPIRED; a revoked session with SESSION_REVOKED', async () => {
+    const login = await bearerLogin(t);
+    const clock = useFakeDate();
+    try {
+      clock.advance(11 * 60_000);
+      expect((await refused({ auth: { token: login.accessToken } })).code).toBe('ACCESS_TOKEN_EXPIRED');
+    } finally {
+      clock.restore();
+    }
+    const other = await bearerLogin(t);
+    expect((await request(t.server).post('/auth/logout').send({ refreshToken: other.refreshToken })).status).toBe(204);
+    expect((await refused({ auth: { token: other.accessToken } })).code).toBe('SESSION_REVOKED');
+  });
+
+  it('logout through HTTP: every socket of the session receives session.ended and is disconnected within the bound', async () => {
+    const { browser } = await signedInBrowser(t);
+    const cookie = `${ACCESS}=${browser.get(ACCESS)}`;
+    const first = await connect({ extraHeaders: { cookie } });
+    const second = await connect({ extraHeaders: { cookie } });
+    const ends = [ending(first.socket), ending(second.socket)];
+    const started = performance.now();
+    expect((await browser.post('/auth/logout')).status).toBe(204);
+    for (const end of await Promise.all(ends)) {
+      expect(end.payload).toEqual({ sessionId: first.sessionId });
+      expect(end.reason).toBe('io server disconnect'); // the server's decision: the client does not reconnect
+      const delay = end.at - started;
+      console.log(`[${adapter}] logout reached the socket after ${Math.round(delay)} ms`);
+      expect(delay).toBeLessThanOrEqual(3 * BOUND_MS);
+    }
+  });
+
+  it('DELETE /auth/sessions/:id closes only that session\'s sockets; logout-all closes the rest', async () => {
+    const a = await bearerLogin(t);
+    const b = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: a.email, password: PASSWORD });
+    const onA = [await connect({ auth: { token: a.accessToken } }), await connect({ auth: { token: a.accessToken } })];
+    const onB = await connect({ auth: { token: b.body.accessToken } });
+    const ends = onA.map((s) => ending(s.socket));
+    const started = performance.now();
+    const del = await request(t.server).delete(`/auth/sessions/${sessionIdOf(a.refreshToken)}`).set('Authorization', `Bearer ${b.body.accessToken}`);
+    expect(del.status).toBe(204);
+    for (const end of await Promise.all(ends)) expect(end.at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+    expect(await stillConnected(onB.socket)).toBe(true);
+
+    const endB = ending(onB.socket);
+    expect((await request(t.server).post('/auth/logout-all').set('Authorization', `Bearer ${b.body.accessToken}`)).status).toBe(204);
+    expect((await endB).payload).toEqual({ sessionId: onB.sessionId });
+  });
+
+  it('revocations that are not a logout (revokeAllForUser: a user disabled; reuse detection) end the sockets too', async () => {
+    const login = await bearerLogin(t);
+    const { socket } = await connect({ auth: { token: login.accessToken } });
+    const end = ending(socket);
+    let started = performance.now();
+    await t.app.get(SessionService).revokeAllForUser(login.userId, 'user_disabled');
+    expect((await end).payload.sessionId).toBe(sessionIdOf(login.refreshToken));
+    expect((await end).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+
+    const reused = await bearerLogin(t);
+    const second = await connect({ auth: { token: reused.accessToken } });
+    const secondEnd = ending(second.socket);
+    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(200);
+    const clock = useFakeDate();
+    started = performance.now();
+    try {
+      clock.advance(11_000); // past the grace window: the old refresh token is reuse
+      expect((await request(t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(401);
+    } finally {
+      clock.restore();
+    }
+    expect((await secondEnd).payload.sessionId).toBe(sessionIdOf(reused.refreshToken));
+    expect((await secondEnd).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+  });
+});
+
+describe('a socket outlives its access token only while its session is live', () => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+  beforeAll(async () => {
+    // The periodic re-check at 60 s: what ends the socket here is the timer at the session's end.
+    t = await startApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '4', REVOCATION_CACHE_TTL: '60' });
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t.close();
+  });
+
+  it('past the token\'s exp the socket stays; at the idle expiry it receives session.ended and is disconnected', async () => {
+    const login = await bearerLogin(t);
+    const connectedAt = Date.now();
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
+    open.push(socket);
+    const ended = new Promise<number>((resolve, reject) => {
+      let seen = false;
+      socket.once('session.ended', () => (seen = true));
+      socket.once('disconnect', (reason) => (seen ? resolve(Date.now()) : reject(new Error(`disconnected (${reason}) without session.ended`))));
+    });
+    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    const [row] = await t.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    const idleEnd = new Date(row.expires_at).getTime();
+    // The access token (2 s) has expired; the session (idle 4 s) has not: the socket stays.
+    await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 2_600 - Date.now())));
+    expect(socket.connected).toBe(true);
+    const at = await ended;
+    console.log(`idle expiry reached the socket ${at - idleEnd} ms after the session's end`);
+    expect(at).toBeGreaterThanOrEqual(idleEnd - 50);
+    expect(at - idleEnd).toBeLessThanOrEqual(3 * BOUND_MS);
+  });
+});
+
+describe.each<[string, Record<string, string>]>([
+  ['strict mode, a revocation whose signal was lost', { REVOCATION_CACHE_TTL: '1' }],
+  ['stateless mode, a logout on this instance', { SESSION_REVOCATION: 'stateless' }],
+])('sockets end with their session: %s', (name, env) => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+  beforeAll(async () => {
+    t = await startApp(env);
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t.close();
+  });
+
+  it('the socket receives session.ended and is disconnected', async () => {
+    const login = await bearerLogin(t);
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
+    open.push(socket);
+    const ended = new Promise<number>((resolve, reject) => {
+      let seen = false;
+      socket.once('session.ended', () => (seen = true));
+      socket.once('disconnect', (reason) => (seen ? resolve(performance.now()) : reject(new Error(`disconnected (${reason}) without session.ended`))));
+    });
+    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    const started = performance.now();
+    let limit: number;
+    if (env.SESSION_REVOCATION === 'stateless') {
+      // Stateless: a revocation made on this instance still ends its sockets at once.
+      expect((await request(t.server).post('/auth/logout').send({ refreshToken: login.refreshToken })).status).toBe(204);
+      limit = 3 * BOUND_MS;
+    } else {
+      // Ended behind the library's back (as if the broadcast were lost): the periodic check through
+      // the revocation cache finds it within the cache TTL plus one check interval (1 s + 1 s).
+      await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+      limit = 3 * 2_000;
+    }
+    const delay = (await ended) - started;
+    console.log(`${name}: the socket ended after ${Math.round(delay)} ms`);
+    expect(delay).toBeLessThanOrEqual(limit);
+  });
+});
