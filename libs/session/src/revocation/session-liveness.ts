@@ -235,8 +235,9 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     // A revocation seen while the row was read may have committed after the read: not cached.
     if (this.cache && epoch === this.epoch && revocations === this.revocations && this.answeringAge(Date.now()) >= 0) {
       this.cache.set(sessionId, entry);
-      this.touch(sessionId, entry, started);
     }
+    // Activity is recorded whether or not the answer could be cached (a listener not heard yet).
+    this.touch(sessionId, entry, started);
     return entry;
   }
 
