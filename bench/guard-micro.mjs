@@ -129,6 +129,9 @@ export async function createSessionContext(lib, url, extra = {}, { embedded = fa
     ...SECRETS,
     loadUser: (id) => ({ id, roles: ['reader'] }),
     revocationBus: 'none',
+    // Longer than any run: on a slow, shared host the rounds have taken over ten minutes, and a
+    // token that expires mid-run fails the measurement (ACCESS_TOKEN_EXPIRED).
+    accessTokenTtl: '1h',
     auditLog: false,
     cleanup: { enabled: false },
     rateLimits: { store: 'memory' },

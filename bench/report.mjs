@@ -183,7 +183,8 @@ export function writeReport(results, root) {
   lines.push('### The guard per request, in CPU time (`bench/guard-micro.mjs`)', '');
   if (gm?.measured) {
     lines.push(
-      `The unit is one raw HS256 verification with node:crypto: ${span(gm.data.hs256VerifyNs, fmt)} ns of CPU here. Goal: every cached path under 1 unit.`,
+      `The unit is one raw HS256 verification with node:crypto: ${span(gm.data.hs256VerifyNs, fmt)} ns of CPU here. Goal: every cached path under 1 unit.` +
+        (gm.note ? ` ${gm.note}` : ''),
       '',
       '| path | CPU ns per guarded request | units (HS256 verifications) |',
       '| --- | --- | --- |',
