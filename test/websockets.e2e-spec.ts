@@ -14,6 +14,21 @@ type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 
 const sessionIdOf = (refreshToken: string) => refreshToken.split('.')[0];
 
+/**
+ * Resolves when the server ends the socket's session: the `session.ended` payload, the disconnect
+ * reason, and when (`at`: `performance.now()`, which the fake clock leaves alone; `wallAt`: `Date.now()`).
+ */
+function ending(socket: Socket): Promise<{ payload: { sessionId: string }; reason: string; at: number; wallAt: number }> {
+  return new Promise((resolve, reject) => {
+    let payload: { sessionId: string } | undefined;
+    socket.once('session.ended', (p: { sessionId: string }) => (payload = p));
+    socket.once('disconnect', (reason) => {
+      if (!payload) return reject(new Error(`disconnected (${reason}) without session.ended`));
+      resolve({ payload, reason, at: performance.now(), wallAt: Date.now() });
+    });
+  });
+}
+
 describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s (CONTRACT D19)', (adapter) => {
   let t: TestApp;
   let url: string;
@@ -53,18 +68,6 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     return new Promise((resolve, reject) => {
       socket.once('connect', () => reject(new Error('the handshake was accepted')));
       socket.once('connect_error', (error) => resolve((error as unknown as { data: { statusCode: number; code: string; message: string } }).data));
-    });
-  }
-
-  /** Resolves when the server ends the socket's session: the `session.ended` payload, the disconnect reason and when (`performance.now()`, which the fake clock leaves alone). */
-  function ending(socket: Socket): Promise<{ payload: { sessionId: string }; reason: string; at: number }> {
-    return new Promise((resolve, reject) => {
-      let payload: { sessionId: string } | undefined;
-      socket.once('session.ended', (p: { sessionId: string }) => (payload = p));
-      socket.once('disconnect', (reason) => {
-        if (!payload) return reject(new Error(`disconnected (${reason}) without session.ended`));
-        resolve({ payload, reason, at: performance.now() });
-      });
     });
   }
 
@@ -212,11 +215,7 @@ describe('a socket outlives its access token only while its session is live', ()
     const connectedAt = Date.now();
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
     open.push(socket);
-    const ended = new Promise<number>((resolve, reject) => {
-      let seen = false;
-      socket.once('session.ended', () => (seen = true));
-      socket.once('disconnect', (reason) => (seen ? resolve(Date.now()) : reject(new Error(`disconnected (${reason}) without session.ended`))));
-    });
+    const ended = ending(socket).then((end) => end.wallAt);
     await new Promise<void>((resolve) => socket.once('session', () => resolve()));
     const [row] = await t.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
     const idleEnd = new Date(row.expires_at).getTime();
@@ -252,11 +251,7 @@ describe.each<[string, Record<string, string>]>([
     const login = await bearerLogin(t);
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
     open.push(socket);
-    const ended = new Promise<number>((resolve, reject) => {
-      let seen = false;
-      socket.once('session.ended', () => (seen = true));
-      socket.once('disconnect', (reason) => (seen ? resolve(performance.now()) : reject(new Error(`disconnected (${reason}) without session.ended`))));
-    });
+    const ended = ending(socket).then((end) => end.at);
     await new Promise<void>((resolve) => socket.once('session', () => resolve()));
     const started = performance.now();
     let limit: number;

@@ -9,8 +9,7 @@ import type { RequestLike } from '../http/http-types';
 import { requestOfContext } from '../http/request-of-context';
 import { sessionErrorFor } from '../graphql/session-graphql-error';
 import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
-import type { SessionInfo, SessionUser, UserId } from '../session.types';
-import { SessionService } from '../session.service';
+import { SessionService, authenticatedFrom } from '../session.service';
 import { SessionJwtStrategy } from './jwt.strategy';
 import { VerifiedToken, VerifiedTokenCache } from './verified-token-cache';
 
@@ -131,19 +130,9 @@ export class SessionGuard implements CanActivate {
     return this.admit(req, entry ?? VerifiedToken.of(claims), source.via);
   }
 
-  /**
-   * Leaves the user and the session on the request, as `toAuthenticated` shapes them: new objects
-   * for every request (a handler may change them), made from the cached entry.
-   */
+  /** Leaves the user and the session on the request, as `toAuthenticated` shapes them, from the cached entry. */
   private admit(req: GuardedRequest, token: VerifiedToken, via: 'cookie' | 'bearer'): true {
-    const user: SessionUser<UserId> = { id: token.userId, roles: token.roles.slice() };
-    const session: SessionInfo<UserId> = {
-      id: token.sid,
-      userId: token.userId,
-      tokenSource: via,
-      accessTokenExpiresAt: new Date(token.exp * 1000),
-      authenticatedAt: token.authenticatedAtMs === null ? null : new Date(token.authenticatedAtMs),
-    };
+    const { user, session } = authenticatedFrom(token, via);
     req.user = user;
     req[REQUEST_SESSION] = session;
     return true;

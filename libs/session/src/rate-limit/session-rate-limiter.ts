@@ -48,7 +48,7 @@ export class SessionRateLimiter {
    * failure is a `SessionStoreUnavailableError` (503): limits fail closed.
    */
   async consume(key: string, limit: RateLimit): Promise<void> {
-    await this.spendKey(key, resolveRateLimit(limit, 'limit'));
+    await this.spend([{ key: this.hashKey(key), rule: resolveRateLimit(limit, 'limit'), perIp: null }]);
   }
 
   /**
@@ -92,11 +92,6 @@ export class SessionRateLimiter {
 
   private hashKey(key: string): string {
     return createHmac('sha256', this.options.rateLimitKey).update(key).digest('base64url');
-  }
-
-  private async spendKey(key: string, rule: RateLimitRule): Promise<void> {
-    const verdict = await this.store.consume(this.hashKey(key), rule, Date.now());
-    if (!verdict.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
   }
 
   /**
