@@ -35,6 +35,7 @@ module.exports = {
         '<rootDir>/test/sample-app.e2e-spec.ts',
         '<rootDir>/test/openapi.e2e-spec.ts',
         '<rootDir>/test/token-mutations.e2e-spec.ts',
+        '<rootDir>/test/session-or-api-key.e2e-spec.ts',
       ],
     },
   ],

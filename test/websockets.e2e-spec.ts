@@ -1,11 +1,13 @@
 import request from 'supertest';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import { SessionService } from 'nest-sessions';
+import { SessionService, SessionStoreUnavailableError } from 'nest-sessions';
+import { SessionStore } from '../libs/session/src/store/session.store';
 import { startApp, TEST_JWT_SECRET, type TestApp } from './support/app';
 import { ACCESS, bearerLogin, PASSWORD, signedInBrowser } from './support/browser';
 import { useFakeDate } from './support/clock';
 import { forge } from './support/jwt-forge';
+import { within } from './support/within';
 
 /** The revocation bound of D6, asserted with D15's 3× margin. */
 const BOUND_MS = 1_000;
@@ -268,5 +270,77 @@ describe.each<[string, Record<string, string>]>([
     const delay = (await ended) - started;
     console.log(`${name}: the socket ended after ${Math.round(delay)} ms`);
     expect(delay).toBeLessThanOrEqual(limit);
+  });
+});
+
+describe('a store outage: a socket stays through a blip, and is dropped once unchecked for revocationCache.maxAge', () => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+  const MAX_AGE_MS = 3_000;
+  beforeAll(async () => {
+    // Checked every second (the TTL, no bus); unchecked for 3 s (maxAge), a socket is dropped.
+    t = await startApp({ REVOCATION_BUS: 'none', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: String(MAX_AGE_MS / 1000) });
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t.close();
+  });
+
+  /** Fault injection: the store's liveness read fails as it does when the database is unreachable. */
+  const storeDown = () =>
+    jest.spyOn(t.app.get(SessionStore), 'findLive').mockRejectedValue(new SessionStoreUnavailableError('injected outage'));
+
+  async function connected(token: string): Promise<Socket> {
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+    open.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('session', () => resolve());
+      socket.once('connect_error', (error) => reject(new Error(`connect_error ${JSON.stringify((error as { data?: unknown }).data)}`)));
+    });
+    return socket;
+  }
+
+  it('a blip shorter than maxAge: the socket stays and answers', async () => {
+    const socket = await connected((await bearerLogin(t)).accessToken);
+    const fault = storeDown();
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect(fault.mock.calls.length).toBeGreaterThan(0); // the sweep did ask, and failed
+    fault.mockRestore();
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect(socket.connected).toBe(true);
+    expect(await socket.timeout(2_000).emitWithAck('whoami')).toEqual(expect.objectContaining({ sessionId: expect.any(String) }));
+  });
+
+  it('an outage: disconnected without session.ended after maxAge unchecked; the handshake answers SERVICE_UNAVAILABLE until the store is back', async () => {
+    const login = await bearerLogin(t);
+    const socket = await connected(login.accessToken);
+    let endedEvent = false;
+    socket.on('session.ended', () => (endedEvent = true));
+    const started = performance.now();
+    storeDown();
+    const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    const after = performance.now() - started;
+    console.log(`an unchecked socket was dropped ${Math.round(after)} ms into the outage (maxAge ${MAX_AGE_MS} ms)`);
+    expect(reason).toBe('io server disconnect');
+    expect(endedEvent).toBe(false);
+    // The first failed check comes within a TTL or two of the outage; the drop maxAge after it.
+    expect(after).toBeGreaterThanOrEqual(MAX_AGE_MS - 100);
+    expect(after).toBeLessThanOrEqual(MAX_AGE_MS + 3_000);
+    // Logged once the sweep that dropped it has gone through every session.
+    await within(1_000, async () => t.logger.lines.some((l) => /^warn .*disconnected 1 socket\(s\) whose session could not be checked/.test(l)));
+
+    const retry = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
+    open.push(retry);
+    const refusal = await new Promise<{ code: string }>((resolve, reject) => {
+      retry.once('connect', () => reject(new Error('the handshake was accepted during the outage')));
+      retry.once('connect_error', (error) => resolve((error as unknown as { data: { code: string } }).data));
+    });
+    expect(refusal.code).toBe('SERVICE_UNAVAILABLE');
+    jest.restoreAllMocks();
+    await connected(login.accessToken);
+    expect(t.logger.lines.join('\n')).not.toContain(login.accessToken);
   });
 });

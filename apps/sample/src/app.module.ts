@@ -23,6 +23,7 @@ import { SecurityEvent } from './audit/security-event.entity';
 import { AuditModule } from './audit/audit.module';
 import { SampleGraphQLModule } from './graphql/sample-graphql.module';
 import { EventsModule } from './events/events.module';
+import { ServiceModule } from './service/service.module';
 
 @Module({
   imports: [
@@ -63,6 +64,7 @@ import { EventsModule } from './events/events.module';
     AuditModule,
     SampleGraphQLModule,
     EventsModule,
+    ServiceModule,
   ],
   controllers: [WebController, MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
   providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],

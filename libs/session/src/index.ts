@@ -12,6 +12,7 @@ export { SessionGuard, type GuardedRequest } from './guards/session.guard';
 export { FreshSessionGuard } from './guards/fresh-session.guard';
 export { RequireFreshSession } from './decorators/require-fresh-session.decorator';
 export { RolesGuard } from './guards/roles.guard';
+export { AnyGuard } from './guards/any-guard';
 export { CsrfGuard } from './guards/csrf.guard';
 export { LoginCsrfGuard } from './guards/login-csrf.guard';
 export { CurrentUser } from './decorators/current-user.decorator';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
+import { parseServiceApiKeys, type ServiceApiKey } from '../service/service-api-keys';
 import { parseDuration, type RateLimit, type SessionModuleOptions, type SessionTransport, type SigningKey } from 'nest-sessions';
 
 export type HttpAdapterName = 'express' | 'fastify';
@@ -29,6 +30,8 @@ export interface SampleConfig {
   adminEmails: Set<string>;
   /** Login and register limits, applied with the library's `SessionRateLimiter` (shared by every instance). */
   authRateLimits: AuthRateLimits;
+  /** `SERVICE_API_KEYS`: the machine clients' keys (as digests) for `GET /stats`; empty: none. */
+  serviceApiKeys: ServiceApiKey[];
 }
 
 export interface AuthRateLimits {
@@ -149,6 +152,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     trustedOrigins,
     adminEmails,
     authRateLimits: authRateLimits(env),
+    serviceApiKeys: parseServiceApiKeys(env.SERVICE_API_KEYS),
   };
 }
 
@@ -213,8 +217,12 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     csrf: { appOrigin: env.APP_ORIGIN || undefined, trustedOrigins },
     revocationBus: revocationBus(env),
     revocationCache:
-      set('REVOCATION_CACHE_TTL') || set('REVOCATION_CACHE_MAX')
-        ? { ttl: seconds('REVOCATION_CACHE_TTL'), max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined }
+      set('REVOCATION_CACHE_TTL') || set('REVOCATION_CACHE_MAX_AGE') || set('REVOCATION_CACHE_MAX')
+        ? withoutUndefined({
+            ttl: seconds('REVOCATION_CACHE_TTL'),
+            maxAge: seconds('REVOCATION_CACHE_MAX_AGE'),
+            max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined,
+          })
         : undefined,
     revocationHeartbeat: seconds('REVOCATION_HEARTBEAT'),
     verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,

@@ -58,7 +58,8 @@ export function setupOpenApi(app: INestApplication, config: SampleConfig): void 
           'the CSRF token in `x-csrf-token` on unsafe requests; other clients log in with `X-Session-Transport: bearer` and send ' +
           '`Authorization: Bearer <access token>`.',
       )
-      .setVersion('1'),
+      .setVersion('1')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A service key from `SERVICE_API_KEYS` (`GET /stats` only).' }, 'api-key'),
     { cookies: config.session.cookies },
   ).build();
   // Built on the first request, once every route (and the global prefix) is in place.

@@ -5,6 +5,10 @@ import { sampleConfig, type SampleConfig } from '../config/sample-config';
 import { PAGE_JS, pageHtml } from './page';
 import { readSessionClient } from './client-source';
 
+// The page also loads socket.io's browser client from /socket.io/socket.io.esm.min.js, which
+// socket.io itself serves (serveClient, on by default) from its own package, ahead of Express or
+// Fastify and outside any global prefix; both that script and the connection it opens to /events
+// (long-polling, then ws: to this host) are same origin, so 'self' covers them. See PAGE_JS.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /** `GET /` (under the global prefix): the sample web page (register, log in, notes, my sessions, log out). */

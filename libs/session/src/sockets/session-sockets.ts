@@ -33,6 +33,8 @@ interface BoundSession {
   subject: string;
   sockets: Set<SessionSocket>;
   timer: NodeJS.Timeout | null;
+  /** When the periodic check first failed to read the session (store unavailable); null while it answers. */
+  unconfirmedSinceMs: number | null;
 }
 
 /** setTimeout's longest delay; a later end is re-read then. */
@@ -172,7 +174,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     if (socket.connected === false) return false;
     let entry = this.bound.get(binding.sessionId);
     if (!entry) {
-      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null };
+      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null, unconfirmedSinceMs: null };
       this.bound.set(binding.sessionId, entry);
       this.arm(entry, binding.tokenExpiresAtMs);
     }
@@ -295,27 +297,52 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   /**
    * Strict mode: every bound session through `SessionLiveness.isLive`, as a request would be. While
    * the bus is heard the cache answers (no I/O) and re-reads entries as they age; without a bus,
-   * or while the listener is lapsed, it reads the store. A read that fails is tried next time.
+   * or while the listener is lapsed, it reads the store.
+   *
+   * A read that fails is tried at the next sweep, and the socket stays meanwhile: a store blip
+   * must not disconnect every client at once (they would all reconnect into the same outage).
+   * But no socket stays unchecked for longer than `revocationCache.maxAge`, the longest any
+   * cached answer stands: then it is disconnected without `session.ended` (the session may well
+   * be live), and its reconnection's handshake answers `SERVICE_UNAVAILABLE` until the store does.
    */
   private sweep(): void {
     if (this.sweeping || !this.liveness || this.bound.size === 0) return;
     this.sweeping = true;
     const liveness = this.liveness;
     const entries = [...this.bound.values()];
+    let unchecked = 0;
     void (async () => {
       for (const entry of entries) {
         if (this.bound.get(entry.sessionId) !== entry) continue;
+        let live: boolean;
         try {
-          if (!(await liveness.isLive(entry.sessionId, entry.subject))) {
-            this.ended.set(entry.sessionId, true);
-            this.endSession(entry.sessionId);
-          }
+          live = await liveness.isLive(entry.sessionId, entry.subject);
         } catch {
-          // The store did not answer: asked again at the next sweep (the socket stays meanwhile).
+          const now = Date.now();
+          entry.unconfirmedSinceMs ??= now;
+          if (now - entry.unconfirmedSinceMs >= this.options.revocationCache.maxAgeMs) unchecked += this.dropUnchecked(entry);
+          continue;
+        }
+        entry.unconfirmedSinceMs = null;
+        if (!live) {
+          this.ended.set(entry.sessionId, true);
+          this.endSession(entry.sessionId);
         }
       }
     })().finally(() => {
       this.sweeping = false;
+      if (unchecked > 0) {
+        this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocationCache.maxAge (the session store is unavailable)`);
+      }
     });
+  }
+
+  /** Disconnects the sockets of a session that could not be checked (no `session.ended`: it has not ended); returns how many. */
+  private dropUnchecked(entry: BoundSession): number {
+    if (this.bound.get(entry.sessionId) !== entry) return 0;
+    this.bound.delete(entry.sessionId);
+    if (entry.timer) clearTimeout(entry.timer);
+    for (const socket of entry.sockets) socket.disconnect(true);
+    return entry.sockets.size;
   }
 }
