@@ -1,6 +1,7 @@
 import { Injectable, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { Field, GraphQLModule, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import request from 'supertest';
 import { CsrfGuard, CurrentSession, CurrentUser, Public, RequireFreshSession, Roles, RolesGuard, SessionGuard, type SessionInfo, type SessionUser } from 'nest-sessions';
@@ -308,6 +309,72 @@ describe.each(ADAPTERS)('GraphQL in a user app (Apollo defaults, no app filter) 
       expect(errorCode(await gql('mutation { sensitive }', bearer))).toBe('REAUTHENTICATION_REQUIRED');
       clock.advance(10 * 60_000);
       expect(errorCode(await gql('{ who { id } }', bearer))).toBe('ACCESS_TOKEN_EXPIRED');
+    } finally {
+      clock.restore();
+    }
+    expect(t.logger.lines.filter((l) => /\n\s+at /.test(l))).toEqual([]);
+  });
+});
+
+// The other driver a Fastify app may choose: Mercurius keeps the request at `reply.request` in its
+// context (requestOfContext), and reports resolver errors its own way. Same resolver, same codes.
+describe('GraphQL in a user app with Mercurius on fastify', () => {
+  let t: Awaited<ReturnType<typeof startBareApp>>;
+  beforeAll(async () => {
+    touched.length = 0;
+    t = await startBareApp({
+      adapter: 'fastify',
+      imports: [GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, graphiql: false })],
+      providers: [UserAppResolver, { provide: APP_GUARD, useExisting: CsrfGuard }],
+    });
+  });
+  afterAll(() => t.close());
+
+  const gql = async (query: string, headers: Record<string, string> = {}) => {
+    let req = request(t.server).post('/graphql');
+    for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+    const res = await req.send({ query });
+    expect(res.status).not.toBe(500);
+    expect(JSON.stringify(res.body)).not.toMatch(/stack|originalError|exception/i);
+    return res as request.Response & { body: GqlBody };
+  };
+  /** The single error's code; Mercurius also answers with its status (401, 403) rather than 200. */
+  const codeOf = (res: request.Response & { body: GqlBody }) => {
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.data ?? null).toBeNull();
+    expect(res.status).toBe(res.body.errors![0].extensions?.statusCode);
+    return res.body.errors![0].extensions?.code;
+  };
+  const login = async (id: string, transport: 'bearer' | 'cookie') => {
+    let req = request(t.server).post('/login');
+    if (transport === 'bearer') req = req.set('X-Session-Transport', 'bearer');
+    const res = await req.send({ id });
+    expect(res.status).toBe(200);
+    const cookie = ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
+    return { authorization: `Bearer ${res.body.accessToken as string}`, cookie, csrf: res.body.csrfToken as string };
+  };
+
+  it('admits bearer and cookie callers, with @CurrentUser and @CurrentSession; @Public answers without a token', async () => {
+    const bearer = await login('mq-user-1', 'bearer');
+    expect((await gql('{ who { id roles via } }', { authorization: bearer.authorization })).body).toEqual({ data: { who: { id: 'mq-user-1', roles: ['reader'], via: 'bearer' } } });
+    const { cookie } = await login('mq-user-2', 'cookie');
+    expect((await gql('{ who { id via } }', { cookie })).body).toEqual({ data: { who: { id: 'mq-user-2', via: 'cookie' } } });
+    expect((await gql('{ open }')).body).toEqual({ data: { open: 'open' } });
+  });
+
+  it('keeps the library codes in extensions.code: UNAUTHENTICATED, FORBIDDEN, CSRF_REJECTED, ACCESS_TOKEN_EXPIRED', async () => {
+    expect(codeOf(await gql('{ who { id } }'))).toBe('UNAUTHENTICATED');
+    const { authorization } = await login('mq-user-3', 'bearer');
+    expect(codeOf(await gql('{ admin }', { authorization }))).toBe('FORBIDDEN');
+    const { cookie, csrf } = await login('mq-user-4', 'cookie');
+    expect(codeOf(await gql('mutation { touch }', { cookie }))).toBe('CSRF_REJECTED');
+    expect(touched).not.toContain('mq-user-4');
+    expect((await gql('mutation { touch }', { cookie, 'x-csrf-token': csrf })).body).toEqual({ data: { touch: true } });
+    expect(touched).toContain('mq-user-4');
+    const clock = useFakeDate();
+    try {
+      clock.advance(11 * 60_000);
+      expect(codeOf(await gql('{ who { id } }', { authorization }))).toBe('ACCESS_TOKEN_EXPIRED');
     } finally {
       clock.restore();
     }
