@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import { SessionService, SessionStoreUnavailableError } from 'nest-sessions';
+import { SessionService, SessionStoreUnavailableError, type SessionEndedPayload } from 'nest-sessions';
 import { SessionStore } from '../libs/session/src/store/session.store';
 import { startApp, TEST_JWT_SECRET, type TestApp } from './support/app';
 import { ACCESS, bearerLogin, PASSWORD, signedInBrowser } from './support/browser';
@@ -20,10 +20,10 @@ const sessionIdOf = (refreshToken: string) => refreshToken.split('.')[0];
  * Resolves when the server ends the socket's session: the `session.ended` payload, the disconnect
  * reason, and when (`at`: `performance.now()`, which the fake clock leaves alone; `wallAt`: `Date.now()`).
  */
-function ending(socket: Socket): Promise<{ payload: { sessionId: string }; reason: string; at: number; wallAt: number }> {
+function ending(socket: Socket): Promise<{ payload: SessionEndedPayload; reason: string; at: number; wallAt: number }> {
   return new Promise((resolve, reject) => {
-    let payload: { sessionId: string } | undefined;
-    socket.once('session.ended', (p: { sessionId: string }) => (payload = p));
+    let payload: SessionEndedPayload | undefined;
+    socket.once('session.ended', (p: SessionEndedPayload) => (payload = p));
     socket.once('disconnect', (reason) => {
       if (!payload) return reject(new Error(`disconnected (${reason}) without session.ended`));
       resolve({ payload, reason, at: performance.now(), wallAt: Date.now() });
@@ -147,7 +147,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     const started = performance.now();
     expect((await browser.post('/auth/logout')).status).toBe(204);
     for (const end of await Promise.all(ends)) {
-      expect(end.payload).toEqual({ sessionId: first.sessionId });
+      expect(end.payload).toEqual({ sessionId: first.sessionId, reason: 'revoked' });
       expect(end.reason).toBe('io server disconnect'); // the server's decision: the client does not reconnect
       const delay = end.at - started;
       console.log(`[${adapter}] logout reached the socket after ${Math.round(delay)} ms`);
@@ -164,12 +164,15 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     const started = performance.now();
     const del = await request(t.server).delete(`/auth/sessions/${sessionIdOf(a.refreshToken)}`).set('Authorization', `Bearer ${b.body.accessToken}`);
     expect(del.status).toBe(204);
-    for (const end of await Promise.all(ends)) expect(end.at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+    for (const end of await Promise.all(ends)) {
+      expect(end.payload.reason).toBe('revoked');
+      expect(end.at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+    }
     expect(await stillConnected(onB.socket)).toBe(true);
 
     const endB = ending(onB.socket);
     expect((await request(t.server).post('/auth/logout-all').set('Authorization', `Bearer ${b.body.accessToken}`)).status).toBe(204);
-    expect((await endB).payload).toEqual({ sessionId: onB.sessionId });
+    expect((await endB).payload).toEqual({ sessionId: onB.sessionId, reason: 'revoked' });
   });
 
   it('revocations that are not a logout (revokeAllForUser: a user disabled; reuse detection) end the sockets too', async () => {
@@ -178,7 +181,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     const end = ending(socket);
     let started = performance.now();
     await t.app.get(SessionService).revokeAllForUser(login.userId, 'user_disabled');
-    expect((await end).payload.sessionId).toBe(sessionIdOf(login.refreshToken));
+    expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'revoked' });
     expect((await end).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
 
     const reused = await bearerLogin(t);
@@ -193,7 +196,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     } finally {
       clock.restore();
     }
-    expect((await secondEnd).payload.sessionId).toBe(sessionIdOf(reused.refreshToken));
+    expect((await secondEnd).payload).toEqual({ sessionId: sessionIdOf(reused.refreshToken), reason: 'revoked' });
     expect((await secondEnd).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
   });
 });
@@ -217,7 +220,8 @@ describe('a socket outlives its access token only while its session is live', ()
     const connectedAt = Date.now();
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
     open.push(socket);
-    const ended = ending(socket).then((end) => end.wallAt);
+    const end = ending(socket);
+    const ended = end.then((end) => end.wallAt);
     await new Promise<void>((resolve) => socket.once('session', () => resolve()));
     const [row] = await t.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
     const idleEnd = new Date(row.expires_at).getTime();
@@ -225,6 +229,7 @@ describe('a socket outlives its access token only while its session is live', ()
     await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 2_600 - Date.now())));
     expect(socket.connected).toBe(true);
     const at = await ended;
+    expect((await end).payload.reason).toBe('expired');
     console.log(`idle expiry reached the socket ${at - idleEnd} ms after the session's end`);
     expect(at).toBeGreaterThanOrEqual(idleEnd - 50);
     expect(at - idleEnd).toBeLessThanOrEqual(3 * BOUND_MS);
@@ -253,7 +258,8 @@ describe.each<[string, Record<string, string>]>([
     const login = await bearerLogin(t);
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
     open.push(socket);
-    const ended = ending(socket).then((end) => end.at);
+    const end = ending(socket);
+    const ended = end.then((e) => e.at);
     await new Promise<void>((resolve) => socket.once('session', () => resolve()));
     const started = performance.now();
     let limit: number;
@@ -268,6 +274,7 @@ describe.each<[string, Record<string, string>]>([
       limit = 3 * 2_000;
     }
     const delay = (await ended) - started;
+    expect((await end).payload.reason).toBe('revoked');
     console.log(`${name}: the socket ended after ${Math.round(delay)} ms`);
     expect(delay).toBeLessThanOrEqual(limit);
   });

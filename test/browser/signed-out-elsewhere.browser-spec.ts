@@ -221,3 +221,49 @@ describe.each([
     await b.context.close();
   });
 });
+
+/**
+ * The other reason `session.ended` gives: the session ran past its idle timeout while the page was
+ * open and unused (nothing refreshes an idle page's session). The page says so, not "another device".
+ */
+describe('the sample page is told when its session expires', () => {
+  const IDLE_SECONDS = 4;
+  const EXPIRED = 'Your session has expired; log in again';
+  let t: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await startApp({ ACCESS_TOKEN_TTL: String(ACCESS_TTL_SECONDS), SESSION_IDLE_TIMEOUT: String(IDLE_SECONDS) });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('at the idle timeout the page shows "Your session has expired", not "Signed out on another device"', async () => {
+    const email = uniqueEmail('expires');
+    expect((await request(t.server).post('/auth/register').send({ email, password: PASSWORD })).status).toBe(201);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`http://localhost:${(t.server.address() as { port: number }).port}/`);
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[data-action=login]');
+    await page.waitForSelector('#signed-in[data-live]', { state: 'attached', timeout: 5_000 });
+    const loggedInAt = performance.now();
+    await page.waitForFunction((text) => document.querySelector('#notice')?.textContent === text, EXPIRED, { timeout: (IDLE_SECONDS + 4) * 1000 });
+    const after = (performance.now() - loggedInAt) / 1000;
+    console.log(`"${EXPIRED}" shown ${after.toFixed(1)} s after login (idle timeout ${IDLE_SECONDS} s)`);
+    // Not before the session's end (the login's response came a little before loggedInAt).
+    expect(after).toBeGreaterThan(IDLE_SECONDS - 1.5);
+    await page.waitForSelector('#signed-out:not([hidden])', { timeout: 3_000 });
+    expect(await page.textContent('#notice')).toBe(EXPIRED);
+    expect(errors).toEqual([]);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'expired.png'), fullPage: true });
+    await context.close();
+  });
+});

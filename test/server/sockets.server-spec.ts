@@ -39,10 +39,12 @@ describe.each([
   async function socketOn(instance: AppProcess, token: string) {
     const socket = io(`${instance.url}/events`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
     open.push(socket);
-    const ended = new Promise<{ sessionId: string; at: number; reason: string }>((resolve, reject) => {
-      let sessionId: string | undefined;
-      socket.once('session.ended', (p: { sessionId: string }) => (sessionId = p.sessionId));
-      socket.once('disconnect', (reason) => (sessionId ? resolve({ sessionId, at: Date.now(), reason }) : reject(new Error(`disconnected (${reason}) without session.ended`))));
+    const ended = new Promise<{ sessionId: string; why: string; at: number; reason: string }>((resolve, reject) => {
+      let payload: { sessionId: string; reason: string } | undefined;
+      socket.once('session.ended', (p: { sessionId: string; reason: string }) => (payload = p));
+      socket.once('disconnect', (reason) =>
+        payload ? resolve({ sessionId: payload.sessionId, why: payload.reason, at: Date.now(), reason }) : reject(new Error(`disconnected (${reason}) without session.ended`)),
+      );
     });
     ended.catch(() => undefined); // observed by the test when it matters
     const sessionId = await new Promise<string>((resolve, reject) => {
@@ -70,6 +72,7 @@ describe.each([
     console.log(`[${bus}] logout on A: socket on A closed after ${endA.at - started} ms, socket on B after ${endB.at - started} ms (bound ${BOUND_MS} ms)`);
     for (const end of [endA, endB]) {
       expect(end.sessionId).toBe(onA.sessionId);
+      expect(end.why).toBe('revoked'); // session.ended's reason, on the other instance too
       expect(end.reason).toBe('io server disconnect');
       expect(end.at - started).toBeLessThanOrEqual(3 * BOUND_MS);
     }

@@ -30,7 +30,7 @@ export { SessionRateLimiter } from './rate-limit/session-rate-limiter';
 export { SessionSockets } from './sockets/session-sockets';
 export { SessionSocketsModule } from './sockets/session-sockets.module';
 export { socketUser, socketSession, SOCKET_SESSION_EVENT, SOCKET_SESSION_ENDED_EVENT } from './sockets/session-socket';
-export type { SessionSocket, SessionSocketMiddleware, SessionSocketError } from './sockets/session-socket';
+export type { SessionSocket, SessionSocketMiddleware, SessionSocketError, SessionEndedPayload, SessionEndedReason } from './sockets/session-socket';
 export { MemoryRateLimitStore } from './rate-limit/memory-rate-limit.store';
 export { gcraStep, emissionIntervalUs, type RateLimitRule, type RateLimitVerdict } from './rate-limit/gcra';
 export type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';

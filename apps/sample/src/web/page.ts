@@ -68,6 +68,7 @@ const ROOT = new URL('.', import.meta.url).pathname.replace(/\\/$/, '');
 // leaves the page working, without live notices.
 const SOCKET_IO_CLIENT = '/socket.io/socket.io.esm.min.js';
 const SIGNED_OUT_ELSEWHERE = 'Signed out on another device';
+const SESSION_EXPIRED = 'Your session has expired; log in again';
 
 const client = createSessionClient({ baseUrl: ROOT });
 window.sessionClient = client; // for the browser test, and for anyone curious in the console
@@ -112,11 +113,12 @@ async function openSocket() {
   });
   socket.on('disconnect', () => { delete $('signed-in').dataset.live; });
   // The session ended by another path than this page's own logout (which closes the socket
-  // before it asks the server): another device, "Log out everywhere" elsewhere, an administrator.
-  socket.on('session.ended', () => {
+  // before it asks the server): revoked (another device, "Log out everywhere" elsewhere, an
+  // administrator) or expired (its idle or absolute timeout), as the server's reason says.
+  socket.on('session.ended', (ended) => {
     if (live !== current) return;
     closeSocket();
-    $('notice').textContent = SIGNED_OUT_ELSEWHERE;
+    $('notice').textContent = ended && ended.reason === 'expired' ? SESSION_EXPIRED : SIGNED_OUT_ELSEWHERE;
     client.clear();
     showSignedOut();
   });

@@ -33,8 +33,21 @@ export interface SessionSocketError extends Error {
 
 /** Emitted after a successful handshake. */
 export const SOCKET_SESSION_EVENT = 'session';
-/** Emitted when the socket's session ends, by any path, just before the server disconnects it. */
+/** Emitted when the socket's session ends, by any path, just before the server disconnects it; the payload is a `SessionEndedPayload`. */
 export const SOCKET_SESSION_ENDED_EVENT = 'session.ended';
+
+/**
+ * Why a socket's session ended: `revoked` (logout, logout-all, revoked from another device,
+ * reuse detection, not-before, a user disabled, a session limit) or `expired` (its idle or
+ * absolute timeout). A page can say "signed out on another device" or "your session expired".
+ */
+export type SessionEndedReason = 'revoked' | 'expired';
+
+/** What `session.ended` carries. */
+export interface SessionEndedPayload {
+  sessionId: string;
+  reason: SessionEndedReason;
+}
 
 /** The user a handshake authenticated (what `@CurrentUser()` answers in a message handler), or undefined. */
 export function socketUser<Id extends UserId = string>(socket: Pick<SessionSocket, 'data'>): SessionUser<Id> | undefined {

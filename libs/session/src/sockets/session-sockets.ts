@@ -13,6 +13,8 @@ import type { UserId } from '../session.types';
 import {
   SOCKET_SESSION_ENDED_EVENT,
   SOCKET_SESSION_EVENT,
+  type SessionEndedPayload,
+  type SessionEndedReason,
   type SessionSocket,
   type SessionSocketError,
   type SessionSocketMiddleware,
@@ -81,7 +83,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SessionSockets');
   private readonly bindings = new WeakMap<SessionSocket, Binding>();
   private readonly bound = new Map<string, BoundSession>();
-  private readonly ended = new LRUCache<string, true>({ max: 100_000, ttl: ENDED_MEMORY_MS });
+  private readonly ended = new LRUCache<string, SessionEndedReason>({ max: 100_000, ttl: ENDED_MEMORY_MS });
   private liveness: SessionLiveness | null = null;
   private unsubscribe: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -167,8 +169,9 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       socket.disconnect(true);
       return false;
     }
-    if (this.ended.has(binding.sessionId)) {
-      this.endSocket(socket, binding.sessionId);
+    const endedFor = this.ended.get(binding.sessionId);
+    if (endedFor) {
+      this.endSocket(socket, binding.sessionId, endedFor);
       return false;
     }
     if (socket.connected === false) return false;
@@ -232,23 +235,22 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
 
   /** From `SessionLiveness`: sessions revoked here or, through the bus, elsewhere. */
   private sessionsEnded(sessionIds: readonly string[]): void {
-    for (const sessionId of sessionIds) {
-      this.ended.set(sessionId, true);
-      this.endSession(sessionId);
-    }
+    for (const sessionId of sessionIds) this.endSession(sessionId, 'revoked');
   }
 
-  private endSession(sessionId: string): void {
+  /** Remembers the session as ended (for a handshake still in flight) and ends its sockets here. */
+  private endSession(sessionId: string, reason: SessionEndedReason): void {
+    this.ended.set(sessionId, reason);
     const entry = this.bound.get(sessionId);
     if (!entry) return;
     this.bound.delete(sessionId);
     if (entry.timer) clearTimeout(entry.timer);
-    for (const socket of entry.sockets) this.endSocket(socket, sessionId);
+    for (const socket of entry.sockets) this.endSocket(socket, sessionId, reason);
   }
 
-  private endSocket(socket: SessionSocket, sessionId: string): void {
+  private endSocket(socket: SessionSocket, sessionId: string, reason: SessionEndedReason): void {
     try {
-      socket.emit(SOCKET_SESSION_ENDED_EVENT, { sessionId });
+      socket.emit(SOCKET_SESSION_ENDED_EVENT, { sessionId, reason } satisfies SessionEndedPayload);
       // engine.io flushes what is queued (the event above) before it closes the connection.
       socket.disconnect(true);
     } catch {
@@ -271,18 +273,18 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
    */
   private async checkEnd(entry: BoundSession): Promise<void> {
     entry.timer = null;
-    let endsAtMs: number;
+    let end: { endsAt: Date; revoked: boolean };
     try {
-      endsAtMs = (await this.sessions.sessionExpiresAt(entry.sessionId)).getTime();
+      end = await this.sessions.sessionEnd(entry.sessionId);
     } catch {
       if (this.bound.get(entry.sessionId) === entry) this.arm(entry, Date.now() + RETRY_MS);
       return;
     }
     if (this.bound.get(entry.sessionId) !== entry) return;
     const now = Date.now();
-    if (endsAtMs <= now) {
-      this.ended.set(entry.sessionId, true);
-      this.endSession(entry.sessionId);
+    const endsAtMs = end.endsAt.getTime();
+    if (end.revoked || endsAtMs <= now) {
+      this.endSession(entry.sessionId, end.revoked ? 'revoked' : 'expired');
       return;
     }
     this.arm(entry, this.options.revocation === 'strict' ? endsAtMs : Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
@@ -325,8 +327,8 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
         }
         entry.unconfirmedSinceMs = null;
         if (!live) {
-          this.ended.set(entry.sessionId, true);
-          this.endSession(entry.sessionId);
+          const reason = await this.endReason(entry.sessionId);
+          if (this.bound.get(entry.sessionId) === entry) this.endSession(entry.sessionId, reason);
         }
       }
     })().finally(() => {
@@ -335,6 +337,20 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
         this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocationCache.maxAge (the session store is unavailable)`);
       }
     });
+  }
+
+  /**
+   * Why a session found not live ended, from its row (one read, once per session): `expired`
+   * only when it was not revoked and its end has passed; anything else, a failed read included,
+   * is `revoked`.
+   */
+  private async endReason(sessionId: string): Promise<SessionEndedReason> {
+    try {
+      const end = await this.sessions.sessionEnd(sessionId);
+      return !end.revoked && end.endsAt.getTime() <= Date.now() ? 'expired' : 'revoked';
+    } catch {
+      return 'revoked';
+    }
   }
 
   /** Disconnects the sockets of a session that could not be checked (no `session.ended`: it has not ended); returns how many. */
