@@ -5,8 +5,8 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Field, GqlExecutionContext, GraphQLModule, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { Strategy } from 'passport-strategy';
 import request from 'supertest';
-import { AnyGuard, CsrfGuard, CurrentSession, CurrentUser, SessionGuard, type SessionInfo, type SessionUser } from 'nest-sessions';
-import { ADAPTERS, startBareApp, UserAppController } from './support/bare-app';
+import { AnyGuard, CsrfGuard, CurrentSession, CurrentUser, Public, SessionGuard, type SessionInfo, type SessionUser } from 'nest-sessions';
+import { ADAPTERS, bareLogin, startBareApp, UserAppController } from './support/bare-app';
 import { useFakeDate } from './support/clock';
 
 // Issue 15 §4 in a user's app: `AnyGuard` composes SessionGuard with a passport strategy through
@@ -91,12 +91,8 @@ describe.each(ADAPTERS)('AnyGuard(SessionGuard, a passport strategy) in a user a
   afterAll(() => t.close());
 
   const login = async (id: string, transport: 'bearer' | 'cookie') => {
-    let req = request(t.server).post('/login');
-    if (transport === 'bearer') req = req.set('X-Session-Transport', 'bearer');
-    const res = await req.send({ id });
-    expect(res.status).toBe(200);
-    const cookies = ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
-    return { bearer: `Bearer ${res.body.accessToken as string}`, cookie: cookies, csrf: res.body.csrfToken as string };
+    const { authorization, cookie, csrf } = await bareLogin(t.server, id, transport);
+    return { bearer: authorization, cookie, csrf };
   };
   const send = (method: 'get' | 'post', headers: Record<string, string>) => {
     let req = request(t.server)[method]('/report');
@@ -160,5 +156,49 @@ describe.each(ADAPTERS)('AnyGuard(SessionGuard, a passport strategy) in a user a
     const neither = await gql({ 'x-service-token': 'wrong' });
     expect(neither.data).toBeNull();
     expect(neither.errors?.map((e) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+/** The README's "guard everything by default": SessionGuard bound globally, open routes @Public(). */
+@Controller('machine')
+class GloballyGuardedController {
+  @Get('default')
+  sessionOnly(@CurrentUser() user: SessionUser) {
+    return { id: user.id };
+  }
+
+  /** @Public() exempts it from the global SessionGuard (a key-only request could not pass that one); AnyGuard still authenticates. */
+  @Public()
+  @Get('report')
+  @UseGuards(AnyGuard(SessionGuard, ServiceTokenGuard))
+  report(@CurrentUser() user: SessionUser | undefined, @CurrentSession() session?: SessionInfo) {
+    return { id: user?.id ?? null, via: via(session) };
+  }
+}
+
+describe('AnyGuard under a global SessionGuard (open routes marked @Public())', () => {
+  let t: Awaited<ReturnType<typeof startBareApp>>;
+  beforeAll(async () => {
+    t = await startBareApp({
+      controllers: [UserAppController, GloballyGuardedController],
+      providers: [ServiceTokenStrategy, { provide: APP_GUARD, useExisting: SessionGuard }],
+    });
+  });
+  afterAll(() => t.close());
+
+  it('a @Public() route behind AnyGuard admits a session or the token, and nobody else', async () => {
+    const { authorization } = await bareLogin(t.server, 'global-user-1', 'bearer');
+    expect((await request(t.server).get('/machine/report').set('Authorization', authorization)).body).toEqual({ id: 'global-user-1', via: 'bearer' });
+    const keyed = await request(t.server).get('/machine/report').set('x-service-token', SERVICE_TOKEN);
+    expect({ status: keyed.status, body: keyed.body }).toEqual({ status: 200, body: { id: 'service:test', via: 'service-token' } });
+    for (const headers of [{}, { 'x-service-token': 'wrong' }] as Array<Record<string, string>>) {
+      let req = request(t.server).get('/machine/report');
+      for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+      const res = await req;
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    }
+    // The global guard still guards everything else: a token alone is not a session.
+    expect((await request(t.server).get('/machine/default').set('x-service-token', SERVICE_TOKEN)).status).toBe(401);
+    expect((await request(t.server).get('/machine/default').set('Authorization', authorization)).body).toEqual({ id: 'global-user-1' });
   });
 });

@@ -6,7 +6,7 @@ import { Field, GraphQLModule, ID, Mutation, ObjectType, Query, Resolver } from 
 import request from 'supertest';
 import { CsrfGuard, CurrentSession, CurrentUser, Public, RequireFreshSession, Roles, RolesGuard, SessionGuard, type SessionInfo, type SessionUser } from 'nest-sessions';
 import { startApp, type TestApp } from './support/app';
-import { ADAPTERS, startBareApp } from './support/bare-app';
+import { ADAPTERS, bareLogin, startBareApp } from './support/bare-app';
 import { ACCESS, bearerLogin, Browser, signedInBrowser, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
 
@@ -345,14 +345,7 @@ describe('GraphQL in a user app with Mercurius on fastify', () => {
     expect(res.status).toBe(res.body.errors![0].extensions?.statusCode);
     return res.body.errors![0].extensions?.code;
   };
-  const login = async (id: string, transport: 'bearer' | 'cookie') => {
-    let req = request(t.server).post('/login');
-    if (transport === 'bearer') req = req.set('X-Session-Transport', 'bearer');
-    const res = await req.send({ id });
-    expect(res.status).toBe(200);
-    const cookie = ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
-    return { authorization: `Bearer ${res.body.accessToken as string}`, cookie, csrf: res.body.csrfToken as string };
-  };
+  const login = (id: string, transport: 'bearer' | 'cookie') => bareLogin(t.server, id, transport);
 
   it('admits bearer and cookie callers, with @CurrentUser and @CurrentSession; @Public answers without a token', async () => {
     const bearer = await login('mq-user-1', 'bearer');

@@ -4,7 +4,7 @@ import { ACCESS, Browser, bearerLogin, PASSWORD, signedInBrowser, uniqueEmail } 
 import { useFakeDate } from './support/clock';
 
 // Issue 15 §4: GET /stats accepts an admin's session (cookie or bearer) OR a service's API key
-// (`x-api-key`, the sample's passport strategy `api-key`), through the library's AnyGuard.
+// (`x-api-key`, the sample's ApiKeyGuard), through the library's AnyGuard.
 
 const REPORTING_KEY = 'rk_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
 const BACKUP_KEY = 'bk_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';

@@ -310,6 +310,19 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     return socket;
   }
 
+  it('a session marked ended for its idle timeout behind this instance\'s back (the cleanup elsewhere) ends with reason expired', async () => {
+    const login = await bearerLogin(t);
+    const socket = await connected(login.accessToken);
+    const end = ending(socket);
+    await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'idle_timeout' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'expired' });
+    const revoked = await bearerLogin(t);
+    const other = await connected(revoked.accessToken);
+    const otherEnd = ending(other);
+    await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(revoked.refreshToken)]);
+    expect((await otherEnd).payload).toEqual({ sessionId: sessionIdOf(revoked.refreshToken), reason: 'revoked' });
+  });
+
   it('a blip shorter than maxAge: the socket stays and answers', async () => {
     const socket = await connected((await bearerLogin(t)).accessToken);
     const fault = storeDown();
@@ -333,8 +346,9 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     console.log(`an unchecked socket was dropped ${Math.round(after)} ms into the outage (maxAge ${MAX_AGE_MS} ms)`);
     expect(reason).toBe('io server disconnect');
     expect(endedEvent).toBe(false);
-    // The first failed check comes within a TTL or two of the outage; the drop maxAge after it.
-    expect(after).toBeGreaterThanOrEqual(MAX_AGE_MS - 100);
+    // Dropped maxAge after the session was last known live, which was at most one check interval
+    // (the 1 s TTL) before the outage; checks run every second.
+    expect(after).toBeGreaterThanOrEqual(MAX_AGE_MS - 1_000 - 100);
     expect(after).toBeLessThanOrEqual(MAX_AGE_MS + 3_000);
     // Logged once the sweep that dropped it has gone through every session.
     await within(1_000, async () => t.logger.lines.some((l) => /^warn .*disconnected 1 socket\(s\) whose session could not be checked/.test(l)));

@@ -4,6 +4,8 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import request from 'supertest';
 import {
   CsrfGuard,
   CurrentSession,
@@ -122,4 +124,17 @@ export async function startBareApp(options: BareAppOptions = {}) {
   if (adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<void> }).ready();
   await app.listen(0, '127.0.0.1');
   return { app, logger, server: app.getHttpServer(), close: () => app.close() };
+}
+
+/**
+ * Logs `id` in through the bare app's `POST /login` (`UserAppController`), by cookie or bearer;
+ * returns what a client then sends: the `Authorization` header, the `Cookie` header and the CSRF token.
+ */
+export async function bareLogin(server: Server, id: string, transport: 'bearer' | 'cookie'): Promise<{ authorization: string; cookie: string; csrf: string }> {
+  let req = request(server).post('/login');
+  if (transport === 'bearer') req = req.set('X-Session-Transport', 'bearer');
+  const res = await req.send({ id });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const cookie = ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]).join('; ');
+  return { authorization: `Bearer ${res.body.accessToken as string}`, cookie, csrf: res.body.csrfToken as string };
 }

@@ -416,14 +416,23 @@ export class SessionService {
     return this.grant(row.transport, sessionId, access, row.expiresAt, row.persistent);
   }
 
+  /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */
+  async sessionExpiresAt(sessionId: string): Promise<Date> {
+    return (await this.cookieLifetime(sessionId)).expiresAt;
+  }
+
   /**
    * When the session ends (idle expiry capped at the absolute one) and whether it was revoked:
-   * ended before its time by any path. A session the store no longer has counts as revoked.
+   * ended before its time by any path. A session marked ended for its timeout (by the cleanup, or
+   * by a refresh that came too late) ran out rather than being revoked; one the store no longer
+   * has counts as revoked.
    */
   async sessionEnd(sessionId: string): Promise<{ endsAt: Date; revoked: boolean }> {
     const row = await this.store.findForRefresh(sessionId);
     if (!row) return { endsAt: new Date(), revoked: true };
-    return row.revokedAt ? { endsAt: row.revokedAt, revoked: true } : { endsAt: row.expiresAt, revoked: false };
+    if (!row.revokedAt) return { endsAt: row.expiresAt, revoked: false };
+    const timedOut = row.revokeReason === 'idle_timeout' || row.revokeReason === 'absolute_timeout';
+    return { endsAt: row.revokedAt, revoked: !timedOut };
   }
 
   /** When the session ends, and whether its cookies outlive the browser session. */

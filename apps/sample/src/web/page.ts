@@ -111,7 +111,16 @@ async function openSocket() {
     expiredInARow = 0;
     $('signed-in').dataset.live = 'true';
   });
-  socket.on('disconnect', () => { delete $('signed-in').dataset.live; });
+  socket.on('disconnect', (reason) => {
+    delete $('signed-in').dataset.live;
+    // Dropped by the server without session.ended (its session store was unreachable for a
+    // while): socket.io does not reconnect by itself after that, so try again in a few seconds,
+    // spread out so that every page does not come back at once.
+    if (reason === 'io server disconnect' && live === current) {
+      closeSocket();
+      setTimeout(() => { if (!$('signed-in').hidden) openSocket(); }, 5000 + Math.random() * 5000);
+    }
+  });
   // The session ended by another path than this page's own logout (which closes the socket
   // before it asks the server): revoked (another device, "Log out everywhere" elsewhere, an
   // administrator) or expired (its idle or absolute timeout), as the server's reason says.

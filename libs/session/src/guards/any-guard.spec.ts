@@ -1,5 +1,5 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { type CanActivate, type ExecutionContext, Injectable, Scope, UnauthorizedException } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { of, throwError } from 'rxjs';
 import { AccessTokenExpiredError, ServiceUnavailableError, UnauthenticatedError } from '../errors/session-error';
 import { SessionConfigError } from '../errors/session-config-error';
@@ -36,17 +36,28 @@ const expired = guardAnswering('expired', () => {
 const expiredLater = guardAnswering('expiredLater', () => Promise.reject(new AccessTokenExpiredError()));
 const unavailable = guardAnswering('unavailable', () => throwError(() => new ServiceUnavailableError()));
 const wrongKey = guardAnswering('wrongKey', () => {
-  throw new UnauthorizedException({ statusCode: 401, code: 'INVALID_API_KEY', message: 'no' });
+  throw new UnauthorizedException({ statusCode: 401, code: 'WRONG_KEY', message: 'no' });
 });
+const crashes = guardAnswering('crashes', () => {
+  throw new TypeError('a bug in a guard');
+});
+const truthy = guardAnswering('truthy', () => 1 as unknown as boolean);
 const bareGraphQL = guardAnswering('bareGraphQL', () => {
   throw new SessionGraphQLError('UNAUTHENTICATED', 401, 'Authentication required.');
 });
 
+const modules: TestingModule[] = [];
+
 async function built(guard: ReturnType<typeof AnyGuard>, providers: unknown[] = []): Promise<CanActivate> {
   const moduleRef = await Test.createTestingModule({ providers: [guard, ...(providers as never[])] }).compile();
+  modules.push(moduleRef);
   await moduleRef.init();
   return moduleRef.get(guard);
 }
+
+afterEach(async () => {
+  await Promise.all(modules.splice(0).map((m) => m.close()));
+});
 
 const thrownBy = async (guard: CanActivate): Promise<unknown> => {
   try {
@@ -76,15 +87,22 @@ describe('AnyGuard', () => {
     expect(calls).toEqual(['expiredLater', 'admitsObservably']);
   });
 
-  it('answers false when every guard answered false', async () => {
+  it('answers false when every guard answered false; any truthy answer admits, as Nest reads a guard', async () => {
     expect(await (await built(AnyGuard(denies, denies))).canActivate(context)).toBe(false);
+    expect(await (await built(AnyGuard(denies, truthy))).canActivate(context)).toBe(true);
+  });
+
+  it("a guard's crash (not an HTTP error) answers only when no guard gave an answer", async () => {
+    expect(await thrownBy(await built(AnyGuard(crashes, bare)))).toBeInstanceOf(UnauthenticatedError);
+    expect(await thrownBy(await built(AnyGuard(crashes, barePassport)))).toBeInstanceOf(UnauthorizedException);
+    expect(await thrownBy(await built(AnyGuard(crashes, denies)))).toBeInstanceOf(TypeError);
   });
 
   it('throws the first refusal that says something, wherever it stands, over a bare "no credentials"', async () => {
     expect(await thrownBy(await built(AnyGuard(bare, expired)))).toBeInstanceOf(AccessTokenExpiredError);
     expect(await thrownBy(await built(AnyGuard(barePassport, expiredLater)))).toBeInstanceOf(AccessTokenExpiredError);
     expect(await thrownBy(await built(AnyGuard(expired, wrongKey)))).toBeInstanceOf(AccessTokenExpiredError);
-    expect((await thrownBy(await built(AnyGuard(bare, wrongKey))) as UnauthorizedException).getResponse()).toEqual(expect.objectContaining({ code: 'INVALID_API_KEY' }));
+    expect((await thrownBy(await built(AnyGuard(bare, wrongKey))) as UnauthorizedException).getResponse()).toEqual(expect.objectContaining({ code: 'WRONG_KEY' }));
     expect(await thrownBy(await built(AnyGuard(bareGraphQL, unavailable)))).toBeInstanceOf(ServiceUnavailableError);
     expect(await thrownBy(await built(AnyGuard(denies, unavailable)))).toBeInstanceOf(ServiceUnavailableError);
   });
@@ -137,8 +155,22 @@ describe('AnyGuard', () => {
     await expect(built(AnyGuard(admits, NeedsMissing))).rejects.toThrow(/Missing|dependencies/);
   });
 
-  it('is refused without guard classes', () => {
+  it('is refused without guard classes, and with a request-scoped or transient guard', () => {
     expect(() => AnyGuard()).toThrow(SessionConfigError);
     expect(() => AnyGuard(undefined as never)).toThrow(SessionConfigError);
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest implements CanActivate {
+      canActivate() {
+        return true;
+      }
+    }
+    @Injectable({ scope: Scope.TRANSIENT })
+    class Transient implements CanActivate {
+      canActivate() {
+        return true;
+      }
+    }
+    expect(() => AnyGuard(admits, PerRequest)).toThrow(/PerRequest is request-scoped/);
+    expect(() => AnyGuard(Transient)).toThrow(/Transient is transient-scoped/);
   });
 });

@@ -1,10 +1,17 @@
-import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Injectable, mixin, type OnModuleInit, type Type } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Injectable, Logger, mixin, type OnModuleInit, Scope, type Type } from '@nestjs/common';
+import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants';
 import { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { SessionConfigError } from '../errors/session-config-error';
+import { SessionGuard } from './session.guard';
 
-/** One guard's refusal: what it threw, or `false`. */
+/** One guard's refusal: what it threw, or a falsy answer. */
 type Refusal = { error: unknown } | { denied: true };
+
+/** How a composed guard is asked: `SessionGuard` authenticates whatever `@Public()` says (see `SessionGuard.authenticate`). */
+type Check = (context: ExecutionContext) => ReturnType<CanActivate['canActivate']>;
+
+const logger = new Logger('AnyGuard');
 
 /**
  * A guard that admits a request when any of `guards` does, tried in order: "a session OR an API
@@ -17,13 +24,17 @@ type Refusal = { error: unknown } | { denied: true };
  * `UNAUTHENTICATED`, or a 401 without a `code`, such as passport's `UnauthorizedException`) only
  * answers when every guard's refusal was bare, so a client that sent an API key is not told it
  * lacks a session, nor the reverse; then the library's `UNAUTHENTICATED` is preferred to a
- * code-less 401, so the body keeps its stable code.
+ * code-less 401, so the body keeps its stable code. An error that is not an HTTP one (a guard's
+ * bug) answers only when nothing else did, and is logged by class name.
  *
- * Each guard is the app's instance when one is registered (`SessionGuard`, provided by
- * `SessionModule`, with its verified-token cache), else one made for this guard with the host
- * module's providers (`AuthGuard('api-key')` from `@nestjs/passport`). The guards are plain
- * guards, so the pattern works on HTTP routes and GraphQL resolvers alike, and `CsrfGuard`,
- * `RolesGuard`, `@CurrentUser()` compose with it unchanged.
+ * `@Public()` on the route exempts it from a global `SessionGuard` (which a key-only request
+ * could not pass); the `SessionGuard` inside `AnyGuard` authenticates regardless.
+ *
+ * Each guard is the host module's provider when it has one, else one built for this guard with
+ * the host module's providers, as `@UseGuards(...)` builds its guards. Singleton guards only: a
+ * request-scoped one is refused at start-up. The guards are plain guards, so the pattern works on
+ * HTTP routes and GraphQL resolvers alike, and `CsrfGuard`, `RolesGuard`, `@CurrentUser()`
+ * compose with it unchanged.
  *
  * @example
  * @UseGuards(AnyGuard(SessionGuard, AuthGuard('api-key')), RolesGuard)
@@ -34,11 +45,17 @@ export function AnyGuard(...guards: Type<CanActivate>[]): Type<CanActivate> {
   if (guards.length === 0 || guards.some((guard) => typeof guard !== 'function')) {
     throw new SessionConfigError('AnyGuard(...) takes one or more guard classes.');
   }
+  for (const guard of guards) {
+    const scope = (Reflect.getMetadata(SCOPE_OPTIONS_METADATA, guard) as { scope?: Scope } | undefined)?.scope;
+    if (scope !== undefined && scope !== Scope.DEFAULT) {
+      throw new SessionConfigError(`AnyGuard(...) takes singleton guards; ${guard.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped.`);
+    }
+  }
 
   @Injectable()
   class AnyOfGuards implements CanActivate, OnModuleInit {
-    private instances: CanActivate[] | undefined;
-    private resolving: Promise<CanActivate[]> | undefined;
+    private checks: Check[] | undefined;
+    private resolving: Promise<Check[]> | undefined;
 
     constructor(private readonly moduleRef: ModuleRef) {}
 
@@ -48,18 +65,23 @@ export function AnyGuard(...guards: Type<CanActivate>[]): Type<CanActivate> {
     }
 
     canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-      if (this.instances) return tryFrom(this.instances, 0, context, []);
-      return this.resolve().then((instances) => tryFrom(instances, 0, context, []));
+      if (this.checks) return tryFrom(this.checks, 0, context, []);
+      return this.resolve().then((checks) => tryFrom(checks, 0, context, []));
     }
 
-    private resolve(): Promise<CanActivate[]> {
-      this.resolving ??= Promise.all(guards.map((guard) => this.instanceOf(guard))).then((instances) => (this.instances = instances));
+    private resolve(): Promise<Check[]> {
+      this.resolving ??= Promise.all(guards.map((guard) => this.instanceOf(guard))).then((instances) => {
+        this.checks = instances.map((guard): Check => (guard instanceof SessionGuard ? (c) => guard.authenticate(c) : (c) => guard.canActivate(c)));
+        return this.checks;
+      });
       return this.resolving;
     }
 
     private async instanceOf(guard: Type<CanActivate>): Promise<CanActivate> {
       try {
-        return this.moduleRef.get(guard, { strict: false });
+        // The host module's own provider only: a non-strict lookup could find another module's
+        // instance of the class (another SessionModule's options).
+        return this.moduleRef.get(guard, { strict: true });
       } catch {
         return this.moduleRef.create(guard);
       }
@@ -70,46 +92,55 @@ export function AnyGuard(...guards: Type<CanActivate>[]): Type<CanActivate> {
 }
 
 /**
- * Runs `guards[index]` and, on a refusal, the next ones. Synchronous while the guards are (a
+ * Runs `checks[index]` and, on a refusal, the next ones. Synchronous while the guards are (a
  * `SessionGuard` cache hit stays a plain `true`); a guard's promise or observable makes the rest
- * asynchronous.
+ * asynchronous. Any truthy answer admits, as Nest reads a guard's.
  */
-function tryFrom(guards: CanActivate[], index: number, context: ExecutionContext, refusals: Refusal[]): boolean | Promise<boolean> {
-  for (let i = index; i < guards.length; i++) {
+function tryFrom(checks: Check[], index: number, context: ExecutionContext, refusals: Refusal[]): boolean | Promise<boolean> {
+  for (let i = index; i < checks.length; i++) {
     let result: ReturnType<CanActivate['canActivate']>;
     try {
-      result = guards[i].canActivate(context);
+      result = checks[i](context);
     } catch (error) {
       refusals.push({ error });
       continue;
     }
-    if (result === true) return true;
-    if (result === false) {
-      refusals.push({ denied: true });
-      continue;
+    if (result !== null && typeof result === 'object' && (isObservable(result) || typeof (result as Promise<boolean>).then === 'function')) {
+      const pending = isObservable(result) ? lastValueFrom(result, { defaultValue: false }) : result;
+      return pending.then(
+        (admitted) => (admitted ? true : tryFrom(checks, i + 1, context, [...refusals, { denied: true }])),
+        (error: unknown) => tryFrom(checks, i + 1, context, [...refusals, { error }]),
+      );
     }
-    const pending = isObservable(result) ? lastValueFrom(result, { defaultValue: false }) : Promise.resolve(result);
-    return pending.then(
-      (admitted) => (admitted === true ? true : tryFrom(guards, i + 1, context, [...refusals, { denied: true }])),
-      (error: unknown) => tryFrom(guards, i + 1, context, [...refusals, { error }]),
-    );
+    if (result) return true;
+    refusals.push({ denied: true });
   }
   return refuse(refusals);
 }
 
 /**
- * Throws the first refusal that says something; else the first bare one with a stable `code`
- * (the library's `UNAUTHENTICATED` rather than passport's code-less 401), else the first bare
- * one; `false` when no guard threw.
+ * Throws the first refusal that says something (an HTTP error that is not bare); else the first
+ * bare one with a stable `code` (the library's `UNAUTHENTICATED` rather than passport's code-less
+ * 401), else the first bare one; else a guard's own crash; `false` when every guard answered no.
  */
 function refuse(refusals: Refusal[]): false {
   const thrown = refusals.filter((refusal): refusal is { error: unknown } => 'error' in refusal).map((refusal) => refusal.error);
-  const telling = thrown.find((error) => !isBare(error));
+  const answers = thrown.filter(isAnswer);
+  const telling = answers.find((error) => !isBare(error));
   if (telling !== undefined) throw telling;
-  const coded = thrown.find((error) => codeOf(error) !== undefined);
+  const coded = answers.find((error) => codeOf(error) !== undefined);
   if (coded !== undefined) throw coded;
-  if (thrown.length > 0) throw thrown[0];
+  if (answers.length > 0) throw answers[0];
+  if (thrown.length > 0) {
+    logger.error(`a composed guard failed with ${thrown[0] instanceof Error ? thrown[0].name : typeof thrown[0]}`);
+    throw thrown[0];
+  }
   return false;
+}
+
+/** An answer to the client (an HTTP error, or a library error in its GraphQL form), not a crash. */
+function isAnswer(error: unknown): boolean {
+  return error instanceof HttpException || typeof (error as { extensions?: { code?: unknown } } | null)?.extensions?.code === 'string';
 }
 
 /** The stable code an error carries: a library error's (HTTP or GraphQL), or an `HttpException` body's. */

@@ -62,6 +62,15 @@ export class SessionGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
+    return this.authenticate(context);
+  }
+
+  /**
+   * `canActivate` without the `@Public()` check: what `AnyGuard` runs, where `@Public()` on the
+   * route only exempts it from a global `SessionGuard` (a key-only request must get past that one)
+   * while the composed guard still has to authenticate someone.
+   */
+  authenticate(context: ExecutionContext): boolean | Promise<boolean> {
     const req = this.getRequest(context);
     let source: AccessTokenSource | null;
     try {

@@ -8,7 +8,7 @@ import { AccessTokenService } from '../tokens/access-token';
 import { SessionLiveness } from '../revocation/session-liveness';
 import { findAccessToken, type AccessTokenSource } from '../http/access-token-source';
 import { isAllowedOrigin } from '../http/request-origin';
-import { CsrfRejectedError, SessionError, SessionRevokedError, UnauthenticatedError, toHttpError } from '../errors/session-error';
+import { CsrfRejectedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError, toHttpError } from '../errors/session-error';
 import type { UserId } from '../session.types';
 import {
   SOCKET_SESSION_ENDED_EVENT,
@@ -35,8 +35,10 @@ interface BoundSession {
   subject: string;
   sockets: Set<SessionSocket>;
   timer: NodeJS.Timeout | null;
-  /** When the periodic check first failed to read the session (store unavailable); null while it answers. */
-  unconfirmedSinceMs: number | null;
+  /** When the session was last known live: the handshake, then each check that answered. */
+  confirmedAtMs: number;
+  /** The session's end as last read (null before the first read, at the token's `exp`): a broadcast end past it is an expiry. */
+  endsAtMs: number | null;
 }
 
 /** setTimeout's longest delay; a later end is re-read then. */
@@ -145,7 +147,8 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     const claims = this.accessTokens.verify(source.token, Date.now());
     await this.sessions.assertLive(claims);
     // Ended while the check was in flight (a broadcast that arrived after the read).
-    if (this.ended.has(claims.sid)) throw new SessionRevokedError();
+    const ended = this.ended.get(claims.sid);
+    if (ended) throw ended === 'expired' ? new ReauthenticationRequiredError() : new SessionRevokedError();
     const authenticated = toAuthenticated<Id>(claims, source.via);
     socket.data.user = authenticated.user;
     socket.data[REQUEST_SESSION] = authenticated.session;
@@ -177,7 +180,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     if (socket.connected === false) return false;
     let entry = this.bound.get(binding.sessionId);
     if (!entry) {
-      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null, unconfirmedSinceMs: null };
+      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null, confirmedAtMs: Date.now(), endsAtMs: null };
       this.bound.set(binding.sessionId, entry);
       this.arm(entry, binding.tokenExpiresAtMs);
     }
@@ -235,7 +238,12 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
 
   /** From `SessionLiveness`: sessions revoked here or, through the bus, elsewhere. */
   private sessionsEnded(sessionIds: readonly string[]): void {
-    for (const sessionId of sessionIds) this.endSession(sessionId, 'revoked');
+    const now = Date.now();
+    for (const sessionId of sessionIds) {
+      // Broadcast ends carry no reason: past the end last read, the cleanup marked it expired.
+      const endsAtMs = this.bound.get(sessionId)?.endsAtMs;
+      this.endSession(sessionId, endsAtMs != null && endsAtMs <= now ? 'expired' : 'revoked');
+    }
   }
 
   /** Remembers the session as ended (for a handshake still in flight) and ends its sockets here. */
@@ -287,6 +295,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       this.endSession(entry.sessionId, end.revoked ? 'revoked' : 'expired');
       return;
     }
+    entry.endsAtMs = endsAtMs;
     this.arm(entry, this.options.revocation === 'strict' ? endsAtMs : Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
   }
 
@@ -303,9 +312,11 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
    *
    * A read that fails is tried at the next sweep, and the socket stays meanwhile: a store blip
    * must not disconnect every client at once (they would all reconnect into the same outage).
-   * But no socket stays unchecked for longer than `revocationCache.maxAge`, the longest any
-   * cached answer stands: then it is disconnected without `session.ended` (the session may well
-   * be live), and its reconnection's handshake answers `SERVICE_UNAVAILABLE` until the store does.
+   * Once one read has failed, the rest of the sweep reads nothing (each would wait out the same
+   * outage). But no socket stays unchecked for longer than `revocationCache.maxAge` since its
+   * session was last known live, the longest any cached answer stands: then it is disconnected
+   * without `session.ended` (the session may well be live), and its reconnection's handshake
+   * answers `SERVICE_UNAVAILABLE` until the store does.
    */
   private sweep(): void {
     if (this.sweeping || !this.liveness || this.bound.size === 0) return;
@@ -314,29 +325,33 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     const entries = [...this.bound.values()];
     let unchecked = 0;
     void (async () => {
+      let storeDown = false;
       for (const entry of entries) {
         if (this.bound.get(entry.sessionId) !== entry) continue;
         let live: boolean;
         try {
+          if (storeDown && !liveness.isCachedLive(entry.sessionId, entry.subject)) throw new Error('store unavailable');
           live = await liveness.isLive(entry.sessionId, entry.subject);
         } catch {
-          const now = Date.now();
-          entry.unconfirmedSinceMs ??= now;
-          if (now - entry.unconfirmedSinceMs >= this.options.revocationCache.maxAgeMs) unchecked += this.dropUnchecked(entry);
+          storeDown = true;
+          if (Date.now() - entry.confirmedAtMs >= this.options.revocationCache.maxAgeMs) unchecked += this.dropUnchecked(entry);
           continue;
         }
-        entry.unconfirmedSinceMs = null;
-        if (!live) {
-          const reason = await this.endReason(entry.sessionId);
-          if (this.bound.get(entry.sessionId) === entry) this.endSession(entry.sessionId, reason);
+        if (live) {
+          entry.confirmedAtMs = Date.now();
+          continue;
         }
+        const reason = await this.endReason(entry.sessionId);
+        if (this.bound.get(entry.sessionId) === entry) this.endSession(entry.sessionId, reason);
       }
-    })().finally(() => {
-      this.sweeping = false;
-      if (unchecked > 0) {
-        this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocationCache.maxAge (the session store is unavailable)`);
-      }
-    });
+    })()
+      .catch((error: unknown) => this.logger.error(`socket sweep failed: ${error instanceof Error ? error.name : 'unknown error'}`))
+      .finally(() => {
+        this.sweeping = false;
+        if (unchecked > 0) {
+          this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocationCache.maxAge (the session store is unavailable)`);
+        }
+      });
   }
 
   /**
@@ -358,7 +373,14 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     if (this.bound.get(entry.sessionId) !== entry) return 0;
     this.bound.delete(entry.sessionId);
     if (entry.timer) clearTimeout(entry.timer);
-    for (const socket of entry.sockets) socket.disconnect(true);
-    return entry.sockets.size;
+    const count = entry.sockets.size;
+    for (const socket of [...entry.sockets]) {
+      try {
+        socket.disconnect(true);
+      } catch {
+        this.logger.error(`could not disconnect a socket of unchecked session ${entry.sessionId}`);
+      }
+    }
+    return count;
   }
 }
