@@ -147,6 +147,10 @@ describe.each(ADAPTERS)('AnyGuard(SessionGuard, a passport strategy) in a user a
     expect((await send('post', { cookie, 'x-csrf-token': csrf })).body).toEqual({ id: 'any-user-4', via: 'cookie' });
     const keyed = await send('post', { 'x-service-token': SERVICE_TOKEN });
     expect({ status: keyed.status, body: keyed.body }).toEqual({ status: 201, body: { id: 'service:test', via: 'service-token' } });
+    // A token does not excuse a request that carries the auth cookies from the CSRF check: a
+    // browser sends its cookies on any site's request, and the token could be a planted one.
+    const both = await send('post', { cookie, 'x-service-token': SERVICE_TOKEN });
+    expect({ status: both.status, code: both.body.code }).toEqual({ status: 403, code: 'CSRF_REJECTED' });
   });
 
   it('on a GraphQL resolver: a session or the service token; neither is extensions.code UNAUTHENTICATED', async () => {
