@@ -175,7 +175,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     expect((await endB).payload).toEqual({ sessionId: onB.sessionId, reason: 'revoked' });
   });
 
-  it('revocations that are not a logout (revokeAllForUser: a user disabled; reuse detection) end the sockets too', async () => {
+  it('revocations that are not a logout (revokeAllForUser: a user disabled; not-before; reuse detection) end the sockets too', async () => {
     const login = await bearerLogin(t);
     const { socket } = await connect({ auth: { token: login.accessToken } });
     const end = ending(socket);
@@ -183,6 +183,15 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     await t.app.get(SessionService).revokeAllForUser(login.userId, 'user_disabled');
     expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'revoked' });
     expect((await end).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
+
+    // Not-before: every session issued before a moment (a password change, say).
+    const older = await bearerLogin(t);
+    const olderSocket = await connect({ auth: { token: older.accessToken } });
+    const olderEnd = ending(olderSocket.socket);
+    started = performance.now();
+    expect(await t.app.get(SessionService).revokeIssuedBefore(older.userId, new Date(Date.now() + 1_000))).toEqual([sessionIdOf(older.refreshToken)]);
+    expect((await olderEnd).payload).toEqual({ sessionId: sessionIdOf(older.refreshToken), reason: 'revoked' });
+    expect((await olderEnd).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
 
     const reused = await bearerLogin(t);
     const second = await connect({ auth: { token: reused.accessToken } });
@@ -363,5 +372,68 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     jest.restoreAllMocks();
     await connected(login.accessToken);
     expect(t.logger.lines.join('\n')).not.toContain(login.accessToken);
+  });
+});
+
+describe('sockets end at the absolute timeout', () => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+  beforeAll(async () => {
+    // Wide enough for a slow login (argon2 on a busy host): a refresh between 3 s and 6 s after the
+    // login moves the idle end (+6 s) past the absolute one (9 s).
+    t = await startApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '6', SESSION_ABSOLUTE_TIMEOUT: '9', REVOCATION_CACHE_TTL: '60' });
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t.close();
+  });
+
+  it('refreshed past the idle end, the session still ends at its absolute end: session.ended with reason expired', async () => {
+    const login = await bearerLogin(t);
+    const loggedInAt = Date.now();
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
+    open.push(socket);
+    const end = ending(socket);
+    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 4_000 - Date.now())));
+    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken })).status).toBe(200);
+    const [row] = await t.dataSource.query(`SELECT expires_at, absolute_expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    const absoluteEnd = new Date(row.absolute_expires_at).getTime();
+    expect(new Date(row.expires_at).getTime()).toBe(absoluteEnd); // the idle end is capped by the absolute one
+    const ended = await end;
+    expect(ended.payload.reason).toBe('expired');
+    console.log(`absolute expiry reached the socket ${ended.wallAt - absoluteEnd} ms after the session's end`);
+    expect(ended.wallAt).toBeGreaterThanOrEqual(absoluteEnd - 50);
+    expect(ended.wallAt - absoluteEnd).toBeLessThanOrEqual(3 * BOUND_MS);
+  });
+});
+
+describe('sockets end when a session limit evicts their session', () => {
+  let t: TestApp;
+  let url: string;
+  const open: Socket[] = [];
+  beforeAll(async () => {
+    t = await startApp({ SESSION_LIMIT: '1', REVOCATION_CACHE_TTL: '60' });
+    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t.close();
+  });
+
+  it('a login past SESSION_LIMIT evicts the oldest session: its socket receives session.ended (revoked)', async () => {
+    const first = await bearerLogin(t);
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: first.accessToken } });
+    open.push(socket);
+    const end = ending(socket);
+    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    const second = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: first.email, password: PASSWORD });
+    expect(second.status).toBe(200);
+    const loggedInAt = performance.now();
+    const ended = await end;
+    expect(ended.payload).toEqual({ sessionId: sessionIdOf(first.refreshToken), reason: 'revoked' });
+    expect(ended.at - loggedInAt).toBeLessThanOrEqual(3 * BOUND_MS);
   });
 });
