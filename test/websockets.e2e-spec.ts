@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import { SessionService, SessionStoreUnavailableError, type SessionEndedPayload } from 'nest-sessions';
+import { SessionService, SessionSockets, SessionStoreUnavailableError, type SessionEndedPayload } from 'nest-sessions';
 import { SessionStore } from '../libs/session/src/store/session.store';
 import { startApp, TEST_JWT_SECRET, type TestApp } from './support/app';
 import { ACCESS, bearerLogin, PASSWORD, signedInBrowser } from './support/browser';
@@ -299,11 +299,13 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     t = await startApp({ REVOCATION_BUS: 'none', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: String(MAX_AGE_MS / 1000) });
     url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
   });
-  afterEach(() => jest.restoreAllMocks());
-  afterAll(async () => {
-    for (const s of open) s.close();
-    await t.close();
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    // Each test's sockets go with it: a socket left bound would be dropped with the next test's.
+    for (const s of open.splice(0)) s.close();
+    await within(2_000, async () => t.app.get(SessionSockets).count() === 0);
   });
+  afterAll(() => t.close());
 
   /** Fault injection: the store's liveness read fails as it does when the database is unreachable. */
   const storeDown = () =>
@@ -361,6 +363,7 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     expect(after).toBeLessThanOrEqual(MAX_AGE_MS + 3_000);
     // Logged once the sweep that dropped it has gone through every session.
     await within(1_000, async () => t.logger.lines.some((l) => /^warn .*disconnected 1 socket\(s\) whose session could not be checked/.test(l)));
+    expect(t.app.get(SessionSockets).count()).toBe(0);
 
     const retry = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
     open.push(retry);
