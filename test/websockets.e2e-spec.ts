@@ -243,6 +243,28 @@ describe('a socket outlives its access token only while its session is live', ()
     expect(at).toBeGreaterThanOrEqual(idleEnd - 50);
     expect(at - idleEnd).toBeLessThanOrEqual(3 * BOUND_MS);
   });
+  it('an end that arrives as a revocation after the session\'s known end (a refresh that came too late) is reported as expired', async () => {
+    const login = await bearerLogin(t);
+    const loggedInAt = Date.now();
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
+    open.push(socket);
+    const end = ending(socket);
+    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    // At the token's exp (2 s) the socket read the session's end (4 s). Then its reads fail (a
+    // store blip), so the timer does not end it at 4 s: the late refresh's revocation does.
+    await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 2_600 - Date.now())));
+    const reads = jest.spyOn(t.app.get(SessionService), 'sessionEnd').mockRejectedValue(new SessionStoreUnavailableError('injected'));
+    try {
+      await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 4_500 - Date.now())));
+      expect(socket.connected).toBe(true);
+      const late = await request(t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken });
+      expect({ status: late.status, code: late.body.code }).toEqual({ status: 401, code: 'REAUTHENTICATION_REQUIRED' });
+      expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'expired' });
+      expect(reads).toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+  });
 });
 
 describe.each<[string, Record<string, string>]>([
