@@ -31,47 +31,61 @@ function ending(socket: Socket): Promise<{ payload: SessionEndedPayload; reason:
   });
 }
 
-describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s (CONTRACT D19)', (adapter) => {
-  let t: TestApp;
-  let url: string;
+/**
+ * The sample app with `env` for the enclosing describe (started before its tests, closed after
+ * them), and socket.io clients of its `/events` that never reconnect by themselves and close with it.
+ */
+function gatewayApp(env: Record<string, string>) {
   const open: Socket[] = [];
-
+  const app = {
+    t: undefined as unknown as TestApp,
+    url: '',
+    /** A client; `session` and `session.ended` can be recorded from the start. */
+    client(options: ClientOptions): Socket {
+      const socket = io(app.url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5_000, ...options });
+      open.push(socket);
+      return socket;
+    },
+    /** Connects and waits for the `session` event; `end` is the socket's `ending`, watched from the start. */
+    async connect(options: ClientOptions): Promise<{ socket: Socket; sessionId: string; end: ReturnType<typeof ending> }> {
+      const socket = app.client(options);
+      const end = ending(socket);
+      end.catch(() => undefined); // awaited by the tests that expect an end; others close the socket
+      const sessionId = await new Promise<string>((resolve, reject) => {
+        socket.once('session', (payload: { sessionId: string }) => resolve(payload.sessionId));
+        socket.once('connect_error', (error) => reject(new Error(`connect_error ${JSON.stringify((error as { data?: unknown }).data)}`)));
+      });
+      return { socket, sessionId, end };
+    },
+    /** Expects the handshake to be refused; returns `err.data`. */
+    refused(options: ClientOptions): Promise<{ statusCode: number; code: string; message: string }> {
+      const socket = app.client(options);
+      return new Promise((resolve, reject) => {
+        socket.once('connect', () => reject(new Error('the handshake was accepted')));
+        socket.once('connect_error', (error) => resolve((error as unknown as { data: { statusCode: number; code: string; message: string } }).data));
+      });
+    },
+    closeSockets(): void {
+      for (const socket of open.splice(0)) socket.close();
+    },
+  };
   beforeAll(async () => {
-    // The periodic re-check (every revocationCache.ttl) would also end a revoked session's sockets;
-    // at 60 s it cannot within these tests' bounds, so what is tested is the revocation signal.
-    t = await startApp({ HTTP_ADAPTER: adapter, REVOCATION_CACHE_TTL: '60' });
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
+    app.t = await startApp(env);
+    app.url = `http://127.0.0.1:${(app.t.server.address() as AddressInfo).port}/events`;
   });
-  afterEach(() => {
-    for (const s of open.splice(0)) s.close();
+  afterAll(async () => {
+    app.closeSockets();
+    await app.t?.close();
   });
-  afterAll(() => t.close());
+  return app;
+}
 
-  /** A client that never reconnects by itself; `session` and `session.ended` are recorded from the start. */
-  function client(options: ClientOptions): Socket {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5_000, ...options });
-    open.push(socket);
-    return socket;
-  }
-
-  /** Connects and waits for the `session` event. */
-  async function connect(options: ClientOptions): Promise<{ socket: Socket; sessionId: string }> {
-    const socket = client(options);
-    const sessionId = await new Promise<string>((resolve, reject) => {
-      socket.once('session', (payload: { sessionId: string }) => resolve(payload.sessionId));
-      socket.once('connect_error', (error) => reject(new Error(`connect_error ${JSON.stringify((error as { data?: unknown }).data)}`)));
-    });
-    return { socket, sessionId };
-  }
-
-  /** Expects the handshake to be refused; returns `err.data`. */
-  async function refused(options: ClientOptions): Promise<{ statusCode: number; code: string; message: string }> {
-    const socket = client(options);
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => reject(new Error('the handshake was accepted')));
-      socket.once('connect_error', (error) => resolve((error as unknown as { data: { statusCode: number; code: string; message: string } }).data));
-    });
-  }
+describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s (CONTRACT D19)', (adapter) => {
+  // The periodic re-check (every revocationCache.ttl) would also end a revoked session's sockets;
+  // at 60 s it cannot within these tests' bounds, so what is tested is the revocation signal.
+  const g = gatewayApp({ HTTP_ADAPTER: adapter, REVOCATION_CACHE_TTL: '60' });
+  const { client, connect, refused } = g;
+  afterEach(() => g.closeSockets());
 
   /** True when the socket is still connected after `ms` and answers `whoami`. */
   async function stillConnected(socket: Socket, ms = 300): Promise<boolean> {
@@ -82,7 +96,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
   }
 
   it('bearer handshake (auth: { token }): the server emits `session` with the session id; whoami sees the user and session', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const { socket, sessionId } = await connect({ auth: { token: login.accessToken } });
     expect(sessionId).toBe(sessionIdOf(login.refreshToken));
     const me = await socket.timeout(2_000).emitWithAck('whoami');
@@ -90,19 +104,19 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
   });
 
   it('cookie handshake (the browser sends its access cookie) works; from another site it is refused with CSRF_REJECTED', async () => {
-    const { browser, userId } = await signedInBrowser(t);
+    const { browser, userId } = await signedInBrowser(g.t);
     const cookie = `${ACCESS}=${browser.get(ACCESS)}`;
     const { socket, sessionId } = await connect({ extraHeaders: { cookie } });
     const me = await socket.timeout(2_000).emitWithAck('whoami');
     expect(me).toEqual({ id: userId, roles: [], sessionId });
-    const own = new URL(url).origin;
+    const own = new URL(g.url).origin;
     expect((await connect({ extraHeaders: { cookie, origin: own } })).sessionId).toBe(sessionId);
     expect((await refused({ extraHeaders: { cookie, origin: 'https://evil.example' } })).code).toBe('CSRF_REJECTED');
   });
 
   it('a handshake without a token, or with a bad one, is refused: connect_error with code UNAUTHENTICATED', async () => {
-    const login = await bearerLogin(t);
-    const another = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
+    const another = await bearerLogin(g.t);
     const [, payload] = login.accessToken.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const cases: ClientOptions[] = [
@@ -125,7 +139,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
   });
 
   it('an expired access token is refused with ACCESS_TOKEN_EXPIRED; a revoked session with SESSION_REVOKED', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const clock = useFakeDate();
     try {
       clock.advance(11 * 60_000);
@@ -133,13 +147,13 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     } finally {
       clock.restore();
     }
-    const other = await bearerLogin(t);
-    expect((await request(t.server).post('/auth/logout').send({ refreshToken: other.refreshToken })).status).toBe(204);
+    const other = await bearerLogin(g.t);
+    expect((await request(g.t.server).post('/auth/logout').send({ refreshToken: other.refreshToken })).status).toBe(204);
     expect((await refused({ auth: { token: other.accessToken } })).code).toBe('SESSION_REVOKED');
   });
 
   it('logout through HTTP: every socket of the session receives session.ended and is disconnected within the bound', async () => {
-    const { browser } = await signedInBrowser(t);
+    const { browser } = await signedInBrowser(g.t);
     const cookie = `${ACCESS}=${browser.get(ACCESS)}`;
     const first = await connect({ extraHeaders: { cookie } });
     const second = await connect({ extraHeaders: { cookie } });
@@ -156,13 +170,13 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
   });
 
   it('DELETE /auth/sessions/:id closes only that session\'s sockets; logout-all closes the rest', async () => {
-    const a = await bearerLogin(t);
-    const b = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: a.email, password: PASSWORD });
+    const a = await bearerLogin(g.t);
+    const b = await request(g.t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: a.email, password: PASSWORD });
     const onA = [await connect({ auth: { token: a.accessToken } }), await connect({ auth: { token: a.accessToken } })];
     const onB = await connect({ auth: { token: b.body.accessToken } });
     const ends = onA.map((s) => ending(s.socket));
     const started = performance.now();
-    const del = await request(t.server).delete(`/auth/sessions/${sessionIdOf(a.refreshToken)}`).set('Authorization', `Bearer ${b.body.accessToken}`);
+    const del = await request(g.t.server).delete(`/auth/sessions/${sessionIdOf(a.refreshToken)}`).set('Authorization', `Bearer ${b.body.accessToken}`);
     expect(del.status).toBe(204);
     for (const end of await Promise.all(ends)) {
       expect(end.payload.reason).toBe('revoked');
@@ -171,37 +185,37 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
     expect(await stillConnected(onB.socket)).toBe(true);
 
     const endB = ending(onB.socket);
-    expect((await request(t.server).post('/auth/logout-all').set('Authorization', `Bearer ${b.body.accessToken}`)).status).toBe(204);
+    expect((await request(g.t.server).post('/auth/logout-all').set('Authorization', `Bearer ${b.body.accessToken}`)).status).toBe(204);
     expect((await endB).payload).toEqual({ sessionId: onB.sessionId, reason: 'revoked' });
   });
 
   it('revocations that are not a logout (revokeAllForUser: a user disabled; not-before; reuse detection) end the sockets too', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const { socket } = await connect({ auth: { token: login.accessToken } });
     const end = ending(socket);
     let started = performance.now();
-    await t.app.get(SessionService).revokeAllForUser(login.userId, 'user_disabled');
+    await g.t.app.get(SessionService).revokeAllForUser(login.userId, 'user_disabled');
     expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'revoked' });
     expect((await end).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
 
     // Not-before: every session issued before a moment (a password change, say).
-    const older = await bearerLogin(t);
+    const older = await bearerLogin(g.t);
     const olderSocket = await connect({ auth: { token: older.accessToken } });
     const olderEnd = ending(olderSocket.socket);
     started = performance.now();
-    expect(await t.app.get(SessionService).revokeIssuedBefore(older.userId, new Date(Date.now() + 1_000))).toEqual([sessionIdOf(older.refreshToken)]);
+    expect(await g.t.app.get(SessionService).revokeIssuedBefore(older.userId, new Date(Date.now() + 1_000))).toEqual([sessionIdOf(older.refreshToken)]);
     expect((await olderEnd).payload).toEqual({ sessionId: sessionIdOf(older.refreshToken), reason: 'revoked' });
     expect((await olderEnd).at - started).toBeLessThanOrEqual(3 * BOUND_MS);
 
-    const reused = await bearerLogin(t);
+    const reused = await bearerLogin(g.t);
     const second = await connect({ auth: { token: reused.accessToken } });
     const secondEnd = ending(second.socket);
-    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(200);
+    expect((await request(g.t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(200);
     const clock = useFakeDate();
     started = performance.now();
     try {
       clock.advance(11_000); // past the grace window: the old refresh token is reuse
-      expect((await request(t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(401);
+      expect((await request(g.t.server).post('/auth/refresh').send({ refreshToken: reused.refreshToken })).status).toBe(401);
     } finally {
       clock.restore();
     }
@@ -211,28 +225,15 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
 });
 
 describe('a socket outlives its access token only while its session is live', () => {
-  let t: TestApp;
-  let url: string;
-  const open: Socket[] = [];
-  beforeAll(async () => {
-    // The periodic re-check at 60 s: what ends the socket here is the timer at the session's end.
-    t = await startApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '4', REVOCATION_CACHE_TTL: '60' });
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
-  });
-  afterAll(async () => {
-    for (const s of open) s.close();
-    await t.close();
-  });
+  // The periodic re-check at 60 s: what ends the socket here is the timer at the session's end.
+  const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '4', REVOCATION_CACHE_TTL: '60' });
 
   it('past the token\'s exp the socket stays; at the idle expiry it receives session.ended and is disconnected', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const connectedAt = Date.now();
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
-    open.push(socket);
-    const end = ending(socket);
+    const { socket, end } = await g.connect({ auth: { token: login.accessToken } });
     const ended = end.then((end) => end.wallAt);
-    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
-    const [row] = await t.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    const [row] = await g.t.dataSource.query(`SELECT expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
     const idleEnd = new Date(row.expires_at).getTime();
     // The access token (2 s) has expired; the session (idle 4 s) has not: the socket stays.
     await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 2_600 - Date.now())));
@@ -244,20 +245,17 @@ describe('a socket outlives its access token only while its session is live', ()
     expect(at - idleEnd).toBeLessThanOrEqual(3 * BOUND_MS);
   });
   it('an end that arrives as a revocation after the session\'s known end (a refresh that came too late) is reported as expired', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const loggedInAt = Date.now();
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
-    open.push(socket);
-    const end = ending(socket);
-    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    const { socket, end } = await g.connect({ auth: { token: login.accessToken } });
     // At the token's exp (2 s) the socket read the session's end (4 s). Then its reads fail (a
     // store blip), so the timer does not end it at 4 s: the late refresh's revocation does.
     await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 2_600 - Date.now())));
-    const reads = jest.spyOn(t.app.get(SessionService), 'sessionEnd').mockRejectedValue(new SessionStoreUnavailableError('injected'));
+    const reads = jest.spyOn(g.t.app.get(SessionService), 'sessionEnd').mockRejectedValue(new SessionStoreUnavailableError('injected'));
     try {
       await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 4_500 - Date.now())));
       expect(socket.connected).toBe(true);
-      const late = await request(t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken });
+      const late = await request(g.t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken });
       expect({ status: late.status, code: late.body.code }).toEqual({ status: 401, code: 'REAUTHENTICATION_REQUIRED' });
       expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'expired' });
       expect(reads).toHaveBeenCalled();
@@ -273,35 +271,22 @@ describe.each<[string, Record<string, string>]>([
   ['strict mode, a revocation whose signal was lost', { REVOCATION_CACHE_TTL: '1', REVOCATION_BUS: 'none' }],
   ['stateless mode, a logout on this instance', { SESSION_REVOCATION: 'stateless' }],
 ])('sockets end with their session: %s', (name, env) => {
-  let t: TestApp;
-  let url: string;
-  const open: Socket[] = [];
-  beforeAll(async () => {
-    t = await startApp(env);
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
-  });
-  afterAll(async () => {
-    for (const s of open) s.close();
-    await t.close();
-  });
+  const g = gatewayApp(env);
 
   it('the socket receives session.ended and is disconnected', async () => {
-    const login = await bearerLogin(t);
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
-    open.push(socket);
-    const end = ending(socket);
+    const login = await bearerLogin(g.t);
+    const { socket, end } = await g.connect({ auth: { token: login.accessToken } });
     const ended = end.then((e) => e.at);
-    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
     const started = performance.now();
     let limit: number;
     if (env.SESSION_REVOCATION === 'stateless') {
       // Stateless: a revocation made on this instance still ends its sockets at once.
-      expect((await request(t.server).post('/auth/logout').send({ refreshToken: login.refreshToken })).status).toBe(204);
+      expect((await request(g.t.server).post('/auth/logout').send({ refreshToken: login.refreshToken })).status).toBe(204);
       limit = 3 * BOUND_MS;
     } else {
       // Ended behind the library's back (as if the broadcast were lost): the periodic check through
       // the revocation cache finds it within the cache TTL plus one check interval (1 s + 1 s).
-      await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+      await g.t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
       limit = 3 * 2_000;
     }
     const delay = (await ended) - started;
@@ -312,52 +297,37 @@ describe.each<[string, Record<string, string>]>([
 });
 
 describe('a store outage: a socket stays through a blip, and is dropped once unchecked for revocationCache.maxAge', () => {
-  let t: TestApp;
-  let url: string;
-  const open: Socket[] = [];
   const MAX_AGE_MS = 3_000;
-  beforeAll(async () => {
-    // Checked every second (the TTL, no bus); unchecked for 3 s (maxAge), a socket is dropped.
-    t = await startApp({ REVOCATION_BUS: 'none', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: String(MAX_AGE_MS / 1000) });
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
-  });
+  // Checked every second (the TTL, no bus); unchecked for 3 s (maxAge), a socket is dropped.
+  const g = gatewayApp({ REVOCATION_BUS: 'none', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: String(MAX_AGE_MS / 1000) });
   afterEach(async () => {
     jest.restoreAllMocks();
     // Each test's sockets go with it: a socket left bound would be dropped with the next test's.
-    for (const s of open.splice(0)) s.close();
-    await within(2_000, async () => t.app.get(SessionSockets).count() === 0);
+    g.closeSockets();
+    await within(2_000, async () => g.t.app.get(SessionSockets).count() === 0);
   });
-  afterAll(() => t.close());
 
   /** Fault injection: the store's liveness read fails as it does when the database is unreachable. */
   const storeDown = () =>
-    jest.spyOn(t.app.get(SessionStore), 'findLive').mockRejectedValue(new SessionStoreUnavailableError('injected outage'));
+    jest.spyOn(g.t.app.get(SessionStore), 'findLive').mockRejectedValue(new SessionStoreUnavailableError('injected outage'));
 
-  async function connected(token: string): Promise<Socket> {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
-    open.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('session', () => resolve());
-      socket.once('connect_error', (error) => reject(new Error(`connect_error ${JSON.stringify((error as { data?: unknown }).data)}`)));
-    });
-    return socket;
-  }
+  const connected = async (token: string): Promise<Socket> => (await g.connect({ auth: { token } })).socket;
 
   it('a session marked ended for its idle timeout behind this instance\'s back (the cleanup elsewhere) ends with reason expired', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const socket = await connected(login.accessToken);
     const end = ending(socket);
-    await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'idle_timeout' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    await g.t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'idle_timeout' WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
     expect((await end).payload).toEqual({ sessionId: sessionIdOf(login.refreshToken), reason: 'expired' });
-    const revoked = await bearerLogin(t);
+    const revoked = await bearerLogin(g.t);
     const other = await connected(revoked.accessToken);
     const otherEnd = ending(other);
-    await t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(revoked.refreshToken)]);
+    await g.t.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'revoked' WHERE id = $1`, [sessionIdOf(revoked.refreshToken)]);
     expect((await otherEnd).payload).toEqual({ sessionId: sessionIdOf(revoked.refreshToken), reason: 'revoked' });
   });
 
   it('a blip shorter than maxAge: the socket stays and answers', async () => {
-    const socket = await connected((await bearerLogin(t)).accessToken);
+    const socket = await connected((await bearerLogin(g.t)).accessToken);
     const fault = storeDown();
     await new Promise((r) => setTimeout(r, 1_600));
     expect(fault.mock.calls.length).toBeGreaterThan(0); // the sweep did ask, and failed
@@ -368,7 +338,7 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
   });
 
   it('an outage: disconnected without session.ended after maxAge unchecked; the handshake answers SERVICE_UNAVAILABLE until the store is back', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const socket = await connected(login.accessToken);
     let endedEvent = false;
     socket.on('session.ended', () => (endedEvent = true));
@@ -384,47 +354,28 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     expect(after).toBeGreaterThanOrEqual(MAX_AGE_MS - 1_000 - 100);
     expect(after).toBeLessThanOrEqual(MAX_AGE_MS + 3_000);
     // Logged once the sweep that dropped it has gone through every session.
-    await within(1_000, async () => t.logger.lines.some((l) => /^warn .*disconnected 1 socket\(s\) whose session could not be checked/.test(l)));
-    expect(t.app.get(SessionSockets).count()).toBe(0);
+    await within(1_000, async () => g.t.logger.lines.some((l) => /^warn .*disconnected 1 socket\(s\) whose session could not be checked/.test(l)));
+    expect(g.t.app.get(SessionSockets).count()).toBe(0);
 
-    const retry = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
-    open.push(retry);
-    const refusal = await new Promise<{ code: string }>((resolve, reject) => {
-      retry.once('connect', () => reject(new Error('the handshake was accepted during the outage')));
-      retry.once('connect_error', (error) => resolve((error as unknown as { data: { code: string } }).data));
-    });
-    expect(refusal.code).toBe('SERVICE_UNAVAILABLE');
+    expect((await g.refused({ auth: { token: login.accessToken } })).code).toBe('SERVICE_UNAVAILABLE');
     jest.restoreAllMocks();
     await connected(login.accessToken);
-    expect(t.logger.lines.join('\n')).not.toContain(login.accessToken);
+    expect(g.t.logger.lines.join('\n')).not.toContain(login.accessToken);
   });
 });
 
 describe('sockets end at the absolute timeout', () => {
-  let t: TestApp;
-  let url: string;
-  const open: Socket[] = [];
-  beforeAll(async () => {
-    // Wide enough for a slow login (argon2 on a busy host): a refresh between 3 s and 6 s after the
-    // login moves the idle end (+6 s) past the absolute one (9 s).
-    t = await startApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '6', SESSION_ABSOLUTE_TIMEOUT: '9', REVOCATION_CACHE_TTL: '60' });
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
-  });
-  afterAll(async () => {
-    for (const s of open) s.close();
-    await t.close();
-  });
+  // Wide enough for a slow login (argon2 on a busy host): a refresh between 3 s and 6 s after the
+  // login moves the idle end (+6 s) past the absolute one (9 s).
+  const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '6', SESSION_ABSOLUTE_TIMEOUT: '9', REVOCATION_CACHE_TTL: '60' });
 
   it('refreshed past the idle end, the session still ends at its absolute end: session.ended with reason expired', async () => {
-    const login = await bearerLogin(t);
+    const login = await bearerLogin(g.t);
     const loggedInAt = Date.now();
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.accessToken } });
-    open.push(socket);
-    const end = ending(socket);
-    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
+    const { socket, end } = await g.connect({ auth: { token: login.accessToken } });
     await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 4_000 - Date.now())));
-    expect((await request(t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken })).status).toBe(200);
-    const [row] = await t.dataSource.query(`SELECT expires_at, absolute_expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    expect((await request(g.t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken })).status).toBe(200);
+    const [row] = await g.t.dataSource.query(`SELECT expires_at, absolute_expires_at FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
     const absoluteEnd = new Date(row.absolute_expires_at).getTime();
     expect(new Date(row.expires_at).getTime()).toBe(absoluteEnd); // the idle end is capped by the absolute one
     const ended = await end;
@@ -436,25 +387,12 @@ describe('sockets end at the absolute timeout', () => {
 });
 
 describe('sockets end when a session limit evicts their session', () => {
-  let t: TestApp;
-  let url: string;
-  const open: Socket[] = [];
-  beforeAll(async () => {
-    t = await startApp({ SESSION_LIMIT: '1', REVOCATION_CACHE_TTL: '60' });
-    url = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}/events`;
-  });
-  afterAll(async () => {
-    for (const s of open) s.close();
-    await t.close();
-  });
+  const g = gatewayApp({ SESSION_LIMIT: '1', REVOCATION_CACHE_TTL: '60' });
 
   it('a login past SESSION_LIMIT evicts the oldest session: its socket receives session.ended (revoked)', async () => {
-    const first = await bearerLogin(t);
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: first.accessToken } });
-    open.push(socket);
-    const end = ending(socket);
-    await new Promise<void>((resolve) => socket.once('session', () => resolve()));
-    const second = await request(t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: first.email, password: PASSWORD });
+    const first = await bearerLogin(g.t);
+    const { socket, end } = await g.connect({ auth: { token: first.accessToken } });
+    const second = await request(g.t.server).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: first.email, password: PASSWORD });
     expect(second.status).toBe(200);
     const loggedInAt = performance.now();
     const ended = await end;

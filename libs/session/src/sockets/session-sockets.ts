@@ -240,7 +240,8 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   private sessionsEnded(sessionIds: readonly string[]): void {
     const now = Date.now();
     for (const sessionId of sessionIds) {
-      // Broadcast ends carry no reason: past the end last read, the cleanup marked it expired.
+      // Broadcast ends carry no reason: one past the end last read is a timeout (a refresh that
+      // came too late marks the session ended for its idle or absolute timeout).
       const endsAtMs = this.bound.get(sessionId)?.endsAtMs;
       this.endSession(sessionId, endsAtMs != null && endsAtMs <= now ? 'expired' : 'revoked');
     }
@@ -262,7 +263,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       // engine.io flushes what is queued (the event above) before it closes the connection.
       socket.disconnect(true);
     } catch {
-      this.logger.error(`could not disconnect a socket of ended session ${sessionId}`);
+      this.logger.error('could not disconnect a socket of an ended session');
     }
   }
 
@@ -290,11 +291,12 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     }
     if (this.bound.get(entry.sessionId) !== entry) return;
     const now = Date.now();
-    const endsAtMs = end.endsAt.getTime();
-    if (end.revoked || endsAtMs <= now) {
-      this.endSession(entry.sessionId, end.revoked ? 'revoked' : 'expired');
+    const reason = endedReason(end, now);
+    if (reason) {
+      this.endSession(entry.sessionId, reason);
       return;
     }
+    const endsAtMs = end.endsAt.getTime();
     entry.endsAtMs = endsAtMs;
     this.arm(entry, this.options.revocation === 'strict' ? endsAtMs : Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
   }
@@ -361,8 +363,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
    */
   private async endReason(sessionId: string): Promise<SessionEndedReason> {
     try {
-      const end = await this.sessions.sessionEnd(sessionId);
-      return !end.revoked && end.endsAt.getTime() <= Date.now() ? 'expired' : 'revoked';
+      return endedReason(await this.sessions.sessionEnd(sessionId), Date.now()) ?? 'revoked';
     } catch {
       return 'revoked';
     }
@@ -378,9 +379,15 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       try {
         socket.disconnect(true);
       } catch {
-        this.logger.error(`could not disconnect a socket of unchecked session ${entry.sessionId}`);
+        this.logger.error('could not disconnect a socket of an unchecked session');
       }
     }
     return count;
   }
+}
+
+/** Why a session whose row reads `end` has ended at `nowMs`, or null while it is open. */
+function endedReason(end: { endsAt: Date; revoked: boolean }, nowMs: number): SessionEndedReason | null {
+  if (end.revoked) return 'revoked';
+  return end.endsAt.getTime() <= nowMs ? 'expired' : null;
 }
