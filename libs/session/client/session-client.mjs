@@ -34,7 +34,7 @@ export function createSessionClient(options = {}) {
   const credentials = options.credentials ?? 'same-origin';
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const events = new EventTarget();
-  const appOrigin = originOf(base) ?? globalThis.location?.origin ?? null;
+  const appOrigin = destinationOf(base && !isRelative(base) ? base : pageAddress(), pageAddress())?.origin ?? null;
 
   let csrfToken = null;
   let expiresAt = null; // ms on this browser's clock, when the access token expires
@@ -201,8 +201,8 @@ export function createSessionClient(options = {}) {
 
   /** The app's own origin only: a token or a login body never crosses to another origin. */
   function isOwn(url) {
-    const origin = originOf(url);
-    return origin === null || origin === appOrigin;
+    const origin = destinationOf(url, pageAddress())?.origin;
+    return origin !== undefined && origin !== 'null' && origin === appOrigin;
   }
 
   function withCsrf(url, init) {
@@ -213,18 +213,11 @@ export function createSessionClient(options = {}) {
     return { ...init, method, headers, credentials: init.credentials ?? credentials };
   }
 
-  const pathOf = (url) => {
-    if (originOf(url) === null) return url.split(/[?#]/)[0];
-    try {
-      return new URL(url, globalThis.location?.href ?? 'https://invalid.invalid').pathname;
-    } catch {
-      return '';
-    }
-  };
+  const pathOf = (url) => destinationOf(url, pageAddress())?.pathname ?? '';
 
   /** fetch() for the app's API: CSRF header, refresh ahead and on expiry, one retry. */
   async function sessionFetch(path, init = {}) {
-    const url = originOf(path) === null ? base + path : path;
+    const url = base && isRelative(path) ? base + path : path;
     const own = isOwn(url);
     const target = pathOf(url);
     const isLogin = target.endsWith(loginPath);
@@ -275,12 +268,32 @@ export function createSessionClient(options = {}) {
   };
 }
 
-/** The origin of an absolute URL (`https://…`, `//…`), or null for a path on this origin. */
-function originOf(url) {
-  if (!/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(url)) return null;
+/**
+ * The address the page's relative URLs resolve against, as fetch() resolves them. Outside a
+ * browser (tests, server rendering) a placeholder, so a path is still the app's own.
+ */
+function pageAddress() {
+  return globalThis.location?.href ?? 'https://invalid.invalid/';
+}
+
+/**
+ * Where fetch() sends `url`, decided by the URL parser the browser itself uses: a regex sees a
+ * path in `/\\evil.example` or ` //evil.example` where the parser sees a host. Null when it does
+ * not parse (fetch would refuse it too).
+ */
+function destinationOf(url, page) {
   try {
-    return new URL(url, globalThis.location?.href ?? 'https://invalid.invalid').origin;
+    return new URL(url, page);
   } catch {
-    return 'invalid:';
+    return null;
   }
+}
+
+/**
+ * True when `path` names no origin of its own (it resolves onto whatever base it is given). A
+ * sentinel host with the page's scheme, so `https:evil.example` reads as the browser reads it.
+ */
+function isRelative(path) {
+  const scheme = destinationOf(pageAddress())?.protocol ?? 'https:';
+  return destinationOf(path, `${scheme}//nest-sessions.invalid/`)?.host === 'nest-sessions.invalid';
 }
