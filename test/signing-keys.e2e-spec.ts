@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { Logger } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -23,17 +24,20 @@ describe('signing keys', () => {
     const sessionSecret = randomBytes(32).toString('base64url');
     const esKey = pem();
     // Each step is a new deployment of the app on the same database and the same sessionSecret.
-    const steps: Record<string, { jwtSecret?: string; signingKeys?: SigningKey[]; currentSigningKey?: string }> = {
+    // Steps 1 and 2 mix HMAC with ES256, which only hs256Migration allows.
+    const steps: Record<string, { jwtSecret?: string; signingKeys?: SigningKey[]; currentSigningKey?: string; hs256Migration?: boolean }> = {
       '0: jwtSecret only': { jwtSecret },
       '1: add the new key, sign with the old secret under a kid': {
         jwtSecret,
         signingKeys: [{ kid: 'hs-1', alg: 'HS256', key: jwtSecret }, { kid: 'es-1', alg: 'ES256', key: esKey }],
         currentSigningKey: 'hs-1',
+        hs256Migration: true,
       },
       '2: make the new key current': {
         jwtSecret,
         signingKeys: [{ kid: 'hs-1', alg: 'HS256', key: jwtSecret }, { kid: 'es-1', alg: 'ES256', key: esKey }],
         currentSigningKey: 'es-1',
+        hs256Migration: true,
       },
       '3: after the access-token lifetime, retire the old secret': { signingKeys: [{ kid: 'es-1', alg: 'ES256', key: esKey }] },
     };
@@ -87,6 +91,22 @@ describe('signing keys', () => {
     });
   });
 
+  it('a start with hs256Migration and a mixed key set warns that the HMAC keys still verify; a start without the mix does not', async () => {
+    const warnings: string[] = [];
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    try {
+      const es = { kid: 'es-1', alg: 'ES256' as const, key: pem() };
+      const mixed = await startBareApp({ session: { jwtSecret: randomBytes(32).toString('base64url'), signingKeys: [es], hs256Migration: true } });
+      await mixed.close();
+      expect(warnings.filter((w) => w.includes('hs256Migration'))).toHaveLength(1);
+      const single = await startBareApp({ session: { jwtSecret: undefined, signingKeys: [es], hs256Migration: true } });
+      await single.close();
+      expect(warnings.filter((w) => w.includes('hs256Migration'))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('EdDSA (Ed25519) keys: the guards, logout and the JWK Set work with them; jose verifies the tokens; a tampered one is refused', async () => {
     const ed = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     const app = await startBareApp({ session: { jwtSecret: undefined, signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed }] } });
@@ -116,7 +136,7 @@ describe('signing keys', () => {
     let verifier: Server;
     const esKey1 = pem();
     const esKey2 = pem();
-    const startSample = (keys: SigningKey[]) => startApp({ JWT_SIGNING_KEYS: JSON.stringify(keys), SESSION_TRANSPORTS: 'cookie,bearer' });
+    const startSample = (keys: SigningKey[]) => startApp({ JWT_SIGNING_KEYS: JSON.stringify(keys), JWT_SECRET: '', SESSION_TRANSPORTS: 'cookie,bearer' });
 
     beforeAll(async () => {
       sample = await startSample([{ kid: 'es-1', alg: 'ES256', key: esKey1 }]);

@@ -181,7 +181,7 @@ export function resolveSessionOptions(
   if (!options || typeof options !== 'object') throw new SessionConfigError('options are required.');
   const nodeEnv = env.NODE_ENV ?? '';
 
-  const keys = resolveKeySet(options.jwtSecret, options.signingKeys, options.currentSigningKey);
+  const keys = resolveKeySet(options.jwtSecret, options.signingKeys, options.currentSigningKey, (options.hs256Migration ?? D.hs256Migration) === true);
   const rootBytes = secretBytes(options.sessionSecret, 'sessionSecret');
   assertStrong(rootBytes, 'sessionSecret');
   const previousRoots = previousSecrets(options.previousSessionSecrets, rootBytes);

@@ -7,6 +7,7 @@ export const SESSION_DEFAULTS = deepFreeze({
   audience: 'nest-sessions',
   accessTokenTtl: '10m',
   allowLongAccessTokens: false,
+  hs256Migration: false,
   idleTimeout: '24h',
   absoluteTimeout: '7d',
   rememberMe: { idleTimeout: '30d', absoluteTimeout: '90d' },

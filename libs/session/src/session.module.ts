@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import {
   SessionConfigurableModule,
   MODULE_OPTIONS_TOKEN,
@@ -79,7 +79,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
   const resolved: Provider = {
     provide: RESOLVED_SESSION_OPTIONS,
     inject: [MODULE_OPTIONS_TOKEN],
-    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options, { routePrefix }),
+    useFactory: (options: SessionModuleOptions) => warnOnMigration(resolveSessionOptions(options, { routePrefix })),
   };
   return {
     ...definition,
@@ -110,4 +110,13 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],
   };
+}
+
+/** A migration setting left on is a weaker key set than the app chose: said at every start. */
+function warnOnMigration(resolved: ResolvedSessionOptions): ResolvedSessionOptions {
+  const logger = new Logger('SessionModule');
+  if (resolved.keys.mixed) {
+    logger.warn('hs256Migration: HS256 keys verify beside asymmetric ones; remove them and hs256Migration once their tokens have expired');
+  }
+  return resolved;
 }

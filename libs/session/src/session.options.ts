@@ -28,6 +28,13 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   /** The `kid` of the key that signs new tokens. Default: the first of `signingKeys`. */
   currentSigningKey?: string;
   /**
+   * Allows HS256 keys (or `jwtSecret`) beside ES256, RS256 or EdDSA keys, which is refused at start
+   * otherwise: while an HMAC secret verifies, whoever holds it can mint tokens. Set it only while
+   * moving from HS256 to an asymmetric key, and remove it with the HS256 keys; every start
+   * with it warns. Default: `false`.
+   */
+  hs256Migration?: boolean;
+  /**
    * Root secret (at least 32 bytes) from which the CSRF key and the refresh-token pepper are
    * derived with HKDF. Must differ from `jwtSecret`. Required.
    */

@@ -200,6 +200,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     jwtSecret: signingKeys && !set('JWT_SECRET') ? undefined : secret(env, 'JWT_SECRET'),
     signingKeys,
     currentSigningKey: env.JWT_CURRENT_KEY || undefined,
+    hs256Migration: set('JWT_HS256_MIGRATION') ? bool(env.JWT_HS256_MIGRATION, false, 'JWT_HS256_MIGRATION') : undefined,
     sessionSecret: secret(env, 'SESSION_SECRET'),
     previousSessionSecrets: set('PREVIOUS_SESSION_SECRETS') ? list(env.PREVIOUS_SESSION_SECRETS) : undefined,
     accessTokenTtl: seconds('ACCESS_TOKEN_TTL'),

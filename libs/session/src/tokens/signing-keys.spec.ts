@@ -40,7 +40,7 @@ describe('signing keys', () => {
       { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey.export({ format: 'jwk' }) },
     ];
     for (const current of ['es-1', 'hs-1', 'rs-1', 'ed-1']) {
-      const service = new AccessTokenService(resolve({ signingKeys: keys, currentSigningKey: current }));
+      const service = new AccessTokenService(resolve({ signingKeys: keys, currentSigningKey: current, hs256Migration: true }));
       const { token } = service.sign(claims, sid, now, now + 86_400_000);
       const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
       expect(header).toEqual({ alg: keys.find((k) => k.kid === current)!.alg, typ: 'at+jwt', kid: current });
@@ -59,7 +59,7 @@ describe('signing keys', () => {
     const legacy = new AccessTokenService(resolve({ jwtSecret }));
     const { token } = legacy.sign(claims, sid, now, now + 86_400_000);
     const keys: SigningKey[] = [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }];
-    expect(new AccessTokenService(resolve({ jwtSecret, signingKeys: keys })).verify(token, now).sid).toBe(sid);
+    expect(new AccessTokenService(resolve({ jwtSecret, signingKeys: keys, hs256Migration: true })).verify(token, now).sid).toBe(sid);
     expect(() => new AccessTokenService(resolve({ signingKeys: keys })).verify(token, now)).toThrow('Authentication required');
   });
 
@@ -101,13 +101,32 @@ describe('signing keys', () => {
   it('case 2: an HS256 key and an ES256 key never verify each other\'s algorithm, even under the other kid', () => {
     const hs = secret();
     const service = new AccessTokenService(
-      resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'hs-1', alg: 'HS256', key: hs }] }),
+      resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'hs-1', alg: 'HS256', key: hs }], hs256Migration: true }),
     );
     const genuine = service.sign(claims, sid, now, now + 86_400_000).token;
     const payload = genuine.split('.')[1];
     const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: 'es-1' });
     const signature = createHmac('sha256', hs).update(`${header}.${payload}`).digest('base64url');
     expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
+  });
+
+  it.each<[string, Partial<SessionModuleOptions>]>([
+    ['jwtSecret beside an ES256 key', { jwtSecret: secret(), signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }],
+    ['an HS256 key beside an EdDSA key', { signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }, { kid: 'hs-1', alg: 'HS256', key: secret() }] }],
+    ['an HS256 key beside a public RS256 key', { signingKeys: [{ kid: 'hs-1', alg: 'HS256', key: secret() }, { kid: 'rs-1', alg: 'RS256', key: rsa.publicKey }] }],
+  ])('case 17: HMAC mixed with an asymmetric algorithm stops the start unless hs256Migration (%s)', (_label, options) => {
+    const e = configError(() => resolve(options));
+    expect(e.message).toContain('mixes HS256');
+    expect(e.message).toContain('hs256Migration: true');
+    const migrating = resolve({ ...options, hs256Migration: true });
+    expect(migrating.keys.mixed).toBe(true);
+  });
+
+  it('a key set of one family is not mixed, with or without hs256Migration', () => {
+    const asymmetric = { signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] } as const;
+    expect(resolve({ signingKeys: [...asymmetric.signingKeys] }).keys.mixed).toBe(false);
+    expect(resolve({ jwtSecret: secret(), signingKeys: [{ kid: 'hs-1', alg: 'HS256', key: secret() }] }).keys.mixed).toBe(false);
+    expect(resolve({ jwtSecret: secret(), hs256Migration: true }).keys.mixed).toBe(false);
   });
 
   it('EdDSA (Ed25519): a changed payload, a changed or non-canonical signature, and an HS256 token naming its kid are all refused', () => {
@@ -180,6 +199,7 @@ describe('signing keys', () => {
         { kid: 'es-0', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey },
         { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey },
       ],
+      hs256Migration: true,
     });
     const jwks = publicJwks(options.keys);
     expect(jwks.keys.map((k) => [k.kid, k.alg, k.kty, k.use])).toEqual([

@@ -38,6 +38,8 @@ export interface ResolvedKeySet {
   legacy: ResolvedSigningKey | null;
   /** Every algorithm some key has. */
   algorithms: SigningAlgorithm[];
+  /** HS256 beside asymmetric keys: allowed only while migrating from HS256 (`hs256Migration`). */
+  mixed: boolean;
 }
 
 const KID = /^[A-Za-z0-9._~-]{1,64}$/;
@@ -48,12 +50,17 @@ const MIN_RSA_BITS = 2048;
  * Checks the configured keys once at start. `jwtSecret` alone is one HS256 key whose tokens
  * carry no `kid` (as before key sets); beside `signingKeys` it only verifies such tokens.
  */
-export function resolveKeySet(jwtSecret: unknown, keys: SigningKey[] | undefined, currentKid: string | undefined): ResolvedKeySet {
+export function resolveKeySet(
+  jwtSecret: unknown,
+  keys: SigningKey[] | undefined,
+  currentKid: string | undefined,
+  hs256Migration = false,
+): ResolvedKeySet {
   const legacy = jwtSecret === undefined ? null : legacyKey(jwtSecret);
   if (keys === undefined || keys.length === 0) {
     if (!legacy) throw new SessionConfigError('jwtSecret or signingKeys is required: the keys that sign access tokens.');
     if (currentKid !== undefined) throw new SessionConfigError('currentSigningKey names a key of signingKeys, and there are none.');
-    return { current: legacy, byKid: new Map(), legacy, algorithms: ['HS256'] };
+    return { current: legacy, byKid: new Map(), legacy, algorithms: ['HS256'], mixed: false };
   }
   if (!Array.isArray(keys)) throw new SessionConfigError('signingKeys must be an array of { kid, alg, key }.');
   const byKid = new Map<string, ResolvedSigningKey>();
@@ -67,7 +74,17 @@ export function resolveKeySet(jwtSecret: unknown, keys: SigningKey[] | undefined
   if (!current) throw new SessionConfigError(`currentSigningKey ${JSON.stringify(kid)} is not the kid of any key in signingKeys.`);
   if (!current.signKey) throw new SessionConfigError(`signingKeys: the current key ${JSON.stringify(kid)} is a public key; it needs its private key to sign.`);
   const all = [...byKid.values(), ...(legacy ? [legacy] : [])];
-  return { current, byKid, legacy, algorithms: [...new Set(all.map((k) => k.alg))] };
+  const algorithms = [...new Set(all.map((k) => k.alg))];
+  const mixed = algorithms.includes('HS256') && algorithms.length > 1;
+  if (mixed && !hs256Migration) {
+    const hmac = all.filter((k) => k.alg === 'HS256').map((k) => (k.kid === null ? 'jwtSecret' : JSON.stringify(k.kid)));
+    throw new SessionConfigError(
+      `signingKeys mixes HS256 (${hmac.join(', ')}) with asymmetric keys: whoever holds the HMAC secret could still mint ` +
+        'the tokens the asymmetric keys are meant to reserve to this app. Drop the HS256 keys (and jwtSecret) one ' +
+        'access-token lifetime after the asymmetric key signs, or set hs256Migration: true only for that migration.',
+    );
+  }
+  return { current, byKid, legacy, algorithms, mixed };
 }
 
 /** The key a token's header names, or null: never a key of another algorithm, never a guess. */
