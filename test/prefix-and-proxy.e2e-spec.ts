@@ -83,6 +83,13 @@ describe.each(ADAPTERS)('deployments on %s', (adapter) => {
       expect(res.body.code).toBe('CSRF_REJECTED');
     });
 
+    it(`a proxy that rewrites Host to its upstream (nginx's default) is ${trustProxy ? 'read through X-Forwarded-Host' : 'refused without trust proxy'}`, async () => {
+      const res = await browser.send('post', '/notes', {
+        headers: { Host: 'upstream:3000', 'X-Forwarded-Host': 'app.example.com', 'X-Forwarded-Proto': 'https', Origin: 'https://app.example.com' },
+      });
+      expect([res.status, res.body.code]).toEqual(trustProxy ? [201, undefined] : [403, 'CSRF_REJECTED']);
+    });
+
     if (trustProxy) {
       it('a trusted proxy says https: a plain-http origin of the same host is not the app\'s own', async () => {
         const res = await browser.send('post', '/notes', { headers: proxied({ Origin: 'http://app.example.com' }) });

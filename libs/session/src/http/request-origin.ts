@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { RequestLike } from './http-types';
 
 export interface OriginPolicy {
@@ -19,8 +20,36 @@ export function isAllowedOrigin(req: RequestLike, policy: OriginPolicy): boolean
   if (site === 'cross-site') return false;
   const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
   const allowed = (o: string) => policy.trustedOrigins.has(o) || ownOrigins(req, policy).includes(o);
-  if (site === 'same-site') return origin !== undefined && allowed(origin);
-  return origin === undefined || allowed(origin);
+  const answer = site === 'same-site' ? origin !== undefined && allowed(origin) : origin === undefined || allowed(origin);
+  if (!answer && origin !== undefined && policy.appOrigin === null) hintAtRewrittenHost(req, origin);
+  return answer;
+}
+
+let hinted = false;
+
+/**
+ * A proxy that rewrites `Host` (nginx's default `proxy_set_header Host $proxy_host`) makes every
+ * browser request look cross-origin unless the app reads `X-Forwarded-Host`. Said once per process
+ * when the refused Origin is the forwarded host, so the refusal is not a mystery; the header values
+ * stay out of the log (they are the client's).
+ */
+function hintAtRewrittenHost(req: RequestLike, origin: string): void {
+  if (hinted) return;
+  const forwarded = req.headers['x-forwarded-host'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0].trim().toLowerCase();
+  if (!first || first === req.headers.host?.toLowerCase()) return;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return;
+  }
+  if (originHost !== first) return;
+  hinted = true;
+  new Logger('SessionCsrf').warn(
+    'refused a browser request whose Origin is the X-Forwarded-Host, not the Host: a proxy rewrites Host. ' +
+      'Set csrf.appOrigin to the public origin, or trust the proxy (Express: app.set(\'trust proxy\', …); Fastify: new FastifyAdapter({ trustProxy }))',
+  );
 }
 
 /**
