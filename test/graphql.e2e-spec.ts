@@ -184,6 +184,17 @@ describe.each(ADAPTERS)('GraphQL on %s', (adapter) => {
     expect(unparsable.body.errors![0].extensions!.code).toBe('GRAPHQL_PARSE_FAILED');
   });
 
+  it('a subscription (the schema has none, and HTTP carries none) is a 400 with a stable code, not an internal error', async () => {
+    const { accessToken } = await bearerLogin(t);
+    for (const token of [accessToken, null]) {
+      for (const query of ['subscription { me { id } }', 'subscription Watch { notes { id } }']) {
+        const res = await bearer(token, query);
+        expect([res.status, res.body.errors?.[0]?.extensions]).toEqual([400, { code: 'GRAPHQL_VALIDATION_FAILED' }]);
+        expect(res.body.errors![0].message).toMatch(/subscriptions are not served/i);
+      }
+    }
+  });
+
   it('logs no stack trace for refused requests', async () => {
     await bearer(null, ME);
     const { browser } = await signedInBrowser(t, uniqueEmail());

@@ -7,6 +7,7 @@ import { Note } from '../notes/note.entity';
 import { UsersModule } from '../users/users.module';
 import { NotesResolver } from './notes.resolver';
 import { SessionResolver } from './session.resolver';
+import { NoSubscriptionsRule } from './no-subscriptions.rule';
 
 /**
  * What a client sees of an error: the message, where it happened, and `extensions.code` (the
@@ -44,6 +45,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError): GraphQLFor
       graphiql: false,
       includeStacktraceInErrorResponses: false,
       formatError: formatGraphQLError,
+      validationRules: [NoSubscriptionsRule],
     }),
   ],
   providers: [SessionResolver, NotesResolver],
