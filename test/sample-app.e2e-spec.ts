@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { PASSWORD, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 import { PasswordHasher } from '../apps/sample/src/users/password-hasher';
+import { SecurityEventsService } from '../apps/sample/src/audit/security-events.service';
 
 /** The sample app's own surface: login answers, error bodies, health, rate limits. */
 describe('sample app', () => {
@@ -105,5 +106,33 @@ describe('sample app failure answers', () => {
     expect(res.status).toBe(200);
     const cookie = setCookies(res).find((c) => c.name === '__Host-ns-csrf')!;
     expect(Number(cookie.attributes['max-age'])).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('sample app: failed logins', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('a failed login to a known account awaits nothing an unknown email does not: its security event is written after the answer', async () => {
+    const { email } = await signedInBrowser(t);
+    const events = t.app.get(SecurityEventsService);
+    // An insert that never finishes: a login that awaited it would never answer.
+    const record = jest.spyOn(events, 'record').mockReturnValue(new Promise<void>(() => undefined));
+    try {
+      const answer = (body: object) => Promise.race([
+        request(t.server).post('/auth/login').send(body).then((res) => res.status),
+        new Promise((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5_000)),
+      ]);
+      expect(await answer({ email, password: 'wrong password' })).toBe(401);
+      expect(record).toHaveBeenCalledTimes(1);
+      expect(record.mock.calls[0][1]).toBe('login.failed');
+      expect(await answer({ email: uniqueEmail('ghost'), password: 'wrong password' })).toBe(401);
+      expect(record).toHaveBeenCalledTimes(1);
+    } finally {
+      record.mockRestore();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { SESSION_EVENT_NAMES, SessionEvents, type SessionEventMap } from 'nest-sessions';
@@ -29,6 +29,17 @@ export class SecurityEventsService implements OnModuleInit {
   /** An event of the app's own, such as a failed login to a known account. */
   async record(userId: string, event: string, sessionId: string | null = null, detail: string | null = null): Promise<void> {
     await this.events.insert({ userId, event, sessionId, detail, at: new Date() });
+  }
+
+  /**
+   * `record` without making the caller wait: for an answer whose timing must not depend on whether
+   * there is a user to record for. Nothing to do for no user; a failed write is logged by its class.
+   */
+  recordInBackground(userId: string | null, event: string): void {
+    if (!userId) return;
+    this.record(userId, event).catch((error: unknown) => {
+      new Logger('SecurityEvents').error(`could not record ${event}: ${error instanceof Error ? error.constructor.name : typeof error}`);
+    });
   }
 
   /** The user's latest events, newest first. */

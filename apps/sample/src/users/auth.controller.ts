@@ -70,8 +70,9 @@ export class AuthController {
     if (!user) {
       // The account's id when the email has one; never the email or the password.
       this.audit.warn(JSON.stringify({ event: 'login.failed', at: new Date().toISOString(), userId: accountId, sessionId: null }));
-      // The account's owner sees failed attempts on it among their security events.
-      if (accountId) await this.securityEvents.record(accountId, 'login.failed');
+      // The account's owner sees failed attempts on it among their security events. Written after
+      // the answer, so a known email awaits nothing an unknown one does not (no timing tells them apart).
+      this.securityEvents.recordInBackground(accountId, 'login.failed');
       throw new AppError('INVALID_CREDENTIALS', HttpStatus.UNAUTHORIZED, 'Invalid email or password.');
     }
     const session = await this.sessionHttp.login(req, res, { id: user.id, roles: user.roles }, { rememberMe: dto.rememberMe === true });
