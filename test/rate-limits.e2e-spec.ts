@@ -6,6 +6,7 @@ import { secrets, startBareApp } from './support/bare-app';
 import { startApp } from './support/app';
 import { PASSWORD, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
+import { ACCOUNT_CEILING_FACTOR } from '../apps/sample/src/http/auth-rate-limits';
 
 type BareApp = Awaited<ReturnType<typeof startBareApp>>;
 
@@ -176,16 +177,48 @@ describe('sample app login and register limits', () => {
   const register = (server: unknown, email: string, from: string) =>
     request(server as never).post('/auth/register').set('X-Forwarded-For', from).send({ email, password: PASSWORD });
 
-  it('case 47: login per account holds across addresses (429 with Retry-After); another account is unaffected', async () => {
+  it('case 47: login per account from one address (429 with Retry-After, in any spelling of the email); the account\'s owner elsewhere and another account are unaffected', async () => {
     const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_ACCOUNT_RATE_LIMIT: '3' });
     const clock = useFakeDate();
     try {
       const email = uniqueEmail('target');
-      for (let i = 0; i < 3; i++) expect((await login(t.server, email, `203.0.113.${60 + i}`)).status).toBe(401);
+      for (let i = 0; i < 3; i++) expect((await login(t.server, email, '203.0.113.60')).status).toBe(401);
       // The same account in another spelling is the same account.
-      const limited = await login(t.server, email.toUpperCase(), '203.0.113.70');
+      const limited = await login(t.server, email.toUpperCase(), '203.0.113.60');
       expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '20']);
-      expect((await login(t.server, uniqueEmail('other'), '203.0.113.70')).status).toBe(401);
+      expect((await login(t.server, email, '203.0.113.61')).status).toBe(401);
+      expect((await login(t.server, uniqueEmail('other'), '203.0.113.60')).status).toBe(401);
+    } finally {
+      clock.restore();
+      await t.close();
+    }
+  });
+
+  it('the per-account limit cannot lock the owner out: wrong passwords from five addresses, then the owner from a sixth logs in', async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_ACCOUNT_RATE_LIMIT: '5' });
+    const clock = useFakeDate();
+    try {
+      const email = uniqueEmail('owner');
+      expect((await register(t.server, email, '203.0.113.90')).status).toBe(201);
+      for (let i = 0; i < 5; i++) expect((await login(t.server, email, `203.0.113.${91 + i}`)).status).toBe(401);
+      // The attacker keeps trying, one wrong password per address: none of it spends the owner's attempts.
+      for (let i = 0; i < 5; i++) expect((await login(t.server, email, `203.0.113.${91 + i}`)).status).toBe(401);
+      const owner = await request(t.server).post('/auth/login').set('X-Forwarded-For', '198.51.100.7').send({ email, password: PASSWORD });
+      expect(owner.status).toBe(200);
+    } finally {
+      clock.restore();
+      await t.close();
+    }
+  });
+
+  it(`the account-wide ceiling (${ACCOUNT_CEILING_FACTOR} × the per-account limit) stops a guesser with many addresses`, async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_ACCOUNT_RATE_LIMIT: '1' });
+    const clock = useFakeDate();
+    try {
+      const email = uniqueEmail('ceiling');
+      for (let i = 0; i < ACCOUNT_CEILING_FACTOR; i++) expect((await login(t.server, email, `192.0.2.${10 + i}`)).status).toBe(401);
+      const refused = await login(t.server, email, '192.0.2.200');
+      expect([refused.status, refused.body.code]).toEqual([429, 'RATE_LIMITED']);
     } finally {
       clock.restore();
       await t.close();

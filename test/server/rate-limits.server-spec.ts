@@ -34,16 +34,18 @@ describe('rate limits shared by two app processes (PostgreSQL server)', () => {
     expect((await refreshFrom(b, ip)).status).toBe(429);
   });
 
-  it('case 47: login per account: attempts alternate between the processes and still stop at 4', async () => {
+  it('case 47: login per account from one address: attempts alternate between the processes and still stop at 4; the account-wide ceiling (20 × 4) too', async () => {
     const email = uniqueEmail('shared');
+    const attempt = (i: number, from: string) =>
+      request((i % 2 ? a : b).url).post('/auth/login').set('X-Forwarded-For', from).send({ email, password: 'wrong password' });
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await request((i % 2 ? a : b).url)
-        .post('/auth/login')
-        .set('X-Forwarded-For', `198.51.100.${i + 1}`)
-        .send({ email, password: 'wrong password' });
-      statuses.push(res.status);
-    }
+    for (let i = 0; i < 6; i++) statuses.push((await attempt(i, '198.51.100.1')).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    // 76 more from 19 other addresses (4 each) reach the ceiling of 80; then a new address is refused.
+    const spread: number[] = [];
+    for (let i = 0; i < 76; i++) spread.push((await attempt(i, `198.51.101.${Math.floor(i / 4) + 1}`)).status);
+    expect(spread.filter((s) => s === 401)).toHaveLength(76);
+    expect((await attempt(0, '198.51.102.1')).status).toBe(429);
+    expect((await attempt(1, '198.51.102.2')).status).toBe(429);
   });
 });

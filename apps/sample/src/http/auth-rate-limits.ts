@@ -3,6 +3,14 @@ import { RateLimitedError, SessionHttp, SessionRateLimiter, type RateLimit, type
 import { normaliseEmail, sampleConfig, type SampleConfig } from '../config/sample-config';
 
 /**
+ * How many times the per-account login limit the account takes from all addresses together. A
+ * limit per account alone lets anyone lock the owner out with a few wrong passwords a minute
+ * from anywhere; per account and address, the owner's own address keeps its attempts, and only an
+ * attacker with this many addresses' worth of attempts reaches the account-wide ceiling.
+ */
+export const ACCOUNT_CEILING_FACTOR = 20;
+
+/**
  * Login and register limits, per client address (as `TRUST_PROXY` resolves it) and per account,
  * on the library's rate limiter: its store is the app's Postgres, so every instance counts
  * together. Over a limit: 429 `RATE_LIMITED` with `Retry-After`.
@@ -15,9 +23,17 @@ export class AuthRateLimits {
     @Inject(sampleConfig.KEY) private readonly config: SampleConfig,
   ) {}
 
+  /** Per address; per account from that address; per account from every address (the ceiling). */
   login(req: RequestLike, res: ResponseLike, email: string): Promise<void> {
-    const limits = this.config.authRateLimits;
-    return this.spend(res, [`login:ip:${this.ip(req)}`, limits.loginPerIp], [`login:account:${normaliseEmail(email)}`, limits.loginPerAccount]);
+    const { loginPerIp, loginPerAccount } = this.config.authRateLimits;
+    const ip = this.ip(req);
+    const account = normaliseEmail(email);
+    return this.spend(
+      res,
+      [`login:ip:${ip}`, loginPerIp],
+      [`login:account:${account}:ip:${ip}`, loginPerAccount],
+      [`login:account:${account}`, { ...loginPerAccount, limit: loginPerAccount.limit * ACCOUNT_CEILING_FACTOR }],
+    );
   }
 
   register(req: RequestLike, res: ResponseLike, email: string): Promise<void> {
