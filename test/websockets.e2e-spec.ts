@@ -224,6 +224,39 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s 
   });
 });
 
+describe('an open socket\'s roles follow the user within one access-token lifetime', () => {
+  const adminEmail = `socket-admin-${Date.now()}@example.com`;
+  const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', ADMIN_EMAILS: adminEmail, REVOCATION_CACHE_TTL: '60' });
+  afterEach(() => g.closeSockets());
+  const whoami = (socket: Socket) => socket.timeout(2_000).emitWithAck('whoami') as Promise<{ roles: string[] }>;
+  const afterTokenLifetime = (since: number) => new Promise((r) => setTimeout(r, Math.max(0, since + 2_000 + 700 - Date.now())));
+
+  it('an admin demoted while connected: whoami answers roles [] after the token\'s lifetime, on a socket that never reconnected', async () => {
+    const login = await bearerLogin(g.t, adminEmail);
+    const connectedAt = Date.now();
+    const { socket } = await g.connect({ auth: { token: login.accessToken } });
+    expect((await whoami(socket)).roles).toEqual(['admin']);
+    await g.t.dataSource.query(`UPDATE users SET roles = '{}' WHERE id = $1`, [login.userId]);
+    await afterTokenLifetime(connectedAt);
+    expect(socket.connected).toBe(true);
+    expect((await whoami(socket)).roles).toEqual([]);
+    // And a promotion, the same way.
+    await g.t.dataSource.query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [login.userId]);
+    await afterTokenLifetime(Date.now() - 700);
+    expect((await whoami(socket)).roles).toEqual(['admin']);
+  });
+
+  it('a user loadUser no longer knows (disabled behind the library\'s back): the session is revoked and the socket receives session.ended', async () => {
+    const login = await bearerLogin(g.t);
+    const { socket, end } = await g.connect({ auth: { token: login.accessToken } });
+    await g.t.dataSource.query(`UPDATE users SET disabled_at = now() WHERE id = $1`, [login.userId]);
+    expect((await end).payload.reason).toBe('revoked');
+    expect(socket.connected).toBe(false);
+    const [row] = await g.t.dataSource.query(`SELECT revoke_reason FROM auth_sessions WHERE id = $1`, [sessionIdOf(login.refreshToken)]);
+    expect(row.revoke_reason).toBe('user_disabled');
+  });
+});
+
 describe('a socket outlives its access token only while its session is live', () => {
   // The periodic re-check at 60 s: what ends the socket here is the timer at the session's end.
   const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '4', REVOCATION_CACHE_TTL: '60' });

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
+import { Client } from 'pg';
 import { startAppProcess, type AppProcess } from '../support/processes';
 import { PASSWORD, uniqueEmail } from '../support/browser';
 
@@ -96,5 +97,63 @@ describe.each([
     await new Promise((r) => setTimeout(r, 300));
     expect(keptOnA.socket.connected).toBe(true);
     expect(await keptOnA.socket.timeout(2_000).emitWithAck('whoami')).toMatchObject({ sessionId: keptOnA.sessionId });
+  });
+});
+
+/**
+ * A demotion reaches every open socket of the session, on every instance, within one access-token
+ * lifetime (3 s here), without the socket reconnecting: each instance re-reads the user for its
+ * own sockets.
+ */
+describe('an admin demoted while connected to two app processes', () => {
+  const adminEmail = uniqueEmail('socket-admin');
+  let a: AppProcess;
+  let b: AppProcess;
+  const open: Socket[] = [];
+
+  beforeAll(async () => {
+    const env = { ACCESS_TOKEN_TTL: '3', ADMIN_EMAILS: adminEmail, REVOCATION_CACHE_TTL: '60' };
+    [a, b] = await Promise.all([startAppProcess(env), startAppProcess(env)]);
+  }, 90_000);
+  afterAll(async () => {
+    for (const s of open.splice(0)) s.close();
+    await Promise.all([a, b].filter(Boolean).map((p) => p.stop()));
+  });
+
+  const connect = async (instance: AppProcess, token: string): Promise<Socket> => {
+    const socket = io(`${instance.url}/events`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+    open.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('session', () => resolve());
+      socket.once('connect_error', (e) => reject(new Error(`connect_error ${JSON.stringify((e as { data?: unknown }).data)}`)));
+    });
+    return socket;
+  };
+  const roles = async (socket: Socket) => ((await socket.timeout(2_000).emitWithAck('whoami')) as { roles: string[] }).roles;
+
+  it('whoami on the sockets on A and on B answers roles [] within the token lifetime; HTTP refuses the admin route after a refresh', async () => {
+    expect((await request(a.url).post('/auth/register').send({ email: adminEmail, password: PASSWORD })).status).toBe(201);
+    const login = await request(a.url).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email: adminEmail, password: PASSWORD });
+    expect(login.status).toBe(200);
+    const onA = await connect(a, login.body.accessToken);
+    const onB = await connect(b, login.body.accessToken);
+    expect([await roles(onA), await roles(onB)]).toEqual([['admin'], ['admin']]);
+
+    const client = new Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`UPDATE users SET roles = '{}' WHERE email = $1`, [adminEmail]);
+    } finally {
+      await client.end();
+    }
+    const demotedAt = Date.now();
+    const refreshed = await request(b.url).post('/auth/refresh').send({ refreshToken: login.body.refreshToken });
+    expect(refreshed.status).toBe(200);
+    expect((await request(a.url).get('/admin/ping').set('Authorization', `Bearer ${refreshed.body.accessToken}`)).status).toBe(403);
+
+    // Within one access-token lifetime (3 s) of the demotion, plus D15's margin for the check itself.
+    await new Promise((r) => setTimeout(r, Math.max(0, demotedAt + 3_000 + 1_000 - Date.now())));
+    expect([onA.connected, onB.connected]).toEqual([true, true]);
+    expect([await roles(onA), await roles(onB)]).toEqual([[], []]);
   });
 });

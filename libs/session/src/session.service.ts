@@ -416,6 +416,17 @@ export class SessionService {
     return this.grant(row.transport, sessionId, access, row.expiresAt, row.persistent);
   }
 
+  /**
+   * The session's user as `loadUser` reads them now, as a refresh would: for what holds a session
+   * open without refreshing it (sockets), so a demotion reaches it within the same bound. Null when
+   * `loadUser` no longer knows the user; the session is then revoked, as a refresh would.
+   */
+  async currentUser(sessionId: string, userId: UserId): Promise<SessionUser<UserId> | null> {
+    const user = await this.loadUser(userId);
+    if (!user) await this.revokeSession(sessionId, 'user_disabled', new Date());
+    return user;
+  }
+
   /** When the session ends (idle expiry capped at the absolute one); now if it has already ended. */
   async sessionExpiresAt(sessionId: string): Promise<Date> {
     return (await this.cookieLifetime(sessionId)).expiresAt;

@@ -21,7 +21,7 @@ export class EventsGateway implements OnGatewayInit, OnGatewayConnection {
     this.sockets.bind(socket);
   }
 
-  /** Who the socket's handshake authenticated: `{ id, roles, sessionId }`, as `GET /whoami`. */
+  /** The socket's user and session, as `GET /whoami`: roles as of the last re-read (every access-token lifetime). */
   @SubscribeMessage('whoami')
   whoami(@CurrentUser() user: SessionUser, @CurrentSession() session: SessionInfo) {
     return { id: user.id, roles: user.roles, sessionId: session.id };

@@ -9,7 +9,7 @@ import { SessionLiveness } from '../revocation/session-liveness';
 import { findAccessToken, type AccessTokenSource } from '../http/access-token-source';
 import { isAllowedOrigin } from '../http/request-origin';
 import { CsrfRejectedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError, toHttpError } from '../errors/session-error';
-import type { UserId } from '../session.types';
+import type { SessionUser, UserId } from '../session.types';
 import {
   SOCKET_SESSION_ENDED_EVENT,
   SOCKET_SESSION_EVENT,
@@ -25,6 +25,8 @@ interface Binding {
   sessionId: string;
   /** The token's `sub`: the user id as the store keeps it (liveness checks are keyed by it). */
   subject: string;
+  /** The user id in the app's type, for `loadUser`. */
+  userId: UserId;
   /** The access token's `exp`, in ms: the first time the session's end is read. */
   tokenExpiresAtMs: number;
 }
@@ -33,6 +35,7 @@ interface Binding {
 interface BoundSession {
   sessionId: string;
   subject: string;
+  userId: UserId;
   sockets: Set<SessionSocket>;
   timer: NodeJS.Timeout | null;
   /** When the session was last known live: the handshake, then each check that answered. */
@@ -60,9 +63,11 @@ const RETRY_MS = 5_000;
  *   In strict mode every bound session is also re-checked through the revocation cache every
  *   `revocationCache.ttl` (no I/O while the cache vouches for it), so a lost broadcast or a
  *   lapsed listener ends a socket within the same bound as HTTP requests.
- * - Expiry (idle or absolute, which nobody revokes): a timer per session reads the session's end
- *   at the access token's `exp` (never past the absolute expiry) and again at that end, which a
- *   refresh may have moved; a session found ended closes its sockets.
+ * - Expiry (idle or absolute, which nobody revokes) and roles: a timer per session reads the
+ *   session's end and the user (`loadUser`) at the access token's `exp`, then every
+ *   `accessTokenTtl` and at the session's end, which a refresh may have moved. A session found
+ *   ended closes its sockets; otherwise the sockets' user takes the roles read, so a demotion
+ *   reaches an open socket within one access-token lifetime, as it reaches HTTP.
  * - Stateless mode: revocations made on this instance end sockets at once; those made on another
  *   instance reach a socket when its session is next read: at the access token's `exp`, then
  *   every `accessTokenTtl`. That is HTTP's stateless bound (the access token's lifetime).
@@ -152,7 +157,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     const authenticated = toAuthenticated<Id>(claims, source.via);
     socket.data.user = authenticated.user;
     socket.data[REQUEST_SESSION] = authenticated.session;
-    this.bindings.set(socket, { sessionId: claims.sid, subject: claims.sub, tokenExpiresAtMs: claims.exp * 1000 });
+    this.bindings.set(socket, { sessionId: claims.sid, subject: claims.sub, userId: authenticated.user.id, tokenExpiresAtMs: claims.exp * 1000 });
     return authenticated;
   }
 
@@ -180,7 +185,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     if (socket.connected === false) return false;
     let entry = this.bound.get(binding.sessionId);
     if (!entry) {
-      entry = { sessionId: binding.sessionId, subject: binding.subject, sockets: new Set(), timer: null, confirmedAtMs: Date.now(), endsAtMs: null };
+      entry = { sessionId: binding.sessionId, subject: binding.subject, userId: binding.userId, sockets: new Set(), timer: null, confirmedAtMs: Date.now(), endsAtMs: null };
       this.bound.set(binding.sessionId, entry);
       this.arm(entry, binding.tokenExpiresAtMs);
     }
@@ -276,29 +281,35 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The session's end from the store (idle expiry, capped at the absolute one; now when it was
-   * revoked): ended, its sockets close; otherwise look again at that end (a refresh may move
-   * it), and in stateless mode no later than one access-token lifetime from now.
+   * Every access-token lifetime, what a refresh would re-read: the session's end from the store
+   * (idle expiry, capped at the absolute one; now when it was revoked) and the user from
+   * `loadUser`. Ended, its sockets close; a user `loadUser` no longer knows revokes the session;
+   * otherwise every socket's user takes the roles read now, so a demotion reaches open sockets
+   * within one access-token lifetime, as it reaches HTTP through the next refresh. Then look again
+   * at the session's end or one lifetime from now, whichever comes first.
    */
   private async checkEnd(entry: BoundSession): Promise<void> {
     entry.timer = null;
     let end: { endsAt: Date; revoked: boolean };
+    let user: SessionUser<UserId> | null = null;
     try {
       end = await this.sessions.sessionEnd(entry.sessionId);
+      if (!endedReason(end, Date.now())) user = await this.sessions.currentUser(entry.sessionId, entry.userId);
     } catch {
       if (this.bound.get(entry.sessionId) === entry) this.arm(entry, Date.now() + RETRY_MS);
       return;
     }
     if (this.bound.get(entry.sessionId) !== entry) return;
     const now = Date.now();
-    const reason = endedReason(end, now);
-    if (reason) {
-      this.endSession(entry.sessionId, reason);
+    const ended = endedReason(end, now);
+    if (ended || !user) {
+      this.endSession(entry.sessionId, ended ?? 'revoked');
       return;
     }
+    for (const socket of entry.sockets) socket.data.user = { id: entry.userId, roles: user.roles.slice() } satisfies SessionUser<UserId>;
     const endsAtMs = end.endsAt.getTime();
     entry.endsAtMs = endsAtMs;
-    this.arm(entry, this.options.revocation === 'strict' ? endsAtMs : Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
+    this.arm(entry, Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
   }
 
   /** The revocation cache's TTL: how often strict mode asks whether each bound session is live. */
