@@ -1,4 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
+import { PLACEHOLDER_WORDS } from './placeholder-words';
 
 /**
  * Bits a secret must carry, counting only what looks random. A placeholder detector, not the key
@@ -7,23 +8,13 @@ import { deflateRawSync } from 'node:zlib';
  */
 export const MIN_SECRET_ENTROPY_BITS = 100;
 
-// Frequent English letter pairs. A run of letters made mostly of them reads as words, which carry
-// about one bit a letter, not the log2(26) of random letters.
-const COMMON_BIGRAMS = new Set(
-  (
-    'th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi ri ro ic ne ea ra ce li ch ll be ' +
-    'ma si om ur ca el ta la ns di fo ho pe ec pr no ct us ac ot il tr ly nc et ut ss so rs un lo wi ge ie wh ee wa em ke ey ow ul ' +
-    'ad ag ai am ap av bl bo br bu cl cr da do ea ef ev ex fa fe fi fr ga gh gr id ig im ir iv ki ld lu mi mo mp na ni od oo op os pa pl po qu ' +
-    'rd re rt sa sc sh sp su ty ua ue um up ur va vi we wo'
-  ).split(' '),
-);
 const SEPARATOR = /[\s\-_.,:;!'"/]/;
 
 /**
  * A conservative estimate of the randomness in a secret, in bits. Each character counts log2 of
  * the alphabet the whole value draws from (hex, base64, …), except what is predictable: runs of
- * letters that read as English words (one bit a letter), repeats and sequences (`aaaa`, `abcd`,
- * `4321`: one bit each), and separators (half a bit). So words neither disqualify a secret nor
+ * letters made of placeholder words (one bit a letter), repeats and sequences (`aaaa`, `abcd`,
+ * `4321`: two bits each), and separators (half a bit). So words neither disqualify a secret nor
  * make it strong: `myapp-jwt-secret-<43 random base64url chars>` scores about 250, while "do not
  * use this value, create a complex secret…" and `changeme-changeme-…` stay far below the bar.
  * Capped by what deflate cannot squeeze out of the value.
@@ -65,24 +56,44 @@ function standsAlone(runs: string[], i: number): boolean {
   return runs[i].length >= 8 || (edge(runs[i - 1], false) && edge(runs[i + 1], true));
 }
 
-/** Written as words are (lower, UPPER or Capitalised) and made mostly of common English letter pairs. */
-function readsAsWords(run: string): boolean {
+/**
+ * Written as words are (lower, UPPER or Capitalised) and made entirely of placeholder words
+ * (`supersecretkeythatshouldbelonger` is `super secret key that should be longer`). Random
+ * letters rarely split that way: the chance falls by about a factor of five a letter (the bound
+ * is computed in secret-strength.bounds.spec.ts).
+ */
+export function readsAsWords(run: string): boolean {
   if (!/^([a-z]+|[A-Z]+|[A-Z][a-z]+)$/.test(run)) return false;
-  const letters = run.toLowerCase();
-  if (letters.length < 3) return letters.length === 1 || COMMON_BIGRAMS.has(letters);
-  let common = 0;
-  for (let i = 1; i < letters.length; i++) if (COMMON_BIGRAMS.has(letters.slice(i - 1, i + 1))) common++;
-  // Longer runs need more: random letters hit a common pair about one time in four.
-  return common / (letters.length - 1) >= (letters.length >= 8 ? 0.7 : 0.5);
+  return splitsIntoWords(run.toLowerCase());
 }
 
-/** A character that repeats or continues a step of at most one (`aaaa`, `abcd`, `4321`) adds one bit. */
+/** Whether `letters` is a concatenation of placeholder words (dynamic programming over prefixes). */
+function splitsIntoWords(letters: string): boolean {
+  const reachable = [true];
+  for (let end = 1; end <= letters.length; end++) {
+    reachable[end] = false;
+    for (let start = Math.max(0, end - LONGEST_WORD); start < end && !reachable[end]; start++) {
+      reachable[end] = reachable[start] && PLACEHOLDER_WORDS.has(letters.slice(start, end));
+    }
+  }
+  return reachable[letters.length];
+}
+
+const LONGEST_WORD = Math.max(...[...PLACEHOLDER_WORDS].map((w) => w.length));
+
+/**
+ * A character that repeats or continues a step of at most one (`aaaa`, `abcd`, `4321`) adds
+ * `PATTERNED_BITS`. Two, not one: a pattern short enough to occur in random text by chance must
+ * not cost a random value its place above the bar (secret-strength.bounds.spec.ts).
+ */
+export const PATTERNED_BITS = 2;
+
 function patterned(run: string, perChar: number): number {
   let bits = 0;
   for (let i = 0; i < run.length; i++) {
     const step = i > 0 ? run.charCodeAt(i) - run.charCodeAt(i - 1) : NaN;
     const continues = i > 1 && Math.abs(step) <= 1 && step === run.charCodeAt(i - 1) - run.charCodeAt(i - 2);
-    bits += continues ? 1 : perChar;
+    bits += continues ? PATTERNED_BITS : perChar;
   }
   return bits;
 }
