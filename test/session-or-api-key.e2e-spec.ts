@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { ACCESS, Browser, bearerLogin, PASSWORD, signedInBrowser, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
+import { parseServiceApiKeys } from '../apps/sample/src/service/service-api-keys';
 
 // Issue 15 §4: GET /stats accepts an admin's session (cookie or bearer) OR a service's API key
 // (`x-api-key`, the sample's ApiKeyGuard), through the library's AnyGuard.
@@ -114,6 +115,23 @@ describe('GET /stats: a session OR an API key', () => {
     expect(both.status).toBe(200);
     expect(both.body.caller).toEqual({ id: userId, roles: ['admin'], via: 'session' });
     expect(browser.get(ACCESS)).toBeDefined();
+  });
+
+  it.each<[string, string]>([
+    ['32 of one letter', 'a'.repeat(32)],
+    ['a short part repeated', 'x7Qp'.repeat(8)],
+    ['words', 'my-reporting-service-api-key-change-me'],
+    ['31 random characters', 'Zq3xV9mLk2PwR8tYb4NcH7sJf1GdE6u'],
+  ])('SERVICE_API_KEYS keys are checked as the library checks its secrets: %s stops the start, the key not in the message', (_label, key) => {
+    let message = '';
+    try {
+      parseServiceApiKeys(`reporting=${key}`);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^SERVICE_API_KEYS entry 1's key (looks like a placeholder|is \d+ bytes)/);
+    expect(message).not.toContain(key);
+    expect(message).not.toContain('nest-sessions:');
   });
 
   it('without SERVICE_API_KEYS no key is accepted', async () => {

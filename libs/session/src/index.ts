@@ -56,6 +56,7 @@ export {
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';
+export { assertStrongSecret } from './secret-material';
 export { SessionGraphQLError, type SessionGraphQLErrorExtensions } from './graphql/session-graphql-error';
 export { parseDuration, type Duration } from './duration';
 export type { SigningKey, SigningAlgorithm } from './tokens/signing-keys';

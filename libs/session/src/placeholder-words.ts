@@ -22,6 +22,8 @@ export const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(
     'app api auth access admin cookie code config crypto default demo dev development env example ' +
     'fake generate hash hidden jwt key keys local mine my pass passphrase password private prod ' +
     'production public refresh replace safe sample secure session sign signing super supersecret ' +
-    'temp test token todo complex dummy insecure placeholder qwerty letmein welcome hello world'
+    'temp test token todo complex dummy insecure placeholder qwerty letmein welcome hello world ' +
+    'account backup client cloud data database internal live main master report reporting root ' +
+    'server service services staging system user users webhook'
   ).split(/\s+/),
 );

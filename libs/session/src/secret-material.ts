@@ -29,3 +29,12 @@ export function assertStrong(bytes: Buffer, name: string): void {
   }
 }
 
+/**
+ * Checks a secret of the app's own (an API key, a webhook secret) as the library checks
+ * `jwtSecret` and `sessionSecret`: at least 32 bytes, and not a placeholder (words, repeats and
+ * sequences count for little; at least 100 bits must remain). Throws a `SessionConfigError` whose
+ * message names `name` and never the value.
+ */
+export function assertStrongSecret(value: string | Buffer, name: string): void {
+  assertStrong(secretBytes(value, name), name);
+}

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { assertStrongSecret, SessionConfigError } from 'nest-sessions';
 
 /** One machine client's key, kept only as its SHA-256 digest. */
 export interface ServiceApiKey {
@@ -6,15 +7,15 @@ export interface ServiceApiKey {
   digest: Buffer;
 }
 
-const MIN_KEY_LENGTH = 32;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
 /**
- * `SERVICE_API_KEYS`: comma-separated `name=key` pairs, each key at least 32 characters (random,
- * e.g. `openssl rand -base64 32`). Unset: no API key is accepted. The keys are hashed at once and
- * never kept, logged or echoed; only the names are (as the caller's id, `service:<name>`).
+ * `SERVICE_API_KEYS`: comma-separated `name=key` pairs, each key checked as the library checks its
+ * secrets (32 bytes or more, not a placeholder: e.g. `openssl rand -base64 32`). Unset: no API key
+ * is accepted. The keys are hashed at once and never kept, logged or echoed; only the names are
+ * (as the caller's id, `service:<name>`).
  */
 export function parseServiceApiKeys(value: string | undefined): ServiceApiKey[] {
   const keys: ServiceApiKey[] = [];
@@ -22,9 +23,13 @@ export function parseServiceApiKeys(value: string | undefined): ServiceApiKey[] 
     const at = entry.indexOf('=');
     const name = at > 0 ? entry.slice(0, at) : '';
     const key = at > 0 ? entry.slice(at + 1) : '';
-    if (!NAME.test(name) || key.length < MIN_KEY_LENGTH) {
-      // The message names the entry by position, never by its content: it may hold a key.
-      throw new Error(`SERVICE_API_KEYS entry ${keys.length + 1} must be name=key, the name in [a-z0-9._-] and the key at least ${MIN_KEY_LENGTH} characters`);
+    // The messages name the entry by position, never by its content: it may hold a key.
+    const entryName = `SERVICE_API_KEYS entry ${keys.length + 1}`;
+    if (!NAME.test(name) || !key) throw new Error(`${entryName} must be name=key, the name in [a-z0-9._-]`);
+    try {
+      assertStrongSecret(key, `${entryName}'s key`);
+    } catch (error) {
+      throw error instanceof SessionConfigError ? new Error(error.message.replace(/^nest-sessions: /, '')) : error;
     }
     if (keys.some((k) => k.name === name)) throw new Error(`SERVICE_API_KEYS names "${name}" twice`);
     keys.push({ name, digest: digestOf(key) });
