@@ -12,7 +12,7 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run
 const ACCESS_TTL_SECONDS = 2;
 /** The server's clock-skew allowance on access tokens: past TTL + this, a token is refused. */
 const SKEW_SECONDS = 5;
-const NOTICE = 'Signed out on another device';
+const NOTICE = 'You were signed out from another device';
 /** Issue 15 §5: "the moment the session is revoked elsewhere", read as within about 2 s; waited for with a margin. */
 const NOTICE_WITHIN_MS = 3_000;
 /** How long a notice that should not come is given to come anyway (the server sends session.ended at once). */
@@ -82,9 +82,9 @@ describe.each([
   const live = (page: Page) => page.waitForSelector('#signed-in[data-live]', { state: 'attached', timeout: 5_000 });
 
   async function logIn(page: Page, email: string): Promise<void> {
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[data-action=login]');
+    await page.fill('#login-email', email);
+    await page.fill('#login-password', PASSWORD);
+    await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#signed-in:not([hidden])');
     await live(page);
   }
@@ -109,6 +109,9 @@ describe.each([
     await page.waitForSelector('#signed-out:not([hidden])', { timeout: NOTICE_WITHIN_MS });
     expect(await page.isVisible('#signed-in')).toBe(false);
     expect(await page.evaluate(() => (window as PageWindow).sessionSocket)).toBeNull();
+    // Nobody at the device can log back in with the password left in the form.
+    expect(await page.inputValue('#login-password')).toBe('');
+    expect(await page.inputValue('#register-password')).toBe('');
   }
 
   async function expectNoNotice(page: Page): Promise<void> {
@@ -155,6 +158,7 @@ describe.each([
     await b.page.waitForSelector('#sessions li button');
     expect(await b.page.locator('#sessions li').count()).toBe(2);
     await shot(b.page, 'b-lists-a');
+    b.page.once('dialog', (dialog) => void dialog.accept());
     const clickedAt = performance.now();
     await b.page.click('#sessions li button');
 
@@ -165,13 +169,14 @@ describe.each([
     await shot(a.page, 'a-signed-out-elsewhere');
 
     // B stays signed in, with one session left and no notice of its own.
-    await b.page.waitForFunction(() => document.querySelector('#sessions')?.textContent?.includes('This browser') ?? false);
+    await b.page.waitForFunction(() => document.querySelector('#sessions')?.textContent?.includes('This device') ?? false);
     expect(await b.page.locator('#sessions li').count()).toBe(1);
     expect(await b.page.isVisible('#signed-in')).toBe(true);
     expect(await b.page.textContent('#notice')).toBe('');
     await shot(b.page, 'b-after-signing-a-out');
 
-    // The notice stays until the next login, which clears it.
+    // The notice has the focus, and stays until the next login, which clears it.
+    expect(await a.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('notice');
     await a.page.waitForTimeout(QUIET_MS);
     expect(await a.page.textContent('#notice')).toBe(NOTICE);
     await logIn(a.page, email);
@@ -228,7 +233,7 @@ describe.each([
  */
 describe('the sample page is told when its session expires', () => {
   const IDLE_SECONDS = 4;
-  const EXPIRED = 'Your session has expired; log in again';
+  const EXPIRED = 'Your session expired';
   let t: TestApp;
   let browser: Browser;
 
@@ -241,7 +246,7 @@ describe('the sample page is told when its session expires', () => {
     await t?.close();
   });
 
-  it('at the idle timeout the page shows "Your session has expired", not "Signed out on another device"', async () => {
+  it('at the idle timeout the page shows "Your session expired", not "You were signed out from another device"', async () => {
     const email = uniqueEmail('expires');
     expect((await request(t.server).post('/auth/register').send({ email, password: PASSWORD })).status).toBe(201);
     const context = await browser.newContext();
@@ -249,9 +254,9 @@ describe('the sample page is told when its session expires', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`http://localhost:${(t.server.address() as { port: number }).port}/`);
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[data-action=login]');
+    await page.fill('#login-email', email);
+    await page.fill('#login-password', PASSWORD);
+    await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#signed-in[data-live]', { state: 'attached', timeout: 5_000 });
     const loggedInAt = performance.now();
     await page.waitForFunction((text) => document.querySelector('#notice')?.textContent === text, EXPIRED, { timeout: (IDLE_SECONDS + 4) * 1000 });
@@ -261,6 +266,7 @@ describe('the sample page is told when its session expires', () => {
     expect(after).toBeGreaterThan(IDLE_SECONDS - 1.5);
     await page.waitForSelector('#signed-out:not([hidden])', { timeout: 3_000 });
     expect(await page.textContent('#notice')).toBe(EXPIRED);
+    expect(await page.inputValue('#login-password')).toBe('');
     expect(errors).toEqual([]);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'expired.png'), fullPage: true });
