@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { ACCESS, bearerLogin, Browser, CSRF, PASSWORD, REFRESH, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
+import { CsrfGuard } from 'nest-sessions';
 
 const APP = 'https://app.example.com';
 const TRUSTED = 'https://admin.example.com';
@@ -27,6 +28,25 @@ describe('CSRF protection', () => {
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ statusCode: 403, code: 'CSRF_REJECTED', message: expect.any(String) });
   };
+
+  it('a request is checked once, though the app binds CsrfGuard globally and the refresh route binds it too', async () => {
+    const { browser } = await signedInBrowser(t);
+    const checks = jest.spyOn(CsrfGuard.prototype, 'isAllowedOrigin');
+    try {
+      expect((await browser.post('/auth/refresh')).status).toBe(200);
+      expect(checks).toHaveBeenCalledTimes(1);
+      checks.mockClear();
+      expect((await browser.post('/notes', { text: 'checked once' })).status).toBe(201);
+      expect(checks).toHaveBeenCalledTimes(1);
+      // A refused request is refused by the first check, and the next request is checked afresh.
+      checks.mockClear();
+      expect((await browser.send('post', '/auth/refresh', { csrf: false })).status).toBe(403);
+      expect((await browser.post('/auth/refresh')).status).toBe(200);
+      expect(checks).toHaveBeenCalledTimes(2);
+    } finally {
+      checks.mockRestore();
+    }
+  });
 
   it('case 39: no x-csrf-token header → 403 on every unsafe route, and nothing changed', async () => {
     const { browser } = await signedInBrowser(t);

@@ -16,6 +16,13 @@ import { SessionEvents } from '../events/session-events';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
+ * Requests this process has already checked and let through. An app that binds the guard
+ * globally and a controller that binds it too (the refresh route) would otherwise check, and
+ * verify the access cookie, twice; the verdict cannot change within one request.
+ */
+const checked = new WeakSet<object>();
+
+/**
  * CSRF protection for requests authenticated by cookie. Safe methods, `@SkipCsrf()` routes and
  * requests that carry no auth cookie (bearer clients) pass. Otherwise the request must come from
  * our origin (Fetch Metadata, else `Origin`/`Referer`) and carry, in `x-csrf-token`, the signed
@@ -46,6 +53,7 @@ export class CsrfGuard implements CanActivate {
     const type = contextTypeOf(context);
     if (type !== 'http' && type !== 'graphql') return true;
     const req = this.getRequest(context);
+    if (checked.has(req)) return true;
     if (type === 'graphql' ? !isUnsafeOperation(context) : SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
@@ -64,6 +72,7 @@ export class CsrfGuard implements CanActivate {
       if (!sid || typeof token !== 'string' || !this.options.csrfKeys.some((key) => verifyCsrfToken(key, sid, token))) {
         throw new CsrfRejectedError();
       }
+      checked.add(req);
     } catch (error) {
       if (error instanceof CsrfRejectedError) this.rejected(session?.id ?? null, `${context.getClass().name}.${context.getHandler().name}`);
       return this.fail(error, context);
