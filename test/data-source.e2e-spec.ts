@@ -1,7 +1,7 @@
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { SessionService } from 'nest-sessions';
+import { SessionService, sessionEntities } from 'nest-sessions';
 import { defaultDatabase, startBareApp } from './support/bare-app';
 
 const named = (name: string) => defaultDatabase({ name });
@@ -35,6 +35,49 @@ describe('the session store and the app\'s data source', () => {
     } finally {
       await t.close();
     }
+  });
+
+  /** The start's error, or null when the app started (and was closed again). */
+  async function startError(options: Parameters<typeof startBareApp>[0]): Promise<Error | null> {
+    try {
+      const t = await startBareApp(options);
+      await t.close();
+      return null;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  it('a data source without the session tables stops the start, naming the data source, the table and the fix', async () => {
+    // A schema of its own with no tables, the only one the data source's one connection sees.
+    const schema = `ns_empty_${process.pid}_${Date.now()}`;
+    const auth = new DataSource({ type: 'postgres', url: process.env.DATABASE_URL, name: 'auth', entities: sessionEntities, poolSize: 1 } as never);
+    await auth.initialize();
+    try {
+      await auth.query(`CREATE SCHEMA ${schema}`);
+      await auth.query(`SET search_path TO ${schema}`);
+      const error = await startError({ database: [], session: { dataSource: auth } });
+      expect(error?.message).toBe(
+        'nest-sessions: the data source "auth" has no table auth_sessions: add sessionMigrations to its migrations and run them ' +
+          '(migrationsRun: true does at start), and sessionEntities to its entities; or set dataSource to the data source that holds the session tables.',
+      );
+      // An older migration: the table without a column the latest one added.
+      await auth.query(`CREATE TABLE ${schema}.auth_sessions AS SELECT * FROM public.auth_sessions WITH NO DATA`);
+      await auth.query(`ALTER TABLE ${schema}.auth_sessions DROP COLUMN persistent`);
+      const older = await startError({ database: [], session: { dataSource: auth } });
+      expect(older?.message).toContain('the data source "auth" has auth_sessions from an older migration (a column is missing)');
+    } finally {
+      await auth.query(`SET search_path TO public`);
+      await auth.query(`DROP SCHEMA ${schema} CASCADE`);
+      await auth.destroy();
+    }
+  });
+
+  it('a dataSource name no TypeORM data source has stops the start naming dataSource, not Nest\'s "can\'t resolve dependencies"', async () => {
+    const error = await startError({ database: [named('sessions')], session: { dataSource: 'sesions' } });
+    expect(error?.message).toBe(
+      'nest-sessions: dataSource: no TypeORM data source is named "sesions": register it with TypeOrmModule.forRoot({ name: "sesions", … }), or correct dataSource.',
+    );
   });
 
   it('after the migrations, TypeORM\'s schema diff proposes nothing (migration:generate stays clean)', async () => {

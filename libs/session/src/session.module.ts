@@ -16,6 +16,7 @@ import { SessionHttp } from './http/session-http';
 import { SessionCredentials } from './http/session-credentials';
 import { LoginCsrfGuard } from './guards/login-csrf.guard';
 import { sessionDataSourceProvider } from './store/session-data-source.provider';
+import { SessionSchemaCheck } from './store/session-schema.check';
 import { SessionEvents } from './events/session-events';
 import { SessionJwtStrategy } from './guards/jwt.strategy';
 import { SessionGuard } from './guards/session.guard';
@@ -90,6 +91,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       resolved,
       { provide: SESSION_CLEANUP_OPTIONS, inject: [RESOLVED_SESSION_OPTIONS], useFactory: (o: ResolvedSessionOptions) => o.cleanup },
       sessionDataSourceProvider(extras.dataSource),
+      SessionSchemaCheck,
       SessionStore,
       AccessTokenService,
       SessionHttp,
