@@ -47,6 +47,9 @@ const numericOptions = (users: NumericUsers): SessionModuleOptions<number> => ({
 @Module({
   imports: [
     SessionModule.forRootAsync({ inject: [NumericUsers], useFactory: numericOptions }),
+    // forRoot<number>() / forRootAsync<number>(): loadUser takes the numeric id, without annotations.
+    SessionModule.forRoot<number>({ jwtSecret: 'x', sessionSecret: 'y', loadUser: (id) => ({ id: id + 1, roles: [] }) }),
+    SessionModule.forRootAsync<number>({ inject: [NumericUsers], useFactory: (users: NumericUsers) => ({ jwtSecret: 'x', sessionSecret: 'y', loadUser: (id) => users.findSessionUser(id) }) }),
     SessionModule.forRootAsync({
       inject: [StringUsers],
       useFactory: (users: StringUsers) => ({ jwtSecret: 'x', sessionSecret: 'y', loadUser: (id) => users.findSessionUser(id) }),
@@ -86,4 +89,10 @@ export class NumericAuthController {
     const sum: number = user.id + session.userId;
     return { sum };
   }
+}
+
+/** forRoot<number>() really types the id: a string method on it does not compile. */
+export function numericIdIsANumber() {
+  // @ts-expect-error the id is a number
+  return SessionModule.forRoot<number>({ jwtSecret: 'x', sessionSecret: 'y', loadUser: (id) => ({ id: id.toUpperCase(), roles: [] }) });
 }

@@ -1,4 +1,4 @@
-import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type ConfigurableModuleAsyncOptions, type DynamicModule, type Provider } from '@nestjs/common';
 import {
   SessionConfigurableModule,
   MODULE_OPTIONS_TOKEN,
@@ -9,6 +9,7 @@ import { RESOLVED_SESSION_OPTIONS, SESSION_CLEANUP_OPTIONS } from './session.con
 import { resolveSessionOptions, type ResolvedSessionOptions } from './resolve-options';
 import { SESSION_DEFAULTS } from './session.defaults';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+import type { UserId } from './session.types';
 import { SessionService } from './session.service';
 import { SessionStore } from './store/session.store';
 import { AccessTokenService } from './tokens/access-token';
@@ -66,12 +67,15 @@ const EXPORTED = [
  */
 @Module({})
 export class SessionModule extends SessionConfigurableModule {
-  static override forRoot(options: typeof SESSION_OPTIONS_TYPE): DynamicModule {
-    return withProviders(super.forRoot(options), options);
+  /** `forRoot<number>()` types `loadUser` and the session's user for numeric user ids. */
+  static override forRoot<Id extends UserId = any>(options: SessionModuleOptions<Id> & Partial<SessionModuleExtras>): DynamicModule {
+    return withProviders(super.forRoot(options as typeof SESSION_OPTIONS_TYPE), options);
   }
 
-  static override forRootAsync(options: typeof SESSION_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withProviders(super.forRootAsync(options), options);
+  static override forRootAsync<Id extends UserId = any>(
+    options: ConfigurableModuleAsyncOptions<SessionModuleOptions<Id>, 'createSessionOptions'> & Partial<SessionModuleExtras>,
+  ): DynamicModule {
+    return withProviders(super.forRootAsync(options as typeof SESSION_ASYNC_OPTIONS_TYPE), options);
   }
 }
 
