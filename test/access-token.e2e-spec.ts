@@ -3,7 +3,7 @@ import { startApp, TEST_JWT_SECRET, type TestApp } from './support/app';
 import { ACCESS, bearerLogin } from './support/browser';
 import { b64, decodeHeader, decodePayload, forge, rs256, unsigned } from './support/jwt-forge';
 
-/** SECURITY.md cases 1, 3–12, 14, 15: every variant of a bad access token is a 401 with a stable code. */
+/** docs/security.md cases 1, 3–12, 14, 15: every variant of a bad access token is a 401 with a stable code. */
 describe('access token verification on a guarded route', () => {
   let t: TestApp;
   let good: string;

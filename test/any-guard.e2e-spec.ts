@@ -9,7 +9,7 @@ import { AnyGuard, CsrfGuard, CurrentSession, CurrentUser, Public, SessionGuard,
 import { ADAPTERS, bareLogin, startBareApp, UserAppController } from './support/bare-app';
 import { useFakeDate } from './support/clock';
 
-// Issue 15 §4 in a user's app: `AnyGuard` composes SessionGuard with a passport strategy through
+// In a user's app: `AnyGuard` composes SessionGuard with a passport strategy through
 // @nestjs/passport's `AuthGuard`, unchanged, on HTTP routes (CsrfGuard bound globally) and on a
 // GraphQL resolver, in either order.
 

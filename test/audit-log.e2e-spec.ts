@@ -10,7 +10,7 @@ interface AuditLine {
   [more: string]: unknown;
 }
 
-/** SECURITY.md case 49: security events are logged with time, user id and session id, never a token. */
+/** docs/security.md case 49: security events are logged with time, user id and session id, never a token. */
 describe('the security log (SessionAudit)', () => {
   let t: TestApp;
   beforeAll(async () => {

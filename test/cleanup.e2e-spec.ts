@@ -9,7 +9,7 @@ const DAY = 86_400_000;
 /** Not the default (7 d), so a pass that ignored the setting would fail the retention checks. */
 const RETENTION_DAYS = 5;
 
-/** Issue 4: ended sessions past retention are deleted in batches, once, by one instance at a time. */
+/** Ended sessions past retention are deleted in batches, once, by one instance at a time. */
 describe('session cleanup', () => {
   let a: TestApp;
   let b: TestApp;

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { bearerLogin, REFRESH, setCookies, signedInBrowser } from './support/browser';
 
-/** SECURITY.md cases 21 and 29: parallel refreshes of one token, and a fault during rotation. */
+/** docs/security.md cases 21 and 29: parallel refreshes of one token, and a fault during rotation. */
 describe('concurrent refreshes and faults during rotation', () => {
   describe('with the grace window (default 10 s)', () => {
     let t: TestApp;
@@ -99,7 +99,7 @@ describe('concurrent refreshes and faults during rotation', () => {
   });
 });
 
-/** Issue 13: the previous refresh token inside the grace window mints a few access tokens, not any number. */
+/** The previous refresh token inside the grace window mints a few access tokens, not any number. */
 describe('grace-window refreshes are capped per generation', () => {
   let t: TestApp;
   beforeAll(async () => {

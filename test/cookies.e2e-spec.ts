@@ -2,7 +2,7 @@ import request from 'supertest';
 import { startApp, type TestApp } from './support/app';
 import { ACCESS, Browser, CSRF, PASSWORD, REFRESH, setCookies, signedInBrowser, uniqueEmail } from './support/browser';
 
-/** SECURITY.md cases 25, 30, 33, 36, 37, 38 and CONTRACT D4. */
+/** docs/security.md cases 25, 30, 33, 36, 37, 38. */
 describe('cookies', () => {
   let t: TestApp;
   beforeAll(async () => {

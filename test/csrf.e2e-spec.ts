@@ -7,7 +7,7 @@ import { CsrfGuard } from 'nest-sessions';
 const APP = 'https://app.example.com';
 const TRUSTED = 'https://admin.example.com';
 
-/** SECURITY.md cases 39–46 in cookie transport, and bearer requests that need no token. */
+/** docs/security.md cases 39–46 in cookie transport, and bearer requests that need no token. */
 describe('CSRF protection', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { defaultDatabase, startBareApp } from './support/bare-app';
 
 const named = (name: string) => defaultDatabase({ name });
 
-/** Issue 10 §3: the store finds the app's data source by injection, a named one included. */
+/** The store finds the app's data source by injection, a named one included. */
 describe('the session store and the app\'s data source', () => {
   it('a named data source alone: the app starts and sessions work', async () => {
     const t = await startBareApp({ database: [named('sessions')], session: { dataSource: 'sessions' } });

@@ -5,7 +5,7 @@ import { fastifyTrustProxy } from '../apps/sample/src/app.factory';
 import { loadSampleHttpConfig } from '../apps/sample/src/config/sample-config';
 
 /**
- * CONTRACT D16, the sample's side: either HTTP adapter, a global prefix and a trusted proxy, each
+ * Either HTTP adapter, a global prefix and a trusted proxy, each
  * answering with the same `{ statusCode, code, message }` bodies.
  */
 describe.each(['express', 'fastify'] as const)('deployment on %s', (adapter) => {

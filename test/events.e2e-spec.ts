@@ -8,7 +8,7 @@ import { useFakeDate } from './support/clock';
 
 const cookieHeader = (res: request.Response) => setCookies(res).map((c) => `${c.name}=${c.value}`).join('; ');
 
-/** Issue 10 §4: listeners never undo committed work, fail a request, or kill the process. */
+/** Listeners never undo committed work, fail a request, or kill the process. */
 describe('session events', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);

@@ -3,7 +3,7 @@ import { startApp, type TestApp } from './support/app';
 import { ACCESS, signedInBrowser } from './support/browser';
 import { useFakeDate } from './support/clock';
 
-/** SECURITY.md cases 6, 24, 25, 26: the server's clock and the session row decide every expiry. */
+/** docs/security.md cases 6, 24, 25, 26: the server's clock and the session row decide every expiry. */
 describe('idle timeout and absolute lifetime (short lifetimes, moved clock)', () => {
   let t: TestApp;
   beforeAll(async () => {

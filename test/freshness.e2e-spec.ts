@@ -7,7 +7,7 @@ const MINUTE = 60_000;
 const NEW_PASSWORD = 'a different horse battery staple';
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
-/** Issue 12: @RequireFreshSession and re-authentication; SECURITY.md case 32 (a password change ends the other sessions). */
+/** @RequireFreshSession and re-authentication; docs/security.md case 32 (a password change ends the other sessions). */
 describe('fresh sessions and the password change', () => {
   let t: TestApp;
   beforeAll(async () => {

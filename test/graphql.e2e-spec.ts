@@ -10,7 +10,7 @@ import { ADAPTERS, bareLogin, startBareApp } from './support/bare-app';
 import { ACCESS, bearerLogin, Browser, signedInBrowser, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
 
-// CONTRACT D19: GraphQL at POST /graphql (Apollo on Express and on Fastify) with `me`, `notes`
+// GraphQL at POST /graphql (Apollo on Express and on Fastify) with `me`, `notes`
 // and `addNote(text)`, behind the library's guards and decorators, in both transports; failures
 // are GraphQL errors whose extensions.code is the library's stable code.
 

@@ -25,7 +25,7 @@ class HandshakeController {
   }
 }
 
-/** Issue 10 §6: guards built to extend, like @nestjs/throttler's. */
+/** Guards built to extend, like @nestjs/throttler's. */
 describe('extending SessionGuard', () => {
   it('a subclass finds the token elsewhere and maps failures, keeping the cache and revocation checks', async () => {
     const t = await startBareApp({ controllers: [UserAppController, HandshakeController], providers: [HandshakeSessionGuard] });

@@ -26,7 +26,7 @@ function imports(file: string): Array<{ name: string; typeOnly: boolean; lazy: b
   return found.map((f) => ({ ...f, name: f.name.startsWith('@') ? f.name.split('/').slice(0, 2).join('/') : f.name.split('/')[0] }));
 }
 
-/** Issue 11 §1-2: the library's manifest says exactly what its code needs. */
+/** The library's manifest says exactly what its code needs. */
 describe('libs/session/package.json', () => {
   const all = sources(join(LIB, 'src')).concat(sources(join(LIB, 'client'))).flatMap(imports);
   const builtin = (name: string) => name.startsWith('node:') || builtinModules.includes(name);

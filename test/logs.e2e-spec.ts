@@ -14,7 +14,7 @@ const ADMIN_EMAIL = `log-admin-${randomUUID()}@example.test`;
 const sessionOf = (b: Browser) => b.get(REFRESH)!.split('.')[0];
 
 /**
- * SECURITY.md case 48: a sweep over everything the security work added (both transports, every
+ * docs/security.md case 48: a sweep over everything the security work added (both transports, every
  * session route, failures, rate limits, CSRF refusals, mutated and malformed credentials, a
  * database outage), then one check of every line logged at any level, the SessionAudit security
  * log included: none may hold any 16 characters of any secret the run handled.

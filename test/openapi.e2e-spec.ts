@@ -16,9 +16,9 @@ interface ExpectedRoute {
 }
 
 /**
- * CONTRACT's table of the sample's HTTP surface, row by row (the page at `/` is left out of the
+ * The table of the sample's HTTP surface, row by row (the page at `/` is left out of the
  * document on purpose). Written out here, not read from the document, so a route or a status
- * that goes missing fails. Beyond the table: the codes CONTRACT D8/D17 give each status.
+ * that goes missing fails. Beyond the table: the codes each status may carry.
  * Two readings of the table: "401, 403 (CSRF)" of `GET /notes, POST /notes` is split by method
  * (CSRF applies to the unsafe POST only); logout's 401 is not expected, since D4 settles that
  * logout "always clears the cookies and answers 204" (its documented failures are 403 and 503).

@@ -16,7 +16,7 @@ import { AccessTokenExpiredError, SessionError, UnauthenticatedError } from '../
 import { MAX_TOKEN_BYTES } from '../libs/session/src/session.constants';
 
 /**
- * Issue 13 item 5: property-based tests (fast-check, 10,000 runs per property) of every parser
+ * Property-based tests (fast-check, 10,000 runs per property) of every parser
  * of untrusted input in the library. For each: it never throws anything but its documented
  * errors, never returns a value outside its contract, and round-trips through its formatter
  * where one exists. Two properties found library defects (an empty quoted cookie read as present;
@@ -706,7 +706,7 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
         expect(['expired', 'unauthenticated']).toContain(kind);
         expect(r.error).toBeInstanceOf(SessionError);
         if (kind === 'expired') {
-          // Only after the signature, typ, iss and aud verified (CONTRACT D8).
+          // Only after the signature, typ, iss and aud verified.
           same(allowExpired, false);
           same(header.alg, 'HS256');
           expect([ACCESS_TOKEN_TYP, `application/${ACCESS_TOKEN_TYP}`]).toContain(header.typ);

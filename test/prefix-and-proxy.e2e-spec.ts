@@ -6,7 +6,7 @@ import { PASSWORD, uniqueEmail } from './support/browser';
 
 const REFRESH = '__Secure-ns-rt';
 
-/** Issue 10 §5 and CONTRACT D16: global prefixes and TLS-terminating proxies, on both adapters. */
+/** Global prefixes and TLS-terminating proxies, on both adapters. */
 describe.each(ADAPTERS)('deployments on %s', (adapter) => {
   describe('a global prefix', () => {
     it('the refresh cookie\'s Path is the refresh route\'s real path, so a browser sends it and the session lives on', async () => {

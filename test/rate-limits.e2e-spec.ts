@@ -26,7 +26,7 @@ const guess = (sessionId: string) => `${sessionId}.${randomBytes(32).toString('b
 const behindProxy = (rateLimits: SessionModuleOptions['rateLimits'], more: Partial<SessionModuleOptions> = {}) =>
   startBareApp({ trustProxy: true, session: { rateLimits, ...more } });
 
-/** SECURITY.md case 47 on refresh: limits per client address and per session id, shared by every instance. */
+/** docs/security.md case 47 on refresh: limits per client address and per session id, shared by every instance. */
 describe('refresh rate limits', () => {
   it('case 47: per address, failing attempts count; beyond the limit 429 RATE_LIMITED with Retry-After, a good token too; another address is unaffected', async () => {
     const app = await behindProxy({ refreshPerIp: { limit: 5, window: '1m' }, refreshPerSession: false });
@@ -170,7 +170,7 @@ describe('refresh rate limits', () => {
   });
 });
 
-/** SECURITY.md case 47 in the sample app: login and register per client address and per account. */
+/** docs/security.md case 47 in the sample app: login and register per client address and per account. */
 describe('sample app login and register limits', () => {
   const login = (server: unknown, email: string, from: string) =>
     request(server as never).post('/auth/login').set('X-Forwarded-For', from).send({ email, password: 'wrong password' });

@@ -70,7 +70,7 @@ function spellings(value: unknown): string[] {
   return [String(value)];
 }
 
-/** Issue 11 §8: the README's options table and the options type say the same thing. */
+/** The README's options table and the options type say the same thing. */
 describe('README options reference', () => {
   const options = optionNames();
   const table = documented();

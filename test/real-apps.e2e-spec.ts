@@ -11,7 +11,7 @@ type Started = Awaited<ReturnType<typeof startBareApp>>;
 const cookieHeader = (res: request.Response) => setCookies(res).map((c) => `${c.name}=${c.value}`).join('; ');
 const cookie = (res: request.Response, name: string) => setCookies(res).find((c) => c.name === name);
 
-/** Issue 10: the library in a user's own app, on Express and on Fastify alike. */
+/** The library in a user's own app, on Express and on Fastify alike. */
 describe.each(ADAPTERS)('the library in a user app on %s', (adapter) => {
   let t: Started;
   beforeAll(async () => {

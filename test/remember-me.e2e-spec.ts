@@ -7,7 +7,7 @@ import { useFakeDate } from './support/clock';
 
 const DAY = 86_400_000;
 
-/** Issue 12: "remember me" (a long profile with persistent cookies) and lifetimes chosen per user. */
+/** "remember me" (a long profile with persistent cookies) and lifetimes chosen per user. */
 describe('remember me', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { startApp, type TestApp } from './support/app';
 import { bearerLogin, PASSWORD } from './support/browser';
 import { useFakeDate } from './support/clock';
 
-/** Issue 5 on one instance: per-user "not before", and last_seen_at written at most once per interval. */
+/** On one instance: per-user "not before", and last_seen_at written at most once per interval. */
 describe('strict revocation on one instance', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { loadSampleConfig } from '../apps/sample/src/config/sample-config';
 
 const base = { NODE_ENV: 'test', DATABASE_URL: 'postgres://db', JWT_SECRET: 'j'.repeat(43), SESSION_SECRET: 's'.repeat(43) };
 
-/** Issue 10 §7: the sample passes SessionModule only what the environment overrides. */
+/** The sample passes SessionModule only what the environment overrides. */
 describe('the sample\'s SessionModule options', () => {
   it('with no session variable set: the secrets and the CSRF origins, nothing else (the library\'s defaults apply)', () => {
     const { session } = loadSampleConfig(base);

@@ -25,7 +25,7 @@ const cookieHeader = (jar: Jar) => [...jar.cookies].map(([k, v]) => `${k}=${v}`)
 const post = async (app: BareApp, jar: Jar, path: string) =>
   absorb(jar, await request(app.server).post(path).set('Cookie', cookieHeader(jar)).set('x-csrf-token', jar.csrf).send({ text: 'x' }));
 
-/** Issue 12: sessionSecret rotates without logging anyone out (previousSessionSecrets). */
+/** `sessionSecret` rotates without logging anyone out (previousSessionSecrets). */
 describe('rotating sessionSecret', () => {
   const jwtSecret = randomBytes(32).toString('base64url');
   const oldSecret = randomBytes(32).toString('base64url');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 
 /**
- * docs/security.md against SECURITY.md and the test files it names (issue 13, item 1).
+ * docs/security.md against SECURITY.md and the test files it names.
  *
  * The doc's format, which this file checks:
  * - one `### Case N: …` section per numbered case of SECURITY.md, in any order, each exactly once;

@@ -10,7 +10,7 @@ interface Row {
   at: string;
 }
 
-/** Issue 12: the sample keeps each user's security events and shows the user their own. */
+/** The sample keeps each user's security events and shows the user their own. */
 describe('the sample\'s security events (audit table, GET /me/security-events)', () => {
   let t: TestApp;
   beforeAll(async () => {

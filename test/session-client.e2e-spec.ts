@@ -22,7 +22,7 @@ function fakeApp(options: { revoked?: boolean } = {}) {
   return { fetch: fetch as typeof globalThis.fetch, calls, refreshes: () => refreshes };
 }
 
-/** Issue 11 §6: the browser client's behaviour, in Node (no Web Locks: the in-tab single flight). */
+/** The browser client's behaviour, in Node (no Web Locks: the in-tab single flight). */
 describe('nest-sessions/client', () => {
   it('twenty concurrent calls that meet ACCESS_TOKEN_EXPIRED cause exactly one refresh, then all succeed', async () => {
     const app = fakeApp();

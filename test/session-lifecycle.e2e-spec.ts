@@ -311,7 +311,7 @@ describe('session lifecycle over HTTP (cookie and bearer transports)', () => {
     const asCookie = () => request(t.server).get('/whoami').set('Cookie', `${ACCESS}=${browser.get(ACCESS)}`);
     const asBearer = () => request(t.server).get('/whoami').set('Authorization', `Bearer ${bearer.body.accessToken}`);
     await t.dataSource.query(`DELETE FROM users WHERE id = $1`, [userId]);
-    // The documented bound (CONTRACT D6): deleting the user alone reaches no access token until a
+    // The documented bound: deleting the user alone reaches no access token until a
     // refresh; these requests also put both sessions in the liveness cache the revocation must clear.
     expect((await asCookie()).status).toBe(200);
     expect((await asBearer()).status).toBe(200);

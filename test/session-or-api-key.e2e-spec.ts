@@ -4,7 +4,7 @@ import { ACCESS, Browser, bearerLogin, PASSWORD, signedInBrowser, uniqueEmail } 
 import { useFakeDate } from './support/clock';
 import { parseServiceApiKeys } from '../apps/sample/src/service/service-api-keys';
 
-// Issue 15 §4: GET /stats accepts an admin's session (cookie or bearer) OR a service's API key
+// GET /stats accepts an admin's session (cookie or bearer) OR a service's API key
 // (`x-api-key`, the sample's ApiKeyGuard), through the library's AnyGuard.
 
 const REPORTING_KEY = 'rk_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';

@@ -9,7 +9,7 @@ const SAFARI_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/
 const CHROME_ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0';
 
-/** Issue 12, session policies: device labels, and ending every other session. */
+/** Session policies: device labels, and ending every other session. */
 describe('session policies', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -17,7 +17,7 @@ const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as Addre
 const listen = (server: Server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
-/** Issue 12: key rotation without logouts, and verification by another service through the JWK Set. */
+/** Key rotation without logouts, and verification by another service through the JWK Set. */
 describe('signing keys', () => {
   describe('the README rotation runbook, walked with live sessions (nobody is logged out)', () => {
     const jwtSecret = randomBytes(32).toString('base64url');

@@ -1,6 +1,6 @@
 import { startApp } from './support/app';
 
-/** SECURITY.md case 17 and CONTRACT D11/D12: unsafe configuration stops the app at start, saying what to set. */
+/** docs/security.md case 17: unsafe configuration stops the app at start, saying what to set. */
 describe('unsafe configuration stops the start', () => {
   const refused = async (env: Record<string, string>, message: RegExp) => {
     await expect(startApp(env)).rejects.toThrow(message);

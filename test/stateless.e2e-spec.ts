@@ -3,7 +3,7 @@ import { startApp, type TestApp } from './support/app';
 import { bearerLogin } from './support/browser';
 import { useFakeDate } from './support/clock';
 
-/** SECURITY case 16 in stateless mode: revocation reaches access tokens when they expire, and refresh at once. */
+/** docs/security.md case 16 in stateless mode: revocation reaches access tokens when they expire, and refresh at once. */
 describe('stateless revocation', () => {
   let t: TestApp;
   beforeAll(async () => {

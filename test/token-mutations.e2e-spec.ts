@@ -19,9 +19,9 @@ import { resolveSessionOptions } from '../libs/session/src/resolve-options';
 import { mintCsrfToken } from '../libs/session/src/tokens/csrf-token';
 
 /**
- * Issue 13 item 4: Wycheproof-style mutations of the three tokens a client holds, sent over HTTP
+ * Wycheproof-style mutations of the three tokens a client holds, sent over HTTP
  * to the real sample app. Each access-token mutation names the one answer that is right for it
- * (SECURITY.md cases 1, 3–14; CONTRACT D8; README "Tokens, cookies and the security defaults"):
+ * (docs/security.md cases 1, 3–14; README "Tokens, cookies and the security defaults"):
  *
  * - `ACCESS_TOKEN_EXPIRED` only for a token whose signature, `typ`, `iss` and `aud` verified and
  *   which has expired; `UNAUTHENTICATED` for every other failure; `SESSION_REVOKED` for a genuine
@@ -656,7 +656,7 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
       { label: '12000 bytes, app key', token: ofLength(12000), expected: 'UNAUTHENTICATED' },
       { label: 'a 5000-char header field, app key', token: withHeader({ ...HEADER, x: 'h'.repeat(5000) }), expected: 'UNAUTHENTICATED' },
       { label: '5000 chars of garbage', token: `${'a'.repeat(4990)}.b.c`, expected: 'UNAUTHENTICATED' },
-      // Past Node's 16 KiB header limit the server answers 431 before the app (SECURITY case 12).
+      // Past Node's 16 KiB header limit the server answers 431 before the app (docs/security.md case 12).
       { label: '17000 bytes (over the HTTP header limit)', token: ofLength(17000), expected: 'TOO_LARGE' },
     ];
     await runAccess('oversize', cases);
@@ -845,7 +845,7 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
       expect((await whoami(`Bearer ${session.accessToken}`)).status).toBe(200);
       expect((await request(t.server).get('/whoami').set('Authorization', `Bearer ${another.accessToken}`)).status).toBe(200);
       // ... and the original refresh token is still the current one: it rotates (a grace-window
-      // answer would carry no new refresh token, CONTRACT D1).
+      // answer would carry no new refresh token).
       const refreshed = await post().send({ refreshToken: rt });
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.refreshToken).toEqual(expect.stringMatching(new RegExp(`^${rsid}\\.[A-Za-z0-9_-]{43}$`)));

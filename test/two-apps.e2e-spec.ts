@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ADAPTERS, startBareApp } from './support/bare-app';
 
-/** Issue 10 §2: one verifier per module. Two apps with different secrets in one process. */
+/** One verifier per module. Two apps with different secrets in one process. */
 describe.each(ADAPTERS)('two SessionModule apps in one process (%s)', (adapter) => {
   it('each accepts its own tokens and refuses the other\'s, whichever was created last', async () => {
     const a = await startBareApp({ adapter });

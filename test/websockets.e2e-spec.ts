@@ -80,7 +80,7 @@ function gatewayApp(env: Record<string, string>) {
   return app;
 }
 
-describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s (CONTRACT D19)', (adapter) => {
+describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s', (adapter) => {
   // The periodic re-check (every revocationCache.ttl) would also end a revoked session's sockets;
   // at 60 s it cannot within these tests' bounds, so what is tested is the revocation signal.
   const g = gatewayApp({ HTTP_ADAPTER: adapter, REVOCATION_CACHE_TTL: '60' });

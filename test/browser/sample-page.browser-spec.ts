@@ -25,7 +25,7 @@ declare const document: {
 declare const navigator: object;
 declare const window: unknown;
 
-/** Issue 11 §7: the sample page and the browser client in a real Chromium. */
+/** The sample page and the browser client in a real Chromium. */
 describe('the sample page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;

@@ -13,7 +13,7 @@ const ACCESS_TTL_SECONDS = 2;
 /** The server's clock-skew allowance on access tokens: past TTL + this, a token is refused. */
 const SKEW_SECONDS = 5;
 const NOTICE = 'You were signed out from another device';
-/** Issue 15 §5: "the moment the session is revoked elsewhere", read as within about 2 s; waited for with a margin. */
+/** "the moment the session is revoked elsewhere", read as within about 2 s; waited for with a margin. */
 const NOTICE_WITHIN_MS = 3_000;
 /** How long a notice that should not come is given to come anyway (the server sends session.ended at once). */
 const QUIET_MS = 1_000;
@@ -29,7 +29,7 @@ interface PageWindow {
 }
 
 /**
- * Issue 15 §5: the sample page holds a socket.io connection to /events while signed in, and says
+ * The sample page holds a socket.io connection to /events while signed in, and says
  * "Signed out on another device" the moment another device ends its session, with no action on
  * the page. Each browser context is a device. Express at the root and Fastify under a global
  * prefix: the page loads socket.io's client from /socket.io (outside the prefix) under its CSP.

@@ -10,7 +10,7 @@ import { startApp, type TestApp } from '../support/app';
 const run = promisify(execFile);
 const DAY = 86_400_000;
 
-/** Issue 4 on the server: the advisory lock makes other instances skip; the npm script runs one pass. */
+/** On the server: the advisory lock makes other instances skip; the npm script runs one pass. */
 describe('session cleanup on the PostgreSQL server', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import { resolveSessionOptions } from '../../libs/session/src/resolve-options';
 import { hashRefreshSecret, parseRefreshToken } from '../../libs/session/src/tokens/refresh-token';
 
 /**
- * SECURITY.md case 29 on the PostgreSQL server, with a real crash instead of an injected fault:
+ * docs/security.md case 29 on the PostgreSQL server, with a real crash instead of an injected fault:
  * the app process is SIGKILLed while many clients refresh, and the database is judged after a
  * restart. A refresh whose UPDATE committed but whose answer died with the process leaves its
  * client holding the previous secret; the test tells those apart through the hashes.
@@ -280,7 +280,7 @@ describe('crash safety: the app process killed during a refresh storm (PostgreSQ
         if (after.revoke_reason !== null) problems.push(`${where}: ended (${after.revoke_reason})`);
 
         if (holdsPrevious.has(c)) {
-          // Inside the grace window the previous secret only gets an access token (CONTRACT D1): the
+          // Inside the grace window the previous secret only gets an access token: the
           // current secret died with the lost answer, and no request can hand it out again, since
           // only its hash is stored.
           if (res.body.refreshToken !== undefined) problems.push(`${where}: a grace refresh handed out a refresh token`);

@@ -4,7 +4,7 @@ import { startApp, type TestApp } from '../support/app';
 import { bearerLogin } from '../support/browser';
 
 /**
- * SECURITY.md cases 50 and 51 on the PostgreSQL server: the app fails closed with a 503 when the
+ * docs/security.md cases 50 and 51 on the PostgreSQL server: the app fails closed with a 503 when the
  * database is down or hangs, leaks nothing, and recovers without a restart.
  */
 describe('database faults', () => {

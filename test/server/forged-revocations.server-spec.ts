@@ -6,7 +6,7 @@ import { startAppProcess, type AppProcess } from '../support/processes';
 const CHANNEL = 'nest_sessions_revocations';
 
 /**
- * Issue 13: any role that can NOTIFY (or publish on Redis) used to be able to make every instance
+ * Any role that can NOTIFY (or publish on Redis) used to be able to make every instance
  * drop its cache. Now a forged or oversized payload is ignored and counted in the log, and the
  * instance keeps answering.
  */

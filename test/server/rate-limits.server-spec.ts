@@ -3,7 +3,7 @@ import { startAppProcess, type AppProcess } from '../support/processes';
 import { uniqueEmail } from '../support/browser';
 
 /**
- * SECURITY.md case 47 across processes: two app processes on one PostgreSQL server count every
+ * docs/security.md case 47 across processes: two app processes on one PostgreSQL server count every
  * attempt together, also when the attempts race each other. The window is an hour, so no
  * attempt is refilled while a test runs, however slow the machine.
  */

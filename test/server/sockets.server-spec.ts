@@ -8,7 +8,7 @@ import { PASSWORD, uniqueEmail } from '../support/browser';
 const BOUND_MS = 1_000;
 
 /**
- * CONTRACT D19 across processes: a socket bound to a session on each of two instances; a
+ * Across processes: a socket bound to a session on each of two instances; a
  * revocation through one reaches both sockets (`session.ended`, then the server disconnects)
  * within the bound, through the revocation bus.
  */

@@ -33,7 +33,7 @@ export const CSRF = '__Host-ns-csrf';
 
 /**
  * A cookie-keeping client. supertest's agent drops `Secure` cookies over plain http, so this
- * reads `Set-Cookie` itself (CONTRACT D4) and sends what a browser would, path scoping included.
+ * reads `Set-Cookie` itself and sends what a browser would, path scoping included.
  */
 export class Browser {
   readonly cookies = new Map<string, { value: string; path: string }>();

@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { ACCESS, CSRF, REFRESH } from './browser';
 
 /**
- * The log-hygiene sweep's tools (SECURITY.md case 48): an index of every secret a test run
+ * The log-hygiene sweep's tools (docs/security.md case 48): an index of every secret a test run
  * handled, cut into fixed-length windows, so that a log line leaking even part of one is caught;
  * a recorder that feeds it every credential that crossed the app's HTTP boundary; and a capture
  * of what reached the console, stdout and stderr.

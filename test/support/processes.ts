@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts the built sample app (`npm run build`) as its own process on DATABASE_URL, with the
- * shared test secrets so that instances accept each other's tokens (CONTRACT D3).
+ * shared test secrets so that instances accept each other's tokens.
  */
 export async function startAppProcess(env: Record<string, string> = {}): Promise<AppProcess> {
   const port = await freePort();

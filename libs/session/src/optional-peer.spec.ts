@@ -9,7 +9,7 @@ function notInstalled(name: string): never {
   throw error;
 }
 
-/** Issue 11 §1: optional peers are loaded only when used; missing, the library says what to install. */
+/** Optional peers are loaded only when used; missing, the library says what to install. */
 describe('optional peers', () => {
   afterEach(() => {
     jest.resetModules();

@@ -92,7 +92,7 @@ describe('the secret check never refuses a random value (exact bounds)', () => {
 
   it('32 random letters of one case split into placeholder words with probability below 2^-40 (they would then count one bit each)', () => {
     expect(wordsBound(32)).toBeLessThan(NEGLIGIBLE);
-    // The failing value of issue 26, which letter pairs read as English (32 bits): no longer words.
+    // A random value that letter pairs once read as English (32 bits): no longer words.
     expect(readsAsWords('prxbecleluseersunorhlfidcsedrfor')).toBe(false);
     expect(estimateSecretEntropy(Buffer.from('prxbecleluseersunorhlfidcsedrfor'))).toBeGreaterThan(150);
   });

@@ -5,7 +5,7 @@ export const ROLES_KEY = 'nest-sessions:roles';
 export const SKIP_CSRF_KEY = 'nest-sessions:skip-csrf';
 /** Request property holding the verified session of the request. */
 export const REQUEST_SESSION = 'nestSession';
-/** Tokens and cookies above this size are refused before any decoding (SECURITY case 12). */
+/** Tokens and cookies above this size are refused before any decoding (docs/security.md case 12). */
 export const MAX_TOKEN_BYTES = 4096;
 /** Routes where CsrfGuard ignores a conflicting auth cookie instead of refusing (logout). */
 export const CSRF_LENIENT_COOKIES_KEY = 'nest-sessions:csrf-lenient-cookies';

@@ -3,7 +3,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { CurrentSession, CurrentUser, SessionSockets, type SessionInfo, type SessionUser } from 'nest-sessions';
 
 /**
- * socket.io at its default path, namespace `/events` (CONTRACT D19). The handshake authenticates
+ * socket.io at its default path, namespace `/events`. The handshake authenticates
  * with the access cookie (browsers) or `auth: { token }` (other clients); a refused one reaches
  * the client as `connect_error` with `err.data.code`. After the handshake the server emits
  * `session` with `{ sessionId }`; when the session ends by any path it emits `session.ended` and

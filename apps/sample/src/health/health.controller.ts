@@ -4,7 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../http/openapi';
 import { Public, SessionHealthIndicator } from 'nest-sessions';
 
-/** The body of a healthy answer (CONTRACT: `{ status: 'ok', db: 'up' }`, plus the listener). */
+/** The body of a healthy answer (`{ status: 'ok', db: 'up' }`, plus the listener). */
 export interface HealthBody {
   status: 'ok';
   db: 'up';

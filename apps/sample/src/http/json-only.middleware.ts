@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * JSON endpoints refuse any other body type with 415. A form, `text/plain` or multipart body is
  * what a cross-site "simple request" can send without a CORS pre-flight, so refusing them closes
- * that CSRF bypass (SECURITY case 43).
+ * that CSRF bypass (docs/security.md case 43).
  *
  * Plain Node request and response: on Fastify, Nest middleware gets the raw objects, not the
  * framework's, and Express's extend them.

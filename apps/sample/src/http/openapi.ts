@@ -5,7 +5,7 @@ import { ApiResponse, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { addSessionSecurity, sessionErrorSchema } from 'nest-sessions';
 import type { SampleConfig } from '../config/sample-config';
 
-/** What each failure status means, before its codes (CONTRACT D8: the sample's codes beside the library's). */
+/** What each failure status means, before its codes (the sample's codes beside the library's). */
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input.',
   401: 'Not authenticated.',

@@ -12,7 +12,7 @@ export interface AccessTokenSource {
 /**
  * Finds the access token in the access cookie or `Authorization: Bearer`, never in a query
  * string or body. Oversized values, duplicate or look-alike cookies, and a header and a cookie
- * that disagree are refused before any decoding (SECURITY cases 12, 15, 37).
+ * that disagree are refused before any decoding (docs/security.md cases 12, 15, 37).
  */
 export function findAccessToken(req: RequestLike, cookieName: string): AccessTokenSource | null {
   const cookie = readCookie(req, cookieName);

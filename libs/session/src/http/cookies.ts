@@ -8,7 +8,7 @@ const PREFIXES = /^(__host-|__secure-)/i;
 /**
  * Reads one auth cookie from the raw `Cookie` header. Duplicates, or look-alikes that differ only
  * in case or prefix (a sibling subdomain can plant `ns-at` beside `__Host-ns-at`), make the read
- * a conflict, which the caller answers with 401 (SECURITY case 37).
+ * a conflict, which the caller answers with 401 (docs/security.md case 37).
  */
 export function readCookie(req: RequestLike, name: string): CookieRead {
   const header = req.headers.cookie;

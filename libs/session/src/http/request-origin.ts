@@ -8,7 +8,7 @@ export interface OriginPolicy {
 }
 
 /**
- * True unless the request was started by another site (CONTRACT D5, D16). `Sec-Fetch-Site:
+ * True unless the request was started by another site. `Sec-Fetch-Site:
  * same-origin` is the browser's own statement and passes; `cross-site` is refused; `same-site`
  * needs an allowed origin. Otherwise an `Origin` (else `Referer`) that is present must be the app's
  * own or a trusted one. With none of these headers (curl, server-side callers) it answers true:

@@ -16,7 +16,7 @@ export interface CookieGrant {
 type CookieNames = ResolvedSessionOptions['cookies'];
 
 /**
- * The `Set-Cookie` values of CONTRACT D4: access (`__Host-`, HttpOnly, Lax, Path=/), refresh
+ * The `Set-Cookie` values: access (`__Host-`, HttpOnly, Lax, Path=/), refresh
  * (`__Secure-`, HttpOnly, Strict, Path = the refresh route's mount path), CSRF (`__Host-`,
  * readable, Strict, Path=/). Each lives as long as what is left of the session.
  */

@@ -89,7 +89,7 @@ export function addSessionSecurity<B extends SecuritySchemeBuilder>(builder: B, 
 }
 
 /**
- * The schema of every error body, `{ statusCode, code, message }` (CONTRACT D8), with the codes
+ * The schema of every error body, `{ statusCode, code, message }`, with the codes
  * the answer may carry (any string when none are given) and, given a status, its `statusCode`.
  */
 export function sessionErrorSchema(codes: readonly string[] = [], status?: number): OpenApiSchema {

@@ -5,7 +5,7 @@ import type { SessionStore } from '../store/session.store';
 import { RevocationCodec, REVOCATION_MESSAGE_MAX_AGE_MS } from './revocation-codec';
 import { SessionLiveness } from './session-liveness';
 
-/** Issue 13: revocation messages are authenticated; anything else on the channel is ignored. */
+/** Revocation messages are authenticated; anything else on the channel is ignored. */
 describe('RevocationCodec', () => {
   const key = randomBytes(32);
   let now = 1_800_000_000_000;

@@ -37,7 +37,7 @@ export interface DecodedJwt {
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Cheap shape and size check done before any base64 decoding or crypto (SECURITY cases 5, 12). */
+/** Cheap shape and size check done before any base64 decoding or crypto (docs/security.md cases 5, 12). */
 export function isWellFormedJwt(token: string): boolean {
   return token.length <= MAX_TOKEN_BYTES && JWT_SHAPE.test(token);
 }

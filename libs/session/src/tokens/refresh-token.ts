@@ -12,7 +12,7 @@ export interface ParsedRefreshToken {
   secret: string;
 }
 
-/** Tokens longer than this are refused unparsed (SECURITY case 23). */
+/** Tokens longer than this are refused unparsed (docs/security.md case 23). */
 export const MAX_REFRESH_TOKEN_LENGTH = 1024;
 const SECRET_BYTES = 32;
 const SESSION_ID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';

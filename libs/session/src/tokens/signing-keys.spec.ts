@@ -26,7 +26,7 @@ function configError(run: () => unknown): SessionConfigError {
 
 const b64 = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
-/** SECURITY.md cases 2, 13 and 17: keys by kid, one algorithm per key, unsafe keys refused at start. */
+/** docs/security.md cases 2, 13 and 17: keys by kid, one algorithm per key, unsafe keys refused at start. */
 describe('signing keys', () => {
   const claims = { id: 'u1', roles: ['reader'] };
   const sid = '0b1e5f9e-6a1b-4c55-9d1e-2f1f1f1f1f1f';
