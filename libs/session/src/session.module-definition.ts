@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { SessionModuleExtras, SessionModuleOptions } from './session.options';
+import { SESSION_DEFAULTS } from './session.defaults';
 
 /** For `forRootAsync({ useClass })` / `useExisting`: a provider that makes the options. */
 export interface SessionOptionsFactory {
@@ -14,5 +15,5 @@ export const {
 } = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createSessionOptions')
-  .setExtras<SessionModuleExtras>({ routePrefix: 'auth', controller: true, dataSource: undefined }, (definition) => definition)
+  .setExtras<SessionModuleExtras>({ routePrefix: SESSION_DEFAULTS.routePrefix, controller: true, dataSource: undefined }, (definition) => definition)
   .build();
