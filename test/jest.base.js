@@ -17,6 +17,9 @@ const swc = (syntax) => [
 module.exports = {
   rootDir: '..',
   testEnvironment: 'node',
+  // TypeORM keeps its entity metadata in one process-wide object on purpose; Jest's clean-up of
+  // globals between files would warn each time a later file reads it.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   transform: {
     '^.+\\.ts$': swc('ts'),
     '^.+\\.m?js$': swc('js'),
@@ -31,4 +34,5 @@ module.exports = {
   // .stryker-tmp: the mutation run's sandboxes, copies of the whole repository (npm run test:mutation).
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.stryker-tmp/'],
   testTimeout: 30_000,
+  setupFiles: ['<rootDir>/test/setup/quiet-logger.ts'],
 };

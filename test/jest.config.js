@@ -26,7 +26,7 @@ module.exports = {
       ...base,
       rootDir,
       displayName: 'fastify',
-      setupFiles: ['<rootDir>/test/setup/fastify-adapter.js'],
+      setupFiles: [...base.setupFiles, '<rootDir>/test/setup/fastify-adapter.js'],
       testMatch: [
         '<rootDir>/test/session-lifecycle.e2e-spec.ts',
         '<rootDir>/test/cookies.e2e-spec.ts',

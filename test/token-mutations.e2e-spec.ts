@@ -17,6 +17,7 @@ import {
 } from './support/mutators';
 import { resolveSessionOptions } from '../libs/session/src/resolve-options';
 import { mintCsrfToken } from '../libs/session/src/tokens/csrf-token';
+import { report } from './support/report';
 
 /**
  * Wycheproof-style mutations of the three tokens a client holds, sent over HTTP
@@ -945,7 +946,7 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
     const rows = [...tally].map(([family, c]) => `  ${family.padEnd(28)} ${String(c.refused).padStart(4)} refused   ${String(c.accepted).padStart(3)} accepted controls`);
     const refusedTotal = [...tally.values()].reduce((sum, c) => sum + c.refused, 0);
     const acceptedTotal = [...tally.values()].reduce((sum, c) => sum + c.accepted, 0);
-    console.log(
+    report(
       [
         `token mutations: ${refusedTotal} refused as required, ${acceptedTotal} controls accepted`,
         ...rows,

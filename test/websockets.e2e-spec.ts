@@ -8,6 +8,7 @@ import { ACCESS, bearerLogin, PASSWORD, signedInBrowser } from './support/browse
 import { useFakeDate } from './support/clock';
 import { forge } from './support/jwt-forge';
 import { within } from './support/within';
+import { report } from './support/report';
 
 /** The revocation bound of D6, asserted with D15's 3× margin. */
 const BOUND_MS = 1_000;
@@ -164,7 +165,7 @@ describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s'
       expect(end.payload).toEqual({ sessionId: first.sessionId, reason: 'revoked' });
       expect(end.reason).toBe('io server disconnect'); // the server's decision: the client does not reconnect
       const delay = end.at - started;
-      console.log(`[${adapter}] logout reached the socket after ${Math.round(delay)} ms`);
+      report(`[${adapter}] logout reached the socket after ${Math.round(delay)} ms`);
       expect(delay).toBeLessThanOrEqual(3 * BOUND_MS);
     }
   });
@@ -273,7 +274,7 @@ describe('a socket outlives its access token only while its session is live', ()
     expect(socket.connected).toBe(true);
     const at = await ended;
     expect((await end).payload.reason).toBe('expired');
-    console.log(`idle expiry reached the socket ${at - idleEnd} ms after the session's end`);
+    report(`idle expiry reached the socket ${at - idleEnd} ms after the session's end`);
     expect(at).toBeGreaterThanOrEqual(idleEnd - 50);
     expect(at - idleEnd).toBeLessThanOrEqual(3 * BOUND_MS);
   });
@@ -324,7 +325,7 @@ describe.each<[string, Record<string, string>]>([
     }
     const delay = (await ended) - started;
     expect((await end).payload.reason).toBe('revoked');
-    console.log(`${name}: the socket ended after ${Math.round(delay)} ms`);
+    report(`${name}: the socket ended after ${Math.round(delay)} ms`);
     expect(delay).toBeLessThanOrEqual(limit);
   });
 });
@@ -379,7 +380,7 @@ describe('a store outage: a socket stays through a blip, and is dropped once unc
     storeDown();
     const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
     const after = performance.now() - started;
-    console.log(`an unchecked socket was dropped ${Math.round(after)} ms into the outage (maxAge ${MAX_AGE_MS} ms)`);
+    report(`an unchecked socket was dropped ${Math.round(after)} ms into the outage (maxAge ${MAX_AGE_MS} ms)`);
     expect(reason).toBe('io server disconnect');
     expect(endedEvent).toBe(false);
     // Dropped maxAge after the session was last known live, which was at most one check interval
@@ -413,7 +414,7 @@ describe('sockets end at the absolute timeout', () => {
     expect(new Date(row.expires_at).getTime()).toBe(absoluteEnd); // the idle end is capped by the absolute one
     const ended = await end;
     expect(ended.payload.reason).toBe('expired');
-    console.log(`absolute expiry reached the socket ${ended.wallAt - absoluteEnd} ms after the session's end`);
+    report(`absolute expiry reached the socket ${ended.wallAt - absoluteEnd} ms after the session's end`);
     expect(ended.wallAt).toBeGreaterThanOrEqual(absoluteEnd - 50);
     expect(ended.wallAt - absoluteEnd).toBeLessThanOrEqual(3 * BOUND_MS);
   });

@@ -6,7 +6,7 @@ const path = require('node:path');
 
 module.exports = async function globalSetup() {
   if (process.env.DATABASE_URL) {
-    console.log(`\n[test] database: the server at DATABASE_URL`);
+    if (process.env.NS_TEST_VERBOSE === '1') console.log(`\n[test] database: the server at DATABASE_URL`);
     return;
   }
   const script = path.join(__dirname, '..', '..', 'scripts', 'embedded-postgres.mjs');
@@ -28,5 +28,5 @@ module.exports = async function globalSetup() {
   process.env.DATABASE_URL = url;
   process.env.DATABASE_POOL_SIZE = '1';
   process.env.NS_TEST_ENGINE = 'embedded';
-  console.log(`\n[test] database: embedded Postgres (PGlite) at ${url}`);
+  if (process.env.NS_TEST_VERBOSE === '1') console.log(`\n[test] database: embedded Postgres (PGlite) at ${url}`);
 };

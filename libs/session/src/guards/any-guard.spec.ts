@@ -6,6 +6,9 @@ import { SessionConfigError } from '../errors/session-config-error';
 import { SessionGraphQLError } from '../graphql/session-graphql-error';
 import { AnyGuard } from './any-guard';
 
+/** The testing module's logger prints errors; the crash these specs provoke on purpose is not news. */
+const SILENT = { log() {}, error() {}, warn() {} };
+
 const context = {} as ExecutionContext;
 const calls: string[] = [];
 
@@ -49,7 +52,7 @@ const bareGraphQL = guardAnswering('bareGraphQL', () => {
 const modules: TestingModule[] = [];
 
 async function built(guard: ReturnType<typeof AnyGuard>, providers: unknown[] = []): Promise<CanActivate> {
-  const moduleRef = await Test.createTestingModule({ providers: [guard, ...(providers as never[])] }).compile();
+  const moduleRef = await Test.createTestingModule({ providers: [guard, ...(providers as never[])] }).setLogger(SILENT).compile();
   modules.push(moduleRef);
   await moduleRef.init();
   return moduleRef.get(guard);
@@ -134,7 +137,7 @@ describe('AnyGuard', () => {
       }
     }
     const composite = AnyGuard(Registered, Unregistered);
-    const moduleRef = await Test.createTestingModule({ providers: [composite, Registered, Dependency] }).compile();
+    const moduleRef = await Test.createTestingModule({ providers: [composite, Registered, Dependency] }).setLogger(SILENT).compile();
     await moduleRef.init();
     expect(moduleRef.get(composite).canActivate(context)).toBe(true);
     expect(moduleRef.get(Registered).hits).toBe(1);
