@@ -16,11 +16,12 @@ import { SessionEvents } from '../events/session-events';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Requests this process has already checked and let through. An app that binds the guard
+ * Requests a guard class has already checked and let through. An app that binds the guard
  * globally and a controller that binds it too (the refresh route) would otherwise check, and
- * verify the access cookie, twice; the verdict cannot change within one request.
+ * verify the access cookie, twice; the verdict cannot change within one request. Per class: a
+ * stricter subclass bound beside the global guard still checks for itself.
  */
-const checked = new WeakSet<object>();
+const checked = new WeakMap<object, Set<Function>>();
 
 /**
  * CSRF protection for requests authenticated by cookie. Safe methods, `@SkipCsrf()` routes and
@@ -53,7 +54,7 @@ export class CsrfGuard implements CanActivate {
     const type = contextTypeOf(context);
     if (type !== 'http' && type !== 'graphql') return true;
     const req = this.getRequest(context);
-    if (checked.has(req)) return true;
+    if (checked.get(req)?.has(this.constructor)) return true;
     if (type === 'graphql' ? !isUnsafeOperation(context) : SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
@@ -72,7 +73,8 @@ export class CsrfGuard implements CanActivate {
       if (!sid || typeof token !== 'string' || !this.options.csrfKeys.some((key) => verifyCsrfToken(key, sid, token))) {
         throw new CsrfRejectedError();
       }
-      checked.add(req);
+      const classes = checked.get(req) ?? new Set<Function>();
+      checked.set(req, classes.add(this.constructor));
     } catch (error) {
       if (error instanceof CsrfRejectedError) this.rejected(session?.id ?? null, `${context.getClass().name}.${context.getHandler().name}`);
       return this.fail(error, context);
