@@ -258,6 +258,61 @@ describe('an open socket\'s roles follow the user within one access-token lifeti
   });
 });
 
+describe('a socket that joins a session later is read again no later than its own token\'s expiry', () => {
+  const adminEmail = `socket-joiner-${Date.now()}@example.com`;
+  const g = gatewayApp({ ACCESS_TOKEN_TTL: '4', ADMIN_EMAILS: adminEmail, REVOCATION_CACHE_TTL: '60' });
+  afterEach(() => g.closeSockets());
+  const roles = async (socket: Socket) => ((await socket.timeout(2_000).emitWithAck('whoami')) as { roles: string[] }).roles;
+  const until = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+
+  it('a second socket with a newer token of a demoted admin loses the role at that token\'s expiry, not at the session\'s next read', async () => {
+    const login = await bearerLogin(g.t, adminEmail);
+    const t0 = Date.now();
+    const first = await g.connect({ auth: { token: login.accessToken } });
+    // A refresh halfway through the first token's life: the second token outlives it by 2 s.
+    await until(t0 + 2_000);
+    const refreshed = await request(g.t.server).post('/auth/refresh').send({ refreshToken: login.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const secondTokenExpiresAt = Date.parse(refreshed.body.accessTokenExpiresAt);
+    await g.t.dataSource.query(`UPDATE users SET roles = '{}' WHERE id = $1`, [login.userId]);
+    // The session's read at the first token's expiry demotes the first socket, and the next is a lifetime away.
+    await until(t0 + 4_000 + 300);
+    expect(await roles(first.socket)).toEqual([]);
+    const second = await g.connect({ auth: { token: refreshed.body.accessToken } });
+    expect(await roles(second.socket)).toEqual(['admin']); // its token's roles, while that token lives
+    // Read at the second token's expiry (t0 + 6 s), before the session's next read (t0 + 8 s).
+    await until(secondTokenExpiresAt + 1_000);
+    expect(Date.now()).toBeLessThan(t0 + 8_000);
+    expect(await roles(second.socket)).toEqual([]);
+  });
+});
+
+describe('sockets whose roles cannot be read for an access-token lifetime and revocationCache.maxAge are dropped', () => {
+  const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: '2' });
+  afterEach(() => g.closeSockets());
+
+  it('loadUser failing: the socket stays through a blip and is disconnected without session.ended once 2 s + 2 s have passed unconfirmed', async () => {
+    const login = await bearerLogin(g.t);
+    const { socket } = await g.connect({ auth: { token: login.accessToken } });
+    const endedEvents: unknown[] = [];
+    socket.on('session.ended', (payload) => endedEvents.push(payload));
+    const dropped = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+    const connectedAt = Date.now();
+    const reads = jest.spyOn(g.t.app.get(SessionService), 'currentUser').mockRejectedValue(new SessionStoreUnavailableError('injected'));
+    try {
+      // Past the token's lifetime the read fails, and the socket stays (a blip is not an outage).
+      await new Promise((r) => setTimeout(r, Math.max(0, connectedAt + 2_800 - Date.now())));
+      expect(socket.connected).toBe(true);
+      const reason = await Promise.race([dropped, new Promise<string>((r) => setTimeout(() => r('still connected after 7 s'), 4_200))]);
+      expect(reason).toBe('io server disconnect');
+      expect(endedEvents).toEqual([]);
+      expect(reads).toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+  });
+});
+
 describe('a socket outlives its access token only while its session is live', () => {
   // The periodic re-check at 60 s: what ends the socket here is the timer at the session's end.
   const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', SESSION_IDLE_TIMEOUT: '4', REVOCATION_CACHE_TTL: '60' });

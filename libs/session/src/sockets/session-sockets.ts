@@ -42,6 +42,14 @@ interface BoundSession {
   confirmedAtMs: number;
   /** The session's end as last read (null before the first read, at the token's `exp`): a broadcast end past it is an expiry. */
   endsAtMs: number | null;
+  /** When the timer reads the session and the user next. */
+  nextCheckAtMs: number;
+  /**
+   * When the sockets' roles were last known current: the oldest handshake token's issue, then
+   * each read of the user. Unconfirmed for an access-token lifetime and `revocationCache.maxAge`
+   * (the store or `loadUser` failing), the sockets are dropped: roles are never stale for longer.
+   */
+  rolesConfirmedAtMs: number;
 }
 
 /** setTimeout's longest delay; a later end is re-read then. */
@@ -184,11 +192,25 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     }
     if (socket.connected === false) return false;
     let entry = this.bound.get(binding.sessionId);
+    const issuedAtMs = binding.tokenExpiresAtMs - this.options.accessTokenTtlMs;
     if (!entry) {
-      entry = { sessionId: binding.sessionId, subject: binding.subject, userId: binding.userId, sockets: new Set(), timer: null, confirmedAtMs: Date.now(), endsAtMs: null };
+      entry = {
+        sessionId: binding.sessionId,
+        subject: binding.subject,
+        userId: binding.userId,
+        sockets: new Set(),
+        timer: null,
+        confirmedAtMs: Date.now(),
+        endsAtMs: null,
+        nextCheckAtMs: Infinity,
+        rolesConfirmedAtMs: issuedAtMs,
+      };
       this.bound.set(binding.sessionId, entry);
-      this.arm(entry, binding.tokenExpiresAtMs);
     }
+    // This socket's roles are its token's: read again no later than the token's expiry, even when
+    // the session's other sockets were read more recently.
+    entry.rolesConfirmedAtMs = Math.min(entry.rolesConfirmedAtMs, issuedAtMs);
+    if (binding.tokenExpiresAtMs < entry.nextCheckAtMs) this.arm(entry, binding.tokenExpiresAtMs);
     entry.sockets.add(socket);
     socket.once('disconnect', () => this.unbind(socket, binding.sessionId));
     socket.emit(SOCKET_SESSION_EVENT, { sessionId: binding.sessionId });
@@ -275,6 +297,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   /** Reads the session's end at `atMs`. */
   private arm(entry: BoundSession, atMs: number): void {
     if (entry.timer) clearTimeout(entry.timer);
+    entry.nextCheckAtMs = atMs;
     const delay = Math.min(Math.max(0, atMs - Date.now()), MAX_TIMER_MS);
     entry.timer = setTimeout(() => void this.checkEnd(entry), delay);
     entry.timer.unref();
@@ -296,7 +319,17 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       end = await this.sessions.sessionEnd(entry.sessionId);
       if (!endedReason(end, Date.now())) user = await this.sessions.currentUser(entry.sessionId, entry.userId);
     } catch {
-      if (this.bound.get(entry.sessionId) === entry) this.arm(entry, Date.now() + RETRY_MS);
+      if (this.bound.get(entry.sessionId) !== entry) return;
+      // Roles nobody could confirm for a token lifetime and then revocationCache.maxAge (the
+      // longest a cached answer stands): the sockets go, without session.ended (it may well be
+      // live), and their handshakes answer 503 until the store does. A shorter blip keeps them.
+      const deadline = entry.rolesConfirmedAtMs + this.options.accessTokenTtlMs + this.options.revocationCache.maxAgeMs;
+      if (Date.now() >= deadline) {
+        const dropped = this.dropUnchecked(entry);
+        if (dropped > 0) this.logger.warn(`disconnected ${dropped} socket(s) whose roles could not be read for an access-token lifetime and revocationCache.maxAge (the session store or loadUser is failing)`);
+        return;
+      }
+      this.arm(entry, Math.min(Date.now() + RETRY_MS, deadline));
       return;
     }
     if (this.bound.get(entry.sessionId) !== entry) return;
@@ -307,6 +340,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     for (const socket of entry.sockets) socket.data.user = { id: entry.userId, roles: user.roles.slice() } satisfies SessionUser<UserId>;
+    entry.rolesConfirmedAtMs = now;
     const endsAtMs = end.endsAt.getTime();
     entry.endsAtMs = endsAtMs;
     this.arm(entry, Math.min(endsAtMs, now + this.options.accessTokenTtlMs));
