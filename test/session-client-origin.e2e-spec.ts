@@ -82,6 +82,24 @@ describe('nest-sessions/client: the CSRF header stays on the app\'s origin', () 
     expect({ seed, wrong: wrongHeaders(sent).slice(0, 5) }).toEqual({ seed, wrong: [] });
   });
 
+  it('judges a path by the document\'s base URL, as fetch() resolves it: under <base href> on another host, no header', async () => {
+    const holder = globalThis as { document?: unknown };
+    holder.document = { baseURI: 'https://cdn.example/assets/', cookie: '' };
+    try {
+      const sent = await send(['/notes']);
+      expect(sent).toEqual([{ url: '/notes', csrf: null }]);
+      expect(new URL(sent[0].url, 'https://cdn.example/assets/').origin).toBe('https://cdn.example');
+    } finally {
+      delete holder.document;
+    }
+  });
+
+  it('takes a URL string or a URL object, and refuses a Request (its address is its own)', async () => {
+    const sent = await send([new URL(`${APP}/notes`) as unknown as string]);
+    expect(sent).toEqual([{ url: `${APP}/notes`, csrf: TOKEN }]);
+    await expect(send([new Request(`${APP}/notes`) as unknown as string])).rejects.toThrow(TypeError);
+  });
+
   it('with an absolute baseUrl, a path is joined to it and a host in the path still gets no header', async () => {
     const paths = ['/notes', ...REVIEW_CASES, '.evil.example/x', '@evil.example/x'];
     const sent = await send(paths, { baseUrl: APP });

@@ -29,7 +29,7 @@ export interface SignedOutDetail {
 
 export interface SessionClient {
   /** `fetch` for the app's API: sends the CSRF header, refreshes ahead of expiry and on `ACCESS_TOKEN_EXPIRED` (then retries once). */
-  fetch(path: string, init?: RequestInit): Promise<Response>;
+  fetch(path: string | URL, init?: RequestInit): Promise<Response>;
   /** Refreshes once for every concurrent caller, in this tab and across tabs. Resolves false when the session has ended. */
   refresh(since?: number): Promise<boolean>;
   /** Adopts a login or refresh body (`csrfToken`, `accessTokenExpiresAt`). */

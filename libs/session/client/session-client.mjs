@@ -34,7 +34,10 @@ export function createSessionClient(options = {}) {
   const credentials = options.credentials ?? 'same-origin';
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const events = new EventTarget();
-  const appOrigin = destinationOf(base && !isRelative(base) ? base : pageAddress(), pageAddress())?.origin ?? null;
+  // The app is where the page came from, or the baseUrl's host when it names one; never where a
+  // <base href> points.
+  const appOrigin =
+    (base && !isRelative(base) ? destinationOf(base, pageAddress())?.origin : destinationOf(globalThis.location?.href ?? 'https://invalid.invalid/')?.origin) ?? null;
 
   let csrfToken = null;
   let expiresAt = null; // ms on this browser's clock, when the access token expires
@@ -216,7 +219,10 @@ export function createSessionClient(options = {}) {
   const pathOf = (url) => destinationOf(url, pageAddress())?.pathname ?? '';
 
   /** fetch() for the app's API: CSRF header, refresh ahead and on expiry, one retry. */
-  async function sessionFetch(path, init = {}) {
+  async function sessionFetch(input, init = {}) {
+    // A string or a URL: a Request carries its own address, which this client would not judge.
+    const path = input instanceof URL ? input.href : input;
+    if (typeof path !== 'string') throw new TypeError('sessionClient.fetch takes a URL string or a URL, not a Request');
     const url = base && isRelative(path) ? base + path : path;
     const own = isOwn(url);
     const target = pathOf(url);
@@ -269,11 +275,12 @@ export function createSessionClient(options = {}) {
 }
 
 /**
- * The address the page's relative URLs resolve against, as fetch() resolves them. Outside a
- * browser (tests, server rendering) a placeholder, so a path is still the app's own.
+ * The address the page's relative URLs resolve against, as fetch() resolves them: the document's
+ * base URL (which `<base href>` changes), else the page's. Outside a browser (tests, server
+ * rendering) a placeholder, so a path is still the app's own.
  */
 function pageAddress() {
-  return globalThis.location?.href ?? 'https://invalid.invalid/';
+  return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'https://invalid.invalid/';
 }
 
 /**

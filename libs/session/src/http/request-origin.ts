@@ -47,8 +47,9 @@ function hintAtRewrittenHost(req: RequestLike, origin: string): void {
   if (originHost !== first) return;
   hinted = true;
   new Logger('SessionCsrf').warn(
-    'refused a browser request whose Origin is the X-Forwarded-Host, not the Host: a proxy rewrites Host. ' +
-      'Set csrf.appOrigin to the public origin, or trust the proxy (Express: app.set(\'trust proxy\', …); Fastify: new FastifyAdapter({ trustProxy }))',
+    'refused a browser request whose Origin is the X-Forwarded-Host, not the Host: if a proxy rewrites Host, ' +
+      'set csrf.appOrigin to the public origin, or trust exactly that proxy: its addresses or hop count, never every ' +
+      'client (Express: app.set(\'trust proxy\', …); Fastify: new FastifyAdapter({ trustProxy })). Without such a proxy, a client sent these headers itself.',
   );
 }
 
