@@ -6,7 +6,7 @@ import { secrets, startBareApp } from './support/bare-app';
 import { startApp } from './support/app';
 import { PASSWORD, uniqueEmail } from './support/browser';
 import { useFakeDate } from './support/clock';
-import { ACCOUNT_CEILING_FACTOR } from '../apps/sample/src/http/auth-rate-limits';
+import { ACCOUNT_CEILING_FACTOR, addressKey } from '../apps/sample/src/http/auth-rate-limits';
 
 type BareApp = Awaited<ReturnType<typeof startBareApp>>;
 
@@ -188,6 +188,32 @@ describe('sample app login and register limits', () => {
       expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '20']);
       expect((await login(t.server, email, '203.0.113.61')).status).toBe(401);
       expect((await login(t.server, uniqueEmail('other'), '203.0.113.60')).status).toBe(401);
+    } finally {
+      clock.restore();
+      await t.close();
+    }
+  });
+
+  it.each<[string, string]>([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2::a', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:ffff:0:0:1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+  ])('an IPv6 client counts by its /64 (one host can have billions of addresses): %s → %s', (ip, key) => {
+    expect(addressKey(ip)).toBe(key);
+  });
+
+  it('login per address: two addresses of one IPv6 /64 share a budget; another /64 has its own', async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_RATE_LIMIT: '2' });
+    const clock = useFakeDate();
+    try {
+      const email = uniqueEmail('v6');
+      expect((await login(t.server, email, '2001:db8:1:2::a')).status).toBe(401);
+      expect((await login(t.server, email, '2001:db8:1:2::b')).status).toBe(401);
+      expect((await login(t.server, uniqueEmail('v6-other'), '2001:db8:1:2:ffff::9')).status).toBe(429);
+      expect((await login(t.server, uniqueEmail('v6-other'), '2001:db8:1:3::a')).status).toBe(401);
     } finally {
       clock.restore();
       await t.close();

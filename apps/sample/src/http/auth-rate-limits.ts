@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimitedError, SessionHttp, SessionRateLimiter, type RateLimit, type RequestLike, type ResponseLike } from 'nest-sessions';
 import { normaliseEmail, sampleConfig, type SampleConfig } from '../config/sample-config';
@@ -47,8 +48,12 @@ export class AuthRateLimits {
     return this.spend(res, [`login:ip:${this.ip(req)}`, limits.loginPerIp], [`reauthenticate:account:${userId}`, limits.loginPerAccount]);
   }
 
+  /**
+   * The client's address as the limits count it: an IPv6 client by its /64, the block one host or
+   * home network is given (counting each of its addresses apart would give it billions of budgets).
+   */
   private ip(req: RequestLike): string {
-    return this.http.clientOf(req).ip ?? 'unknown';
+    return addressKey(this.http.clientOf(req).ip ?? 'unknown');
   }
 
   private async spend(res: ResponseLike, ...limits: Array<[string, RateLimit]>): Promise<void> {
@@ -59,4 +64,16 @@ export class AuthRateLimits {
       throw error;
     }
   }
+}
+
+/** IPv4 as it is; IPv6 (not IPv4-mapped) by its first four groups, the /64 network. */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
