@@ -4,8 +4,7 @@
  * list is short on purpose: the longer it is, the more often random letters split into it, and
  * the bound on that (secret-strength.bounds.spec.ts) is computed from the words' lengths.
  */
-export const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(
-  (
+const BASE_WORDS = (
     // common English
     'a i am an as at be by do go he if in is it me my no of on or so to up us we ' +
     'all and any are but can did for get has her him his how its let may new not now one our out ' +
@@ -24,6 +23,13 @@ export const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(
     'production public refresh replace safe sample secure session sign signing super supersecret ' +
     'temp test token todo complex dummy insecure placeholder qwerty letmein welcome hello world ' +
     'account backup client cloud data database internal live main master report reporting root ' +
-    'server service services staging system user users webhook'
-  ).split(/\s+/),
-);
+    'server service services staging system user users webhook application deploy signature'
+).split(/\s+/);
+
+/** A word and its plain inflections (`secrets`, `goes`, `used`, `signing`), as placeholders write them. */
+function inflections(word: string): string[] {
+  const stem = word.endsWith('e') ? word.slice(0, -1) : word;
+  return [word, `${word}s`, `${word}es`, `${stem}ed`, `${stem}ing`];
+}
+
+export const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set(BASE_WORDS.flatMap(inflections));

@@ -104,6 +104,12 @@ describe('resolveSessionOptions', () => {
       ['the alphabet and the digits', 'abcdefghijklmnopqrstuvwxyz0123456789'],
       ['counting digits', '0123456789012345678901234567890123456789'],
       ['a passphrase', 'correct horse battery staple and more words here'],
+      ['run-together words with inflections', 'thisisasecretkeyusedforsigningjwts'],
+      ['more inflections', 'mysupersecretjwtsecretsforsigningtokens'],
+      ['an instruction run together', 'thisisnotasecurekeypleasechangeitbeforedeploying'],
+      ['capitals run together', 'THISISMYSECRETKEYFORTHEAPPLICATION'],
+      ['PascalCase words', 'YourSuperSecretKeyHereChangeInProduction'],
+      ['PascalCase words and a year', 'MySuperSecretKey_ChangeMe_InProd_2024'],
     ])('refuses a value without enough randomness (%s)', (_label, value) => {
       expect(Buffer.byteLength(value)).toBeGreaterThanOrEqual(32);
       const e = configError(() => resolve({ [name]: value }));

@@ -97,10 +97,17 @@ describe('the secret check never refuses a random value (exact bounds)', () => {
     expect(estimateSecretEntropy(Buffer.from('prxbecleluseersunorhlfidcsedrfor'))).toBeGreaterThan(150);
   });
 
-  it('mixed-case letters read as words only as lower, UPPER or Capitalised: 3 × 2^-31 of them, times the split', () => {
-    expect(readsAsWords('SuperSecret')).toBe(false);
-    expect(readsAsWords('Supersecret')).toBe(true);
-    expect(3 * 2 ** -31 * wordsBound(32)).toBeLessThan(NEGLIGIBLE);
+  it('mixed-case letters read as words only as lower, UPPER, Capitalised or camelCase: that pattern, times the split, is below 2^-40 for 32 of them', () => {
+    expect(readsAsWords('SuperSecret')).toBe(true);
+    expect(readsAsWords('superSecretKey')).toBe(true);
+    expect(readsAsWords('SUperSecret')).toBe(false);
+    // Case patterns of n letters the rule takes: no two capitals in a row and a lower-case last
+    // letter (all lower included), or all capitals.
+    let endsLower = 1;
+    let endsUpper = 1;
+    for (let n = 2; n <= 32; n++) [endsLower, endsUpper] = [endsLower + endsUpper, endsLower];
+    const casePattern = (endsLower + 1) / 2 ** 32;
+    expect(casePattern * wordsBound(32)).toBeLessThan(NEGLIGIBLE);
   });
 });
 

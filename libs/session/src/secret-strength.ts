@@ -57,13 +57,14 @@ function standsAlone(runs: string[], i: number): boolean {
 }
 
 /**
- * Written as words are (lower, UPPER or Capitalised) and made entirely of placeholder words
+ * Written as words are (lower, UPPER, Capitalised, camelCase) and made entirely of placeholder words
  * (`supersecretkeythatshouldbelonger` is `super secret key that should be longer`). Random
  * letters rarely split that way: the chance falls by about a factor of five a letter (the bound
  * is computed in secret-strength.bounds.spec.ts).
  */
 export function readsAsWords(run: string): boolean {
-  if (!/^([a-z]+|[A-Z]+|[A-Z][a-z]+)$/.test(run)) return false;
+  // lower, UPPER, Capitalised, or words joined in camelCase or PascalCase (`ThisIsMySecretKey`).
+  if (!/^([a-z]+|[A-Z]+|[a-z]*(?:[A-Z][a-z]+)+)$/.test(run)) return false;
   return splitsIntoWords(run.toLowerCase());
 }
 
