@@ -1,7 +1,7 @@
 export { SessionModule } from './session.module';
 export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions, SessionRateLimitOptions } from './session.options';
 export { SESSION_DEFAULTS } from './session.defaults';
-export { MODULE_OPTIONS_TOKEN as SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
+export { SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
 export { SessionService } from './session.service';
 export type { IssueClient, RefreshClient, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
 export { SessionHttp, type SessionGrantBody } from './http/session-http';

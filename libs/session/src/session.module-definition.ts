@@ -4,6 +4,7 @@ import { SESSION_DEFAULTS } from './session.defaults';
 
 /** For `forRootAsync({ useClass })` / `useExisting`: a provider that makes the options. */
 export interface SessionOptionsFactory {
+  /** The options for `SessionModule`, made when the module starts. */
   createSessionOptions(): SessionModuleOptions | Promise<SessionModuleOptions>;
 }
 
@@ -17,3 +18,6 @@ export const {
   .setFactoryMethodName('createSessionOptions')
   .setExtras<SessionModuleExtras>({ routePrefix: SESSION_DEFAULTS.routePrefix, controller: true, dataSource: undefined }, (definition) => definition)
   .build();
+
+/** The injection token of the options given to `forRoot` or made by `forRootAsync`. */
+export const SESSION_MODULE_OPTIONS = MODULE_OPTIONS_TOKEN;

@@ -72,6 +72,7 @@ export class SessionModule extends SessionConfigurableModule {
     return withProviders(super.forRoot(options as typeof SESSION_OPTIONS_TYPE), options);
   }
 
+  /** `forRootAsync<number>()` likewise, with the options made by a factory, a class or an existing provider. */
   static override forRootAsync<Id extends UserId = any>(
     options: ConfigurableModuleAsyncOptions<SessionModuleOptions<Id>, 'createSessionOptions'> & Partial<SessionModuleExtras>,
   ): DynamicModule {

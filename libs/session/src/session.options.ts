@@ -155,6 +155,7 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   lineageSize?: number;
 }
 
+/** `cookies`: the names and the `Secure` flag of the session's three cookies. */
 export interface SessionCookieOptions {
   /**
    * `Secure` flag and `__Host-`/`__Secure-` prefixes. Default `true`. `false` is for plain-http
@@ -186,6 +187,7 @@ export interface SessionModuleExtras {
   dataSource?: string | DataSource;
 }
 
+/** `csrf`: which origins count as the app's own for cookie-authenticated unsafe requests. */
 export interface SessionCsrfOptions {
   /**
    * The app's own origin (`https://app.example.com`). Default: the request's `Host`, with the
@@ -197,6 +199,7 @@ export interface SessionCsrfOptions {
   trustedOrigins?: string[];
 }
 
+/** `cleanup`: the scheduled deletion of ended sessions, in batches, by one instance at a time. */
 export interface SessionCleanupOptions {
   /** Run the scheduled job. Default `true` (it needs the app's `ScheduleModule.forRoot()`). `runOnce()` works either way. */
   enabled?: boolean;

@@ -18,6 +18,7 @@ import { SessionCleanupService } from './session-cleanup.service';
  */
 @Module({})
 export class SessionCleanupModule {
+  /** The cleanup alone, for a job or CLI process that holds no session secrets. */
   static forRoot(options: { cleanup?: SessionCleanupOptions; dataSource?: string | DataSource } = {}): DynamicModule {
     return {
       module: SessionCleanupModule,

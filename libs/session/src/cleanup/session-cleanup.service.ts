@@ -59,6 +59,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     private readonly moduleRef: ModuleRef,
   ) {}
 
+  /** Schedules the cleanup when enabled and the app has `ScheduleModule.forRoot()`. */
   onApplicationBootstrap(): void {
     const { enabled, cron } = this.cleanup;
     if (!enabled) return;
@@ -82,6 +83,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     this.job.start();
   }
 
+  /** Stops the schedule and waits for a pass under way. */
   async onApplicationShutdown(): Promise<void> {
     void this.job?.stop();
     clearTimeout(this.jitterTimer);

@@ -32,6 +32,7 @@ export interface CsrfRejectedEvent {
   route: string;
 }
 
+/** Each event's name and its listener's arguments, for `SessionEvents.on(name, listener)`. */
 export interface SessionEventMap {
   /** A session was created by `issue`. */
   issued: [SessionEvent];
@@ -91,6 +92,7 @@ export class SessionEvents extends EventEmitter<SessionEventMap> implements OnMo
     super();
   }
 
+  /** Finds `EventEmitter2` when the app has `@nestjs/event-emitter`. */
   onModuleInit(): void {
     this.bus = this.findEventEmitter2();
   }

@@ -18,6 +18,7 @@ export class LoginCsrfGuard implements CanActivate {
     return true;
   }
 
+  /** Where the request is (a hook for subclasses, as on `CsrfGuard`). */
   protected getRequest(context: ExecutionContext): RequestLike {
     return context.switchToHttp().getRequest<RequestLike>();
   }

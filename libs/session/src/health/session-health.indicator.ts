@@ -14,11 +14,13 @@ export type SessionHealthResult<Key extends string = string, Detail extends obje
   { status: 'up' | 'down' } & Detail
 >;
 
+/** The details of the database check (`pingCheck`). */
 export type SessionDatabaseHealth = {
   /** Why the database is reported down: it answered with an error, or not within the timeout. */
   reason?: 'unavailable' | 'timeout';
 };
 
+/** The details of the revocation listener check (`revocationListenerCheck`). */
 export type SessionRevocationListenerHealth = {
   /** `not-applicable` in stateless mode and with `revocationBus: 'none'` (reported `up`). */
   listener: 'connected' | 'disconnected' | 'not-applicable';
@@ -26,6 +28,7 @@ export type SessionRevocationListenerHealth = {
   transport?: 'postgres' | 'redis';
 };
 
+/** Options of the database check (`pingCheck`). */
 export interface SessionPingCheckOptions {
   /** How long `SELECT 1` may take before the database counts as down, in ms. Default 1000. */
   timeout?: number;

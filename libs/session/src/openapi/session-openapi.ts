@@ -38,6 +38,7 @@ export type SessionSecurityScheme = {
   bearerFormat?: 'JWT';
 };
 
+/** Options of `addSessionSecurity` and `sessionSecuritySchemes`: the app's cookie settings. */
 export interface SessionSecurityOptions {
   /**
    * The cookie settings given to `SessionModule` (`secure` and `accessName` decide the access
@@ -70,6 +71,7 @@ export function sessionSecuritySchemes(options: SessionSecurityOptions = {}): Re
 
 /** Anything with `DocumentBuilder`'s `addSecurity(name, scheme)`. */
 export interface SecuritySchemeBuilder {
+  /** Adds a security scheme to the document under `name`. */
   addSecurity(name: string, scheme: SessionSecurityScheme): unknown;
 }
 

@@ -13,6 +13,7 @@ export class MemoryRateLimitStore implements SessionRateLimitStore {
     this.tats = new LRUCache({ max: maxKeys });
   }
 
+  /** Spends one attempt of `key` under `rule` at `nowMs`, if the rule allows it. */
   async consume(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict> {
     const step = gcraStep(this.tats.get(key) ?? null, nowMs * 1000, rule);
     if (step.allowed && step.tatUs !== null) this.tats.set(key, step.tatUs);

@@ -7,5 +7,6 @@ import type { RateLimitRule, RateLimitVerdict } from './gcra';
  * key's stored state, and never charges a refused attempt.
  */
 export interface SessionRateLimitStore {
+  /** Spends one attempt of `key` under `rule` at `nowMs`, if the rule allows it; atomic across callers. */
   consume(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict>;
 }

@@ -18,8 +18,11 @@ export interface SessionSocket {
     secure?: boolean;
   };
   readonly connected?: boolean;
+  /** Sends an event to the client. */
   emit(event: string, ...args: any[]): unknown;
+  /** Ends the connection from the server. */
   disconnect(close?: boolean): unknown;
+  /** Runs once when the socket disconnects. */
   once(event: 'disconnect', listener: (...args: any[]) => void): unknown;
 }
 

@@ -112,6 +112,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     private readonly moduleRef: ModuleRef,
   ) {}
 
+  /** Subscribes to ended sessions and, in strict mode, starts the periodic check. */
   onModuleInit(): void {
     const liveness = this.moduleRef.get(SessionLiveness, { strict: false });
     this.liveness = liveness;
@@ -122,6 +123,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Stops the timers and forgets the bound sockets. */
   onApplicationShutdown(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
