@@ -5,6 +5,7 @@ export { SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.mo
 export { SessionService } from './session.service';
 export type { IssueClient, RefreshClient, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
 export { SessionHttp, type SessionGrantBody } from './http/session-http';
+export { SessionExceptionFilter } from './http/session-exception.filter';
 export { SessionCredentials } from './http/session-credentials';
 export type { AccessTokenSource } from './http/access-token-source';
 export type { RequestLike, ResponseLike } from './http/http-types';

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res, SetMetadata, UseGuards, VERSION_NEUTRAL, type Type } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res, SetMetadata, UseFilters, UseGuards, VERSION_NEUTRAL, type Type } from '@nestjs/common';
+import { SessionExceptionFilter } from './http/session-exception.filter';
 import { CSRF_LENIENT_COOKIES_KEY } from './session.constants';
 import { CsrfGuard } from './guards/csrf.guard';
 import { isSessionId } from './tokens/refresh-token';
@@ -59,6 +60,7 @@ const SESSION_ITEM: OpenApiSchema = {
 export function createSessionController(prefix: string): Type<unknown> {
   @Controller({ path: prefix, version: VERSION_NEUTRAL })
   @UseGuards(CsrfGuard)
+  @UseFilters(SessionExceptionFilter)
   @ApiTagged('sessions')
   class SessionController {
     constructor(
@@ -90,7 +92,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       const presented = this.credentials.refreshToken(req, body);
       if (!presented) throw new UnauthenticatedError();
       try {
-        const grant = await this.http.edge(() => this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip }));
+        const grant = await this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip });
         const { sessionExpiresAt: _e, ...visible } = this.http.send(res, grant);
         return visible;
       } catch (error) {
@@ -130,7 +132,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       const accessToken = attempt(() => this.credentials.accessToken(req)?.token ?? null);
       let ended: string | null = null;
       try {
-        ended = await this.http.edge(() => this.sessions.logout(presented, accessToken));
+        ended = await this.sessions.logout(presented, accessToken);
       } finally {
         // Clear-Site-Data wipes every cookie of the site: only for a session that was proven.
         this.http.clear(res, ended !== null);
@@ -148,7 +150,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       authenticated: true,
     })
     async logoutAll(@CurrentUser() user: SessionUser<UserId>, @Res({ passthrough: true }) res: ResponseLike) {
-      await this.http.edge(() => this.sessions.revokeAllForUser(user.id, 'logout_all'));
+      await this.sessions.revokeAllForUser(user.id, 'logout_all');
       this.http.clear(res);
     }
 
@@ -164,7 +166,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       authenticated: true,
     })
     async logoutOthers(@CurrentUser() user: SessionUser<UserId>, @CurrentSession() session: SessionInfo) {
-      await this.http.edge(() => this.sessions.revokeOthers(user.id, session.id));
+      await this.sessions.revokeOthers(user.id, session.id);
     }
 
     @Get('sessions')
@@ -177,7 +179,7 @@ export function createSessionController(prefix: string): Type<unknown> {
     })
     async list(@CurrentUser() user: SessionUser<UserId>, @CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       this.http.noStore(res);
-      return this.http.edge(() => this.sessions.listForUser(user.id, session.id));
+      return this.sessions.listForUser(user.id, session.id);
     }
 
     @Delete('sessions/:id')
@@ -198,7 +200,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       @Res({ passthrough: true }) res: ResponseLike,
     ) {
       if (!isSessionId(id)) throw new NotFoundError();
-      if (!(await this.http.edge(() => this.sessions.revoke(id, 'revoked', user.id)))) throw new NotFoundError();
+      if (!(await this.sessions.revoke(id, 'revoked', user.id))) throw new NotFoundError();
       if (id === session.id && session.tokenSource === 'cookie') this.http.clear(res, false);
     }
 
@@ -217,7 +219,7 @@ export function createSessionController(prefix: string): Type<unknown> {
     async csrfToken(@CurrentSession() session: SessionInfo, @Res({ passthrough: true }) res: ResponseLike) {
       const csrfToken = this.sessions.csrfTokenFor(session.id);
       if (session.tokenSource === 'cookie') {
-        const lifetime = await this.http.edge(() => this.sessions.cookieLifetime(session.id));
+        const lifetime = await this.sessions.cookieLifetime(session.id);
         this.http.sendCsrf(res, csrfToken, lifetime.expiresAt, lifetime.persistent);
       }
       this.http.noStore(res);

@@ -58,7 +58,7 @@ export class AuthRateLimits {
 
   private async spend(res: ResponseLike, ...limits: Array<[string, RateLimit]>): Promise<void> {
     try {
-      for (const [key, limit] of limits) await this.http.edge(() => this.limiter.consume(key, limit));
+      for (const [key, limit] of limits) await this.limiter.consume(key, limit);
     } catch (error) {
       if (error instanceof RateLimitedError) this.http.retryAfter(res, error.retryAfterSeconds);
       throw error;

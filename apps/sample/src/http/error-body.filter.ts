@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ServiceUnavailableError, SessionGraphQLError } from 'nest-sessions';
+import { ServiceUnavailableError, SessionGraphQLError, toHttpError } from 'nest-sessions';
 
 type ErrorBody = { statusCode: number; code: string; message: string };
 
@@ -62,7 +62,9 @@ export class ErrorBodyFilter implements ExceptionFilter {
     return new SessionGraphQLError(body.code, body.statusCode, body.message);
   }
 
-  private describe(exception: unknown): { status: number; body: ErrorBody } {
+  private describe(thrown: unknown): { status: number; body: ErrorBody } {
+    // The library's store failures (SessionStoreUnavailableError) are a 503, as SessionExceptionFilter answers them.
+    const exception = toHttpError(thrown);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();

@@ -69,6 +69,6 @@ export class AccountController {
   @ApiErrors({ 401: ['REAUTHENTICATION_REQUIRED', 'UNAUTHENTICATED', 'SESSION_REVOKED'] })
   async changePassword(@Body() dto: NewPasswordDto, @CurrentUser() user: SessionUser, @CurrentSession() session: SessionInfo) {
     await this.users.changePassword(user.id, dto.newPassword);
-    await this.sessionHttp.edge(() => this.sessions.revokeOthers(user.id, session.id, 'password_changed'));
+    await this.sessions.revokeOthers(user.id, session.id, 'password_changed');
   }
 }

@@ -62,7 +62,7 @@ export class SessionHttp implements OnModuleInit {
    * so no live session is left that nobody holds.
    */
   async login(req: RequestLike, res: ResponseLike, user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrantBody> {
-    const grant = await this.edge(() => this.sessions.issue(user, { ...this.clientOf(req), ...client }));
+    const grant = await this.storeFailureAs503(() => this.sessions.issue(user, { ...this.clientOf(req), ...client }));
     try {
       return this.send(res, grant);
     } catch (error) {
@@ -104,7 +104,7 @@ export class SessionHttp implements OnModuleInit {
    * writes the new access token (cookie, or body for bearer sessions), whose `auth_time` is now.
    */
   async reauthenticate(res: ResponseLike, session: SessionInfo<UserId>): Promise<SessionGrantBody> {
-    const grant = await this.edge(() => this.sessions.reauthenticate(session.id, session.userId));
+    const grant = await this.storeFailureAs503(() => this.sessions.reauthenticate(session.id, session.userId));
     return this.send(res, grant);
   }
 
@@ -135,8 +135,8 @@ export class SessionHttp implements OnModuleInit {
     this.adapter.setHeader(res, 'Pragma', 'no-cache');
   }
 
-  /** Runs a service call, answering a store failure with a 503 `SessionError`. */
-  async edge<T>(call: () => Promise<T>): Promise<T> {
+  /** Runs a service call, answering a store failure with a 503 `SessionError` (`login` works without the filter). */
+  private async storeFailureAs503<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
