@@ -3,7 +3,8 @@ export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, S
 export { SESSION_DEFAULTS } from './session.defaults';
 export { SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
 export { SessionService } from './session.service';
-export type { IssueClient, RefreshClient, SessionGrant, PresentedRefreshToken, AuthenticatedSession } from './session.service';
+export type { IssueClient, RefreshClient, SessionGrant, PresentedRefreshToken } from './session-grant';
+export type { AuthenticatedSession } from './authenticated-session';
 export { SessionHttp, type SessionGrantBody } from './http/session-http';
 export { SessionExceptionFilter } from './http/session-exception.filter';
 export { SessionCredentials } from './http/session-credentials';

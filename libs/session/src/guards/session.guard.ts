@@ -9,7 +9,8 @@ import type { RequestLike } from '../http/http-types';
 import { requestOfContext } from '../http/request-of-context';
 import { sessionErrorFor } from '../graphql/session-graphql-error';
 import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
-import { SessionService, authenticatedFrom } from '../session.service';
+import { SessionService } from '../session.service';
+import { authenticatedFrom } from '../authenticated-session';
 import { SessionJwtStrategy } from './jwt.strategy';
 import { VerifiedToken, VerifiedTokenCache } from './verified-token-cache';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { UnauthenticatedError } from '../errors/session-error';
-import type { PresentedRefreshToken } from '../session.service';
+import type { PresentedRefreshToken } from '../session-grant';
 import { readCookie } from './cookies';
 import { findAccessToken, type AccessTokenSource } from './access-token-source';
 import type { RequestLike } from './http-types';
