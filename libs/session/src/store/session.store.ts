@@ -2,104 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
 import { runInTransaction, runStatement } from './run-statement';
-import type { RevokeReason, SessionTransport } from '../session.types';
+import type { RevokeReason } from '../session.types';
 import { gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
-import type { RateLimitRule } from '../rate-limit/gcra';
+import type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
 
-/** The columns a refresh needs, read by primary key. */
-export interface RefreshRow {
-  userId: string;
-  /** The app gave the user id as a number. */
-  userIdNumeric: boolean;
-  transport: SessionTransport;
-  secretHash: Buffer;
-  /** The hash of the secret rotated out last, if any. */
-  previousHash: Buffer | null;
-  rotatedAt: Date | null;
-  generation: number;
-  expiresAt: Date;
-  absoluteExpiresAt: Date;
-  revokedAt: Date | null;
-  revokeReason: RevokeReason | null;
-  /** When the user last proved who they are: the login, or the last re-authentication. */
-  authenticatedAt: Date;
-  /** This session's idle timeout; null: the app's. */
-  idleTimeoutMs: number | null;
-  persistent: boolean;
-}
-
-/** A rotation of the current secret, as `rotateCurrent` asks for it. */
-export interface CurrentRotation {
-  id: string;
-  /** The presented secret's hash under every accepted pepper. */
-  hashes: Buffer[];
-  newHash: Buffer;
-  now: Date;
-  /** The app's idle timeout, for sessions that keep none of their own. */
-  idleTimeoutMs: number;
-  lineageSize: number;
-  /** The token came in the refresh cookie (a cookie session), else in a body (a bearer one). */
-  viaCookie: boolean;
-  /** Rate limits to spend first, in order; each only if the ones before allowed the attempt. */
-  limits: Array<{ key: string; rule: RateLimitRule }>;
-}
-
-/** What `rotateCurrent` did. */
-export type CurrentRotationResult =
-  | { outcome: 'rotated'; row: RotatedRow }
-  /** The limit at `index` refused; `prior` is its state before (null: just created elsewhere). */
-  | { outcome: 'limited'; index: number; prior: string | null }
-  /** Not the current secret of an open session of this transport: the full classification decides. */
-  | { outcome: 'not_current' };
-
-/** The session after a rotation, with what the access token and the undo need. */
-export interface RotatedRow {
-  userId: string;
-  userIdNumeric: boolean;
-  transport: SessionTransport;
-  generation: number;
-  expiresAt: Date;
-  absoluteExpiresAt: Date;
-  authenticatedAt: Date;
-  persistent: boolean;
-  /** `rotated_at` before this rotation, for `undoRotation`. */
-  previousRotatedAt: Date | null;
-}
-
-export interface NewSessionRow {
-  id: string;
-  userId: string;
-  userIdNumeric: boolean;
-  transport: SessionTransport;
-  secretHash: Buffer;
-  now: Date;
-  expiresAt: Date;
-  absoluteExpiresAt: Date;
-  userAgent: string | null;
-  ip: string | null;
-  /** Null: the app's idle timeout. */
-  idleTimeoutMs: number | null;
-  persistent: boolean;
-}
-
-export interface LiveSessionRow {
-  id: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  userAgent: string | null;
-  ip: string | null;
-}
-
-/**
- * A position in the cleanup's `(expires_at, id)` walk. The timestamp travels as ISO-8601 text
- * with microseconds: a JS Date would round it to milliseconds, and a rounded bound would cut
- * batches short.
- */
-export interface CleanupCursor {
-  expiresAt: string;
-  id: string;
-}
+export type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
 
 // to_char gives NULL for an infinite timestamp; those travel as Postgres' own '-infinity'.
 const CURSOR_TEXT = `CASE WHEN isfinite(expires_at) THEN to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE expires_at::text END`;
