@@ -1,6 +1,9 @@
 import request from 'supertest';
-import { SESSION_BEARER_SCHEME, SESSION_COOKIE_SCHEME } from 'nest-sessions';
 import { startApp, type TestApp } from './support/app';
+
+// The scheme names are part of the documented surface: an app's own decorators may name them.
+const SESSION_COOKIE_SCHEME = 'sessionCookie';
+const SESSION_BEARER_SCHEME = 'sessionBearer';
 
 type Method = 'get' | 'post' | 'delete';
 

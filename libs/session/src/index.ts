@@ -34,27 +34,16 @@ export { SessionSocketsModule } from './sockets/session-sockets.module';
 export { socketUser, socketSession, SOCKET_SESSION_EVENT, SOCKET_SESSION_ENDED_EVENT } from './sockets/session-socket';
 export type { SessionSocket, SessionSocketMiddleware, SessionSocketError, SessionEndedPayload, SessionEndedReason } from './sockets/session-socket';
 export { MemoryRateLimitStore } from './rate-limit/memory-rate-limit.store';
-export { gcraStep, emissionIntervalUs, type RateLimitRule, type RateLimitVerdict } from './rate-limit/gcra';
+export type { RateLimitRule, RateLimitVerdict } from './rate-limit/gcra';
 export type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 export type { RateLimit } from './rate-limit/rate-limit-options';
 export type { SessionHealthResult, SessionDatabaseHealth, SessionRevocationListenerHealth, SessionPingCheckOptions } from './health/session-health.indicator';
-export { SESSION_COOKIE_SCHEME, SESSION_BEARER_SCHEME, addSessionSecurity, sessionSecuritySchemes, sessionErrorSchema } from './openapi/session-openapi';
+export { addSessionSecurity, sessionErrorSchema } from './openapi/session-openapi';
 export type { OpenApiSchema, SessionSecurityScheme, SessionSecurityOptions, SecuritySchemeBuilder } from './openapi/session-openapi';
 export { ApiSessionAuth } from './openapi/api-docs';
 export { SessionEntity } from './store/session.entity';
-export { SessionRateLimitEntity } from './store/rate-limit.entity';
 export { sessionEntities } from './store/session-entities';
-export {
-  sessionMigrations,
-  CreateAuthSessions1764200000000,
-  IndexSessionsByEnd1764200002000,
-  RecordUserIdType1764200003000,
-  CountGraceHits1764200004000,
-  CreateRateLimits1764200005000,
-  RecordAuthenticationTime1764200006000,
-  RecordSessionProfile1764200007000,
-  IndexOpenSessionsByEnd1764200008000,
-} from './store/migrations';
+export { sessionMigrations } from './store/migrations';
 export type { SessionUser, SessionInfo, SessionTransport, SessionListItem, RevokeReason, UserId } from './session.types';
 export * from './errors/session-error';
 export { SessionConfigError } from './errors/session-config-error';

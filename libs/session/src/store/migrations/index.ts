@@ -1,3 +1,4 @@
+import type { MigrationInterface } from 'typeorm';
 import { CreateAuthSessions1764200000000 } from './1764200000000-create-auth-sessions';
 import { IndexSessionsByEnd1764200002000 } from './1764200002000-index-sessions-by-end';
 import { RecordUserIdType1764200003000 } from './1764200003000-record-user-id-type';
@@ -8,5 +9,6 @@ import { RecordSessionProfile1764200007000 } from './1764200007000-record-sessio
 import { IndexOpenSessionsByEnd1764200008000 } from './1764200008000-index-open-sessions-by-end';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
-export const sessionMigrations = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000];
+// Typed as migration classes: each class's name is TypeORM's record of it, not an API.
+export const sessionMigrations: Array<new () => MigrationInterface> = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000];
 export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000 };
