@@ -163,7 +163,7 @@ describe.each(ADAPTERS)('AnyGuard(SessionGuard, a passport strategy) in a user a
   });
 });
 
-/** The README's "guard everything by default": SessionGuard bound globally, open routes @Public(). */
+/** docs/getting-started.md's "guard everything by default": SessionGuard bound globally, open routes @Public(). */
 @Controller('machine')
 class GloballyGuardedController {
   @Get('default')

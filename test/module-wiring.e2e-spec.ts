@@ -38,7 +38,7 @@ async function boot(session: DynamicModule) {
   return { app, logger, server: app.getHttpServer() };
 }
 
-/** The library used the way the README shows, without the sample app. */
+/** The library used the way docs/getting-started.md shows, without the sample app. */
 describe('SessionModule wiring', () => {
   it('forRoot: programmatic issue, validateAccessToken, bearer refresh, and a warning without ScheduleModule', async () => {
     const { app, logger, server } = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocationBus: 'none' }));

@@ -19,7 +19,7 @@ const close = (server: Server) => new Promise<void>((resolve) => server.close(()
 
 /** Key rotation without logouts, and verification by another service through the JWK Set. */
 describe('signing keys', () => {
-  describe('the README rotation runbook, walked with live sessions (nobody is logged out)', () => {
+  describe('the rotation runbook of docs/signing-keys.md, walked with live sessions (nobody is logged out)', () => {
     const jwtSecret = randomBytes(32).toString('base64url');
     const sessionSecret = randomBytes(32).toString('base64url');
     const esKey = pem();

@@ -22,7 +22,7 @@ import { report } from './support/report';
 /**
  * Wycheproof-style mutations of the three tokens a client holds, sent over HTTP
  * to the real sample app. Each access-token mutation names the one answer that is right for it
- * (docs/security.md cases 1, 3–14; README "Tokens, cookies and the security defaults"):
+ * (docs/security.md cases 1, 3–14; docs/tokens-and-cookies.md, "Access tokens"):
  *
  * - `ACCESS_TOKEN_EXPIRED` only for a token whose signature, `typ`, `iss` and `aud` verified and
  *   which has expired; `UNAUTHENTICATED` for every other failure; `SESSION_REVOKED` for a genuine
@@ -30,7 +30,7 @@ import { report } from './support/report';
  * - Mutations of the claims are re-signed with the app's key (`TEST_JWT_SECRET`), so the check
  *   they reach is the claim check, not the signature.
  * - A few variants must be accepted and are counted apart as controls: `jwk`/`jku`/`x5u`/`x5c`
- *   signed with the app's key (the README: these headers are ignored, neither trusted nor
+ *   signed with the app's key (docs/tokens-and-cookies.md: these headers are ignored, neither trusted nor
  *   refused), legal NumericDate values (floats, negative `iat`/`nbf`), `aud` arrays containing
  *   ours, a token of exactly 4096 bytes, whitespace HTTP itself strips around a field value.
  *
@@ -314,7 +314,7 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
     const cases: Case[] = [];
     for (const [label, extra] of embedded) {
       cases.push({ label: `${label}, signed with the attacker key`, token: withHeader({ ...HEADER, ...extra }, ATTACKER_KEY), expected: 'UNAUTHENTICATED' });
-      // README: these headers are ignored. Signed with the configured key they change nothing,
+      // docs/tokens-and-cookies.md: these headers are ignored. Signed with the configured key they change nothing,
       // except a `kid` no configured key has, which is refused whatever else comes with it (case 13).
       const control = extra.kid === undefined ? 'accepted' : 'UNAUTHENTICATED';
       cases.push({ label: `${label}, signed with the app key (control: ${control === 'accepted' ? 'ignored' : 'unknown kid'})`, token: withHeader({ ...HEADER, ...extra }), expected: control });
@@ -703,7 +703,7 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
   it('tokens naming no live session, and a genuine token of a revoked session', async () => {
     // A token signed with the app's key that names a session which does not exist, or belongs to
     // another user, needs the key to make: the app answers it like a revoked session in strict
-    // mode (README: "every other failure is UNAUTHENTICATED (or SESSION_REVOKED in strict mode)").
+    // mode (docs/tokens-and-cookies.md: "every other failure is UNAUTHENTICATED (or SESSION_REVOKED in strict mode)").
     // Either code is a 401 that means "log in again"; what the app said is logged in the summary.
     const noLive = (label: string, patch: Record<string, unknown>): Case => ({ label, token: withClaims(patch), expected: ['UNAUTHENTICATED', 'SESSION_REVOKED'] });
     const cases: Case[] = [

@@ -5,13 +5,24 @@
 // then boots it on Express and on Fastify, on Node 22 and Node 24 (the supported versions), against a real
 // Postgres (DATABASE_URL, else the embedded engine), and runs register → login → guarded GET →
 // CSRF-guarded POST → refresh → logout over HTTP. Any failure exits non-zero.
+//
+// It also compiles the docs' code against the tarball: every ```ts / ```typescript block of
+// README.md and docs/*.md becomes a file of its own in the fresh app (`doc-snippets/<doc>/…`),
+// compiled with the app's strict tsconfig (tsconfig.doc-snippets.json extends it). The convention a
+// block follows is at the top of test/package/doc-snippets.cjs, in short: every TypeScript block is
+// a complete module (it imports what it uses); a first line `// name.ts` names the file, so later
+// blocks of the same doc can import it; a relative import the doc does not define resolves to the
+// stand-ins in test/package/doc-stubs/ (the app's own users service, say); code that is not meant to
+// compile uses another fence (```sh, ```json, ```js, ```text). The packages the blocks import are
+// installed in the fresh app for this (DOC_PACKAGES below).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../scripts/free-port.mjs';
+import { snippetFiles } from './doc-snippets.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const step = (text) => console.log(`\n[package] ${text}`);
@@ -34,7 +45,28 @@ step(`a fresh app in ${app}`);
 cpSync(join(root, 'test', 'package', 'app'), app, { recursive: true });
 const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const versions = { ...rootManifest.dependencies, ...rootManifest.devDependencies };
-const pick = (...names) => Object.fromEntries(names.map((n) => [n, versions[n]]));
+const pick = (...names) =>
+  Object.fromEntries(
+    names.map((n) => {
+      if (!versions[n]) throw new Error(`${n} is not a dependency of the repository's package.json: add it there to pin its version`);
+      return [n, versions[n]];
+    }),
+  );
+// What the docs' blocks import beyond the app's own dependencies. Not ioredis: the start without it
+// is checked below (an option that needs a missing optional peer stops the start).
+const DOC_PACKAGES = [
+  '@nestjs/graphql',
+  '@nestjs/apollo',
+  '@apollo/server',
+  'graphql',
+  '@nestjs/websockets',
+  'socket.io',
+  'socket.io-client',
+  '@nestjs/event-emitter',
+  '@nestjs/terminus',
+  '@nestjs/swagger',
+  'jose',
+];
 writeFileSync(
   join(app, 'package.json'),
   JSON.stringify(
@@ -45,6 +77,7 @@ writeFileSync(
         'nest-sessions': `file:${tarballPath}`,
         ...pick('@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/platform-fastify', '@nestjs/jwt', '@nestjs/passport'),
         ...pick('@nestjs/typeorm', '@nestjs/schedule', '@nestjs/config', 'passport', 'passport-jwt', 'typeorm', 'pg', 'reflect-metadata', 'rxjs'),
+        ...pick(...DOC_PACKAGES),
       },
       devDependencies: pick('typescript', '@types/node'),
     },
@@ -65,6 +98,9 @@ try {
 
   step('tsc (strict) against the shipped declarations');
   run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app]);
+
+  step('every TypeScript block of README.md and docs/*.md, compiled (strict) against the shipped declarations');
+  compileDocSnippets();
 
   let databaseUrl = process.env.DATABASE_URL;
   let poolSize = '10';
@@ -98,6 +134,40 @@ try {
   if (!process.env.KEEP_PACKAGE_APP) rmSync(app, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+/**
+ * Writes the docs' blocks into the fresh app and compiles them with its tsconfig. A failure is
+ * reported at the doc's own line (`docs/graphql.md:57`), not only at the extracted file's.
+ */
+function compileDocSnippets() {
+  const files = snippetFiles(root);
+  const origins = new Map();
+  for (const file of files) {
+    const path = join(app, 'doc-snippets', file.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, file.code);
+    origins.set(`doc-snippets/${file.path}`, file.origin);
+  }
+  writeFileSync(
+    join(app, 'tsconfig.doc-snippets.json'),
+    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true, rootDir: '.' }, include: ['doc-snippets/**/*.ts'] }, null, 2),
+  );
+  const blocks = files.filter((f) => !f.origin.startsWith('test/')).length;
+  try {
+    execFileSync(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.doc-snippets.json')], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`;
+    // `doc-snippets/readme/main.ts(12,5): error …` → `README.md:92 (doc-snippets/readme/main.ts): error …`
+    console.error(
+      output.replace(/^(doc-snippets\/[^(]+)\((\d+),\d+\)/gm, (whole, path, line) => {
+        const origin = /^(.*):(\d+)$/.exec(origins.get(path) ?? '');
+        return origin ? `${origin[1]}:${Number(origin[2]) + Number(line)} (${path})` : whole;
+      }),
+    );
+    throw new Error(`the docs' TypeScript blocks do not compile against the package (${blocks} blocks)`);
+  }
+  console.log(`[package] ${blocks} blocks of README.md and docs/*.md compile`);
+}
 
 /** Starts the app with `extra` settings and expects it to exit with `message` on stderr. */
 async function expectRefusal(databaseUrl, poolSize, extra, message) {

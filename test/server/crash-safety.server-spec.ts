@@ -306,7 +306,7 @@ describe('crash safety: the app process killed during a refresh storm (PostgreSQ
     expect(problems).toEqual([]);
     expect(await countAll()).toBe(totalBefore);
 
-    // The design's documented price of a lost answer (README, "Revocation"): once the window has
+    // The design's documented price of a lost answer (docs/revocation.md, "A lost refresh response"): once the window has
     // passed, the previous secret is reuse. A third process whose window (1 s) is already over
     // for these rows stands for the time passing: the client is signed out as if its token were
     // stolen, although only the crash took its answer.

@@ -27,7 +27,7 @@ import { CapturingLogger, closingOnFailure } from './app';
 export type Adapter = 'express' | 'fastify';
 export const ADAPTERS: Adapter[] = ['express', 'fastify'];
 
-/** A user's app, written from the README: its own login route, a guarded route, a CSRF-guarded one. */
+/** A user's app, written from docs/getting-started.md: its own login route, a guarded route, a CSRF-guarded one. */
 @Controller()
 export class UserAppController {
   constructor(private readonly sessionHttp: SessionHttp) {}

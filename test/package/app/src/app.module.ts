@@ -16,7 +16,7 @@ import { MeController } from './me.controller';
 })
 export class UsersModule {}
 
-/** The README's "Use it in your app", as a whole app. */
+/** docs/getting-started.md's wiring, as a whole app (numeric user ids). */
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true }),
@@ -28,7 +28,7 @@ export class UsersModule {}
         entities: [...sessionEntities, User],
         migrations: [...sessionMigrations],
         migrationsRun: true,
-        // The app's own users table; a real app ships a migration for it (the README's yourMigrations).
+        // The app's own users table; a real app ships a migration for it (getting-started.md's appMigrations).
         synchronize: true,
         logging: false,
         poolSize: Number(config.get('DATABASE_POOL_SIZE') ?? 10),

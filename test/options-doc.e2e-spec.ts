@@ -5,6 +5,7 @@ import { parseDuration, SESSION_DEFAULTS } from 'nest-sessions';
 
 const ROOT = join(__dirname, '..');
 const OPTIONS_FILE = join(ROOT, 'libs', 'session', 'src', 'session.options.ts');
+const DOC_FILE = join(ROOT, 'docs', 'options.md');
 
 /** Options with no entry in SESSION_DEFAULTS, and why. */
 const WITHOUT_DEFAULT: Record<string, RegExp> = {
@@ -21,13 +22,19 @@ const WITHOUT_DEFAULT: Record<string, RegExp> = {
   sessionLifetime: /none/,
 };
 
-/** Every option name of SessionModuleOptions, nested option objects as `cookies.secure` and so on. */
-function optionNames(): string[] {
+/** The interfaces of session.options.ts, by name. */
+function optionInterfaces(): Map<string, ts.InterfaceDeclaration> {
   const source = ts.createSourceFile(OPTIONS_FILE, readFileSync(OPTIONS_FILE, 'utf8'), ts.ScriptTarget.ES2022, true);
   const interfaces = new Map<string, ts.InterfaceDeclaration>();
   source.forEachChild((node) => {
     if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, node);
   });
+  return interfaces;
+}
+
+/** Every option name of an options interface, nested option objects as `cookies.secure` and so on. */
+function optionNames(root = 'SessionModuleOptions'): string[] {
+  const interfaces = optionInterfaces();
   const names = (name: string, prefix: string): string[] =>
     interfaces.get(name)!.members.flatMap((member) => {
       const key = (member.name as ts.Identifier).text;
@@ -35,14 +42,19 @@ function optionNames(): string[] {
       const nested = type && ts.isTypeReferenceNode(type) ? (type.typeName as ts.Identifier).text : undefined;
       return nested && interfaces.has(nested) ? names(nested, `${prefix}${key}.`) : [`${prefix}${key}`];
     });
-  return names('SessionModuleOptions', '');
+  return names(root, '');
 }
 
-/** The README's options table: name → default cell. `a / b` rows share the first name's prefix. */
-function documented(): Map<string, string> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### Options (`SessionModuleOptions`)'));
-  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| --- |')));
+/**
+ * A table of docs/options.md, found by its header row: name → default cell. `a / b` rows share the
+ * first name's prefix.
+ */
+function documented(header = '| option | default | meaning |'): Map<string, string> {
+  const doc = readFileSync(DOC_FILE, 'utf8');
+  const start = doc.indexOf(header);
+  if (start < 0) return new Map();
+  const end = doc.indexOf('\n\n', start);
+  const table = doc.slice(start, end < 0 ? undefined : end);
   const rows = new Map<string, string>();
   for (const line of table.split('\n').filter((l) => l.startsWith('| `'))) {
     const [nameCell, defaultCell] = line.split(' | ').map((c) => c.replace(/^\| /, ''));
@@ -70,8 +82,8 @@ function spellings(value: unknown): string[] {
   return [String(value)];
 }
 
-/** The README's options table and the options type say the same thing. */
-describe('README options reference', () => {
+/** docs/options.md's options table and the options type say the same thing. */
+describe('docs/options.md, the options reference', () => {
   const options = optionNames();
   const table = documented();
 
@@ -107,8 +119,11 @@ describe('README options reference', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('names the module extras (routePrefix, controller, dataSource)', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const extra of ['routePrefix', 'controller', 'dataSource']) expect(readme).toContain(`\`${extra}\``);
+  it('documents the module extras (routePrefix, controller, dataSource) in their own table, with the real default prefix', () => {
+    const extras = documented('| extra | default | meaning |');
+    const names = optionNames('SessionModuleExtras');
+    expect(names).toEqual(expect.arrayContaining(['routePrefix', 'controller', 'dataSource']));
+    expect([...extras.keys()].sort()).toEqual([...names].sort());
+    expect(extras.get('routePrefix')).toContain(`'${SESSION_DEFAULTS.routePrefix}'`);
   });
 });

@@ -1,5 +1,6 @@
-// Compiled by `npm run typecheck` (CI), never run: the README's wiring must compile for an app with
-// string ids and for one with numeric ids, on Express and on Fastify types.
+// Compiled by `npm run typecheck` (CI), never run: the wiring docs/getting-started.md shows must
+// compile for an app with string ids and for one with numeric ids, on Express and on Fastify types
+// (the docs' own blocks are checked by test/docs-snippets.e2e-spec.ts, with the adapter-neutral types).
 import { Body, Controller, Get, HttpCode, Injectable, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -56,7 +57,7 @@ const numericOptions = (users: NumericUsers): SessionModuleOptions<number> => ({
     }),
   ],
 })
-export class ReadmeModule {}
+export class UserIdWiringModule {}
 
 @Controller('auth')
 export class NumericAuthController {
