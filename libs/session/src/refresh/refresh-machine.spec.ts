@@ -541,6 +541,53 @@ describe('RefreshMachine: what a grant carries', () => {
   });
 });
 
+describe('RefreshMachine: what it tells the app', () => {
+  it('a rotation emits refreshed with the session and its user, on either path', async () => {
+    const fast = world(session({ userId: '42', userIdNumeric: true }));
+    await outcomeOf(fast, cookie(2));
+    const slow = world();
+    slow.store.missCurrentOnce = true;
+    await outcomeOf(slow, cookie(2));
+    expect(fast.events).toEqual([['refreshed', { sessionId: SID, userId: 42, at: new Date(T0) }]]);
+    expect(slow.events).toEqual([['refreshed', { sessionId: SID, userId: 'u1', at: new Date(T0) }]]);
+  });
+
+  it('the grace cap answers with the seconds left in the window', async () => {
+    const w = world(session({ graceHits: 3 }));
+    const error = await w.machine.refresh(cookie(1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(10);
+    const brief = world(session({ graceHits: 3 }), { refreshReuseGraceMs: 300 });
+    brief.clock.now = T0 - 4_800; // rotated 200 ms ago, inside the 300 ms window
+    const soon = await brief.machine.refresh(cookie(1)).catch((e: unknown) => e);
+    expect((soon as RateLimitedError).retryAfterSeconds).toBe(1);
+  });
+
+  it('a revocation for the wrong transport is logged with the session and user, never the token', async () => {
+    const w = world();
+    await outcomeOf(w, { token: token(2), via: 'body' });
+    expect(w.warnings).toEqual([`refresh token sent over the wrong transport; session ${SID} of user u1 revoked`]);
+    expect(w.warnings.join(' ')).not.toContain(secret(2));
+  });
+
+  it('a session that never rotated is judged on its row: no lineage read for a wrong secret', async () => {
+    const w = world(session({ lineage: [], generation: 0, rotatedAt: null }));
+    const lineage = jest.spyOn(w.store, 'findLineage');
+    expect((await outcomeOf(w, cookie(9))).outcome).toBe('UNAUTHENTICATED');
+    expect(lineage).not.toHaveBeenCalled();
+  });
+
+  it('a compare-and-swap that keeps losing gives up after two reads: SESSION_REVOKED, nothing rotated', async () => {
+    const w = world();
+    jest.spyOn(w.store, 'rotateCurrent').mockResolvedValue({ outcome: 'not_current' });
+    jest.spyOn(w.store, 'rotate').mockResolvedValue(false);
+    const reads = jest.spyOn(w.store, 'findForRefresh');
+    expect((await outcomeOf(w, cookie(2))).outcome).toBe('SESSION_REVOKED');
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(w.store.rows.get(SID)!.generation).toBe(2);
+  });
+});
+
 describe('RefreshMachine: failure paths keep their promises', () => {
   it('an undo that fails too still answers with the loader failure', async () => {
     const w = world();
@@ -633,7 +680,8 @@ describe('decideRefresh', () => {
     expect(label).toBe(expected);
   });
 
-  it('a zero grace window has no grace', () => {
-    expect(decideRefresh(row(), 'previous', 'cookie', T0, 0).kind).toBe('reuse');
+  it('a zero grace window has no grace, even in the millisecond of the rotation', () => {
+    expect(decideRefresh(row({ rotatedAt: new Date(T0) }), 'previous', 'cookie', T0, 0).kind).toBe('reuse');
+    expect(decideRefresh(row({ rotatedAt: new Date(T0) }), 'previous', 'cookie', T0, 1).kind).toBe('grace');
   });
 });
