@@ -11,7 +11,9 @@ import { MAX_IDS_PER_MESSAGE } from '../libs/session/src/revocation/revocation-m
 import { MAX_REVOCATION_PAYLOAD_BYTES, REVOCATION_MESSAGE_MAX_AGE_MS, RevocationCodec } from '../libs/session/src/revocation/revocation-codec';
 import { parseDuration } from '../libs/session/src/duration';
 import { resolveSessionOptions } from '../libs/session/src/resolve-options';
-import { ACCESS_TOKEN_TYP, AccessTokenService, type AccessClaims } from '../libs/session/src/tokens/access-token';
+import { AccessTokenService } from '../libs/session/src/tokens/access-token';
+import { ACCESS_TOKEN_TYP, type AccessClaims } from '../libs/session/src/tokens/access-claims';
+import { SessionJwtStrategy } from '../libs/session/src/guards/jwt.strategy';
 import { AccessTokenExpiredError, SessionError, UnauthenticatedError } from '../libs/session/src/errors/session-error';
 import { MAX_TOKEN_BYTES } from '../libs/session/src/session.constants';
 
@@ -75,6 +77,15 @@ function applyEdit(s: string, e: Edit): string {
 /** `expect(actual).toEqual(expected)`, paying for Jest's matcher only when they differ (hot loops). */
 function same(actual: unknown, expected: unknown): void {
   if (!isDeepStrictEqual(actual, expected)) expect(actual).toEqual(expected);
+}
+
+/** Awaits `promise`, returning its value or what it rejected with. */
+async function settle<T>(promise: Promise<T>): Promise<{ threw: false; value: T } | { threw: true; error: unknown }> {
+  try {
+    return { threw: false, value: await promise };
+  } catch (error) {
+    return { threw: true, error };
+  }
 }
 
 /** Runs `f`, returning its value or what it threw. */
@@ -606,7 +617,7 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
     {},
     { NODE_ENV: 'test' },
   );
-  const service = new AccessTokenService(options);
+  const service = new AccessTokenService(options, new SessionJwtStrategy(options));
   const OTHER_KEY = randomBytes(32);
 
   const enc = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
@@ -670,18 +681,18 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
   const errorKind = (error: unknown) =>
     error instanceof AccessTokenExpiredError ? 'expired' : error instanceof UnauthenticatedError ? 'unauthenticated' : `unexpected ${String(error)}`;
 
-  it('any string: throws only UnauthenticatedError (never "expired" without the key), never returns', () => {
-    const genuine = service.sign({ id: 'user-1', roles: [] }, newSessionId(), NOW_MS, NOW_MS + 86_400_000).token;
+  it('any string: throws only UnauthenticatedError (never "expired" without the key), never returns', async () => {
+    const genuine = (await service.sign({ id: 'user-1', roles: [] }, newSessionId(), NOW_MS, NOW_MS + 86_400_000)).token;
     const tokens = fc.oneof(
       anyText,
       fc.tuple(b64url(0, 80), b64url(0, 300), b64url(0, 60)).map(([a, b, c]) => `${a}.${b}.${c}`),
       fc.tuple(fc.jsonValue(), fc.jsonValue(), b64url(43, 43)).map(([hd, pl, sig]) => `${enc(JSON.stringify(hd) ?? '')}.${enc(JSON.stringify(pl) ?? '')}.${sig}`),
       fc.tuple(editArb, editArb).map(([a, b]) => applyEdit(applyEdit(genuine, a), b)),
     );
-    fc.assert(
-      fc.property(tokens, fc.boolean(), (token, allowExpired) => {
+    await fc.assert(
+      fc.asyncProperty(tokens, fc.boolean(), async (token, allowExpired) => {
         if (token === genuine) return;
-        const r = attempt(() => service.verify(token, NOW_MS, allowExpired));
+        const r = await settle(service.verify(token, NOW_MS, allowExpired));
         same(r.threw, true);
         if (r.threw) same(errorKind(r.error), 'unauthenticated');
       }),
@@ -689,12 +700,12 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
     );
   });
 
-  it('arbitrary headers and claims signed with the app key: only the two documented errors, and a returned value keeps the whole contract', () => {
-    fc.assert(
-      fc.property(headerArb, payloadArb, fc.boolean(), fc.integer({ min: -2 * TTL, max: 2 * TTL }), (header, payload, allowExpired, offset) => {
+  it('arbitrary headers and claims signed with the app key: only the two documented errors, and a returned value keeps the whole contract', async () => {
+    await fc.assert(
+      fc.asyncProperty(headerArb, payloadArb, fc.boolean(), fc.integer({ min: -2 * TTL, max: 2 * TTL }), async (header, payload, allowExpired, offset) => {
         const nowMs = NOW_MS + offset * 1000;
         const token = signText(JSON.stringify(header), JSON.stringify(payload));
-        const r = attempt(() => service.verify(token, nowMs, allowExpired));
+        const r = await settle(service.verify(token, nowMs, allowExpired));
         if (!r.threw) {
           same(header.alg, 'HS256');
           expect([ACCESS_TOKEN_TYP, `application/${ACCESS_TOKEN_TYP}`]).toContain(header.typ);
@@ -719,18 +730,18 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
     );
   });
 
-  it('the same headers and claims signed with any other key, or another HMAC, are never accepted and never "expired"', () => {
-    fc.assert(
-      fc.property(headerArb, payloadArb, fc.constantFrom<[string | Buffer, string]>([OTHER_KEY, 'sha256'], [jwtSecret, 'sha384'], [Buffer.from(jwtSecret, 'base64url'), 'sha256'], ['', 'sha256']), (header, payload, [key, hash]) => {
+  it('the same headers and claims signed with any other key, or another HMAC, are never accepted and never "expired"', async () => {
+    await fc.assert(
+      fc.asyncProperty(headerArb, payloadArb, fc.constantFrom<[string | Buffer, string]>([OTHER_KEY, 'sha256'], [jwtSecret, 'sha384'], [Buffer.from(jwtSecret, 'base64url'), 'sha256'], ['', 'sha256']), async (header, payload, [key, hash]) => {
         const token = signText(JSON.stringify(header), JSON.stringify(payload), key, hash);
-        const r = attempt(() => service.verify(token, NOW_MS));
+        const r = await settle(service.verify(token, NOW_MS));
         same(r.threw && errorKind(r.error), 'unauthenticated');
       }),
       RUNS,
     );
   });
 
-  it('JSON that is not an object, or not JSON, in either part, signed with the app key: UnauthenticatedError', () => {
+  it('JSON that is not an object, or not JSON, in either part, signed with the app key: UnauthenticatedError', async () => {
     const notObject = fc.oneof(
       fc.jsonValue().filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((v) => JSON.stringify(v)),
       anyText.filter((s) => {
@@ -743,29 +754,29 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
       }),
     );
     const good = JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'u', sid: newSessionId(), jti: 'j', iat: NOW, exp: NOW + TTL });
-    fc.assert(
-      fc.property(notObject, fc.boolean(), (text, inHeader) => {
+    await fc.assert(
+      fc.asyncProperty(notObject, fc.boolean(), async (text, inHeader) => {
         const token = inHeader ? signText(text, good) : signText(JSON.stringify({ alg: 'HS256', typ: ACCESS_TOKEN_TYP }), text);
-        const r = attempt(() => service.verify(token, NOW_MS));
+        const r = await settle(service.verify(token, NOW_MS));
         same(r.threw && errorKind(r.error), 'unauthenticated');
       }),
       RUNS,
     );
   });
 
-  it('round-trips sign → verify for any user id, roles and session; expired exactly at exp + skew; allowExpired and sessionIdOf still find the session', () => {
+  it('round-trips sign → verify for any user id, roles and session; expired exactly at exp + skew; allowExpired and sessionIdOf still find the session', async () => {
     const userId = fc.oneof(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 256 }).filter((s) => s.length <= 256),
       fc.maxSafeInteger(),
     );
-    fc.assert(
-      fc.property(userId, fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { maxLength: 5 }), fc.integer({ min: 1, max: 2 * TTL }), (id, roles, sessionLeft) => {
+    await fc.assert(
+      fc.asyncProperty(userId, fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { maxLength: 5 }), fc.integer({ min: 1, max: 2 * TTL }), async (id, roles, sessionLeft) => {
         const sid = newSessionId();
-        const { token, expiresAt } = service.sign({ id, roles }, sid, NOW_MS, NOW_MS + sessionLeft * 1000);
-        const claims = service.verify(token, NOW_MS);
+        const { token, expiresAt } = await service.sign({ id, roles }, sid, NOW_MS, NOW_MS + sessionLeft * 1000);
+        const claims = await service.verify(token, NOW_MS);
         expectContract(claims, NOW_MS, false);
         const expiry = (claims.exp + SKEW) * 1000;
-        const atExpiry = attempt(() => service.verify(token, expiry));
+        const atExpiry = await settle(service.verify(token, expiry));
         const got = {
           sub: claims.sub,
           uid: claims.uid,
@@ -773,10 +784,10 @@ describe('AccessTokenService.verify (tokens/access-token.ts)', () => {
           roles: claims.roles,
           exp: claims.exp,
           expiresAt: expiresAt.getTime(),
-          justBeforeExpiry: service.verify(token, expiry - 1).sid,
+          justBeforeExpiry: (await service.verify(token, expiry - 1)).sid,
           atExpiry: atExpiry.threw && errorKind(atExpiry.error),
           // sessionIdOf verifies with allowExpired: a day after expiry it still names the session.
-          dayAfter: service.sessionIdOf(token, expiry + 86_400_000),
+          dayAfter: await service.sessionIdOf(token, expiry + 86_400_000),
         };
         const want = {
           sub: String(id),

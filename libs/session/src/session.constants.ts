@@ -11,8 +11,6 @@ export const MAX_TOKEN_BYTES = 4096;
 export const CSRF_LENIENT_COOKIES_KEY = 'nest-sessions:csrf-lenient-cookies';
 /** Injection token of the TypeORM DataSource holding `auth_sessions` (the app's, found by name). */
 export const SESSION_DATA_SOURCE = 'NEST_SESSIONS:DATA_SOURCE';
-/** Request property the guard hands the extracted access token to the strategy through. */
-export const REQUEST_ACCESS_TOKEN = 'nestSessionAccessToken';
 /** Injection token of the resolved cleanup settings (`SessionCleanupModule` has no other options). */
 export const SESSION_CLEANUP_OPTIONS = 'NEST_SESSIONS:CLEANUP_OPTIONS';
 /** `@RequireFreshSession(maxAge)`: the route's maximum age of the last authentication, in ms. */

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { CSRF_LENIENT_COOKIES_KEY, RESOLVED_SESSION_OPTIONS, SKIP_CSRF_KEY } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { CsrfRejectedError, UnauthenticatedError } from '../errors/session-error';
-import { readCookie } from '../http/cookies';
+import { readCookie, type CookieRead } from '../http/cookies';
 import type { RequestLike } from '../http/http-types';
 import { isAllowedOrigin } from '../http/request-origin';
 import { contextTypeOf, graphqlInfoOf, requestOfContext } from '../http/request-of-context';
@@ -14,6 +14,12 @@ import { verifyCsrfToken } from '../tokens/csrf-token';
 import { SessionEvents } from '../events/session-events';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The two auth cookies as the request carries them. */
+interface AuthCookies {
+  access: CookieRead;
+  refresh: CookieRead;
+}
 
 /**
  * Requests a guard class has already checked and let through. An app that binds the guard
@@ -50,7 +56,11 @@ export class CsrfGuard implements CanActivate {
     protected readonly accessTokens: AccessTokenService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  /**
+   * Synchronous for every request it lets through unread (safe methods, `@SkipCsrf()`, no auth
+   * cookie); a promise when an access cookie has to be verified to learn its session.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const type = contextTypeOf(context);
     if (type !== 'http' && type !== 'graphql') return true;
     const req = this.getRequest(context);
@@ -58,28 +68,11 @@ export class CsrfGuard implements CanActivate {
     if (type === 'graphql' ? !isUnsafeOperation(context) : SAFE_METHODS.has((req.method ?? 'GET').toUpperCase())) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_CSRF_KEY, targets)) return true;
+    const { accessName, refreshName } = this.options.cookies;
+    const cookies = { access: readCookie(req, accessName), refresh: readCookie(req, refreshName) };
+    if (cookies.access.status === 'absent' && cookies.refresh.status === 'absent') return true;
     const lenient = !!this.reflector.getAllAndOverride<boolean>(CSRF_LENIENT_COOKIES_KEY, targets);
-    let session: { id: string | null } | null = null;
-    try {
-      session = this.cookieSession(req, lenient);
-      if (session === null) return true;
-      // A lenient route (logout) whose cookies all conflict names no session: it can only clear
-      // cookies, and a planted pair must not stop a user from doing that (the route refuses
-      // cross-site requests itself).
-      if (lenient && session.id === null) return true;
-      if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
-      const token = req.headers['x-csrf-token'];
-      const sid = session.id;
-      if (!sid || typeof token !== 'string' || !this.options.csrfKeys.some((key) => verifyCsrfToken(key, sid, token))) {
-        throw new CsrfRejectedError();
-      }
-      const classes = checked.get(req) ?? new Set<Function>();
-      checked.set(req, classes.add(this.constructor));
-    } catch (error) {
-      if (error instanceof CsrfRejectedError) this.rejected(session?.id ?? null, `${context.getClass().name}.${context.getHandler().name}`);
-      return this.fail(error, context);
-    }
-    return true;
+    return this.checkCookieRequest(req, context, cookies, lenient);
   }
 
   /**
@@ -118,23 +111,43 @@ export class CsrfGuard implements CanActivate {
     throw sessionErrorFor(error, context);
   }
 
+  /** An unsafe request that carries an auth cookie: our origin, and the CSRF token of the session its cookies name. */
+  private async checkCookieRequest(req: RequestLike, context: ExecutionContext, cookies: AuthCookies, lenient: boolean): Promise<boolean> {
+    let sessionId: string | null = null;
+    try {
+      sessionId = await this.cookieSession(cookies, lenient);
+      // A lenient route (logout) whose cookies all conflict names no session: it can only clear
+      // cookies, and a planted pair must not stop a user from doing that (the route refuses
+      // cross-site requests itself).
+      if (lenient && sessionId === null) return true;
+      if (!this.isAllowedOrigin(req)) throw new CsrfRejectedError();
+      const token = req.headers['x-csrf-token'];
+      const sid = sessionId;
+      if (!sid || typeof token !== 'string' || !this.options.csrfKeys.some((key) => verifyCsrfToken(key, sid, token))) {
+        throw new CsrfRejectedError();
+      }
+      const classes = checked.get(req) ?? new Set<Function>();
+      checked.set(req, classes.add(this.constructor));
+    } catch (error) {
+      if (error instanceof CsrfRejectedError) this.rejected(sessionId, `${context.getClass().name}.${context.getHandler().name}`);
+      return this.fail(error, context);
+    }
+    return true;
+  }
+
   /**
-   * The session the request's auth cookies authenticate, or null when it carries none. Cookies
-   * naming two different sessions are refused: a sibling subdomain could plant one of them.
-   * Duplicate or look-alike cookies are a 401, except on `lenient` routes (logout), which ignore
-   * the conflicting cookie so that a planted one cannot stop a user from logging out.
+   * The session the request's auth cookies authenticate (null: none). Cookies naming two
+   * different sessions are refused: a sibling subdomain could plant one of them. Duplicate or
+   * look-alike cookies are a 401, except on `lenient` routes (logout), which ignore the
+   * conflicting cookie so that a planted one cannot stop a user from logging out.
    */
-  private cookieSession(req: RequestLike, lenient: boolean): { id: string | null } | null {
-    const { accessName, refreshName } = this.options.cookies;
-    const access = readCookie(req, accessName);
-    const refresh = readCookie(req, refreshName);
-    if (access.status === 'absent' && refresh.status === 'absent') return null;
+  private async cookieSession({ access, refresh }: AuthCookies, lenient: boolean): Promise<string | null> {
     if (!lenient && (access.status === 'conflict' || refresh.status === 'conflict')) throw new UnauthenticatedError();
     // An access cookie that does not verify names no session.
-    const accessSid = access.status === 'ok' ? this.accessTokens.sessionIdOf(access.value, Date.now()) : null;
+    const accessSid = access.status === 'ok' ? await this.accessTokens.sessionIdOf(access.value, Date.now()) : null;
     const refreshSid = refresh.status === 'ok' ? (parseRefreshToken(refresh.value)?.sessionId ?? null) : null;
     if (accessSid && refreshSid && accessSid !== refreshSid) throw new CsrfRejectedError();
-    return { id: accessSid ?? refreshSid };
+    return accessSid ?? refreshSid;
   }
 }
 

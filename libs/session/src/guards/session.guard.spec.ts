@@ -5,11 +5,11 @@ import { AccessTokenExpiredError, SessionRevokedError, SessionStoreUnavailableEr
 import { SessionGraphQLError } from '../graphql/session-graphql-error';
 import { SessionCredentials } from '../http/session-credentials';
 import { resolveSessionOptions, type ResolvedSessionOptions } from '../resolve-options';
-import { REQUEST_ACCESS_TOKEN, REQUEST_SESSION } from '../session.constants';
+import { REQUEST_SESSION } from '../session.constants';
 import { SessionService } from '../session.service';
 import { toAuthenticated } from '../authenticated-session';
 import type { SessionModuleOptions } from '../session.options';
-import type { AccessClaims } from '../tokens/access-token';
+import type { AccessClaims } from '../tokens/access-claims';
 import { SessionJwtStrategy } from './jwt.strategy';
 import { SessionGuard } from './session.guard';
 
@@ -50,8 +50,8 @@ function tokenFor(overrides: Partial<AccessClaims> = {}): string {
 
 function setup(overrides: Partial<SessionModuleOptions> = {}) {
   const options = optionsWith(overrides);
-  const verifyToken = jest.fn(async (req: Record<string, unknown>) => {
-    const claims = known.get(req[REQUEST_ACCESS_TOKEN] as string);
+  const verifyToken = jest.fn(async (token: string, _nowMs: number) => {
+    const claims = known.get(token);
     if (!claims) throw new UnauthenticatedError();
     return { ...claims, roles: [...claims.roles] };
   });

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, REQUEST_ACCESS_TOKEN, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenExpiredError, SessionError, UnauthenticatedError, toHttpError } from '../errors/session-error';
 import type { AccessTokenSource } from '../http/access-token-source';
@@ -8,7 +8,7 @@ import { SessionCredentials } from '../http/session-credentials';
 import type { RequestLike } from '../http/http-types';
 import { requestOfContext } from '../http/request-of-context';
 import { sessionErrorFor } from '../graphql/session-graphql-error';
-import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-token';
+import { isExpired, isWellFormedJwt, type AccessClaims } from '../tokens/access-claims';
 import { SessionService } from '../session.service';
 import { authenticatedFrom } from '../authenticated-session';
 import { SessionJwtStrategy } from './jwt.strategy';
@@ -134,7 +134,7 @@ export class SessionGuard implements CanActivate {
 
   private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource): Promise<boolean> {
     // A failure here reaches `fail`, which keeps library codes and makes anything else a plain 401.
-    const claims = await this.strategy.verifyToken({ [REQUEST_ACCESS_TOKEN]: source.token });
+    const claims = await this.strategy.verifyToken(source.token, Date.now());
     const entry = this.verified?.set(source.token, claims);
     await this.sessions.assertLive(claims);
     return this.admit(req, entry ?? VerifiedToken.of(claims), source.via);

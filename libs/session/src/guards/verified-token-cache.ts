@@ -1,4 +1,4 @@
-import { isExpired, type AccessClaims } from '../tokens/access-token';
+import { isExpired, type AccessClaims } from '../tokens/access-claims';
 import type { UserId } from '../session.types';
 
 /**

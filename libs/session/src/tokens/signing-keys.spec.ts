@@ -2,8 +2,11 @@ import { createHmac, createSecretKey, generateKeyPairSync, randomBytes } from 'n
 import { resolveSessionOptions } from '../resolve-options';
 import type { SessionModuleOptions } from '../session.options';
 import { SessionConfigError } from '../errors/session-config-error';
+import { SessionJwtStrategy } from '../guards/jwt.strategy';
+import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenService } from './access-token';
-import { publicJwks, type SigningKey } from './signing-keys';
+import { readHeader } from './access-claims';
+import { keyForHeader, publicJwks, type SigningKey } from './signing-keys';
 
 const secret = () => randomBytes(32).toString('base64url');
 const sessionSecret = secret();
@@ -24,6 +27,14 @@ function configError(run: () => unknown): SessionConfigError {
   throw new Error('expected a SessionConfigError');
 }
 
+const tokensFor = (options: ResolvedSessionOptions) => new AccessTokenService(options, new SessionJwtStrategy(options));
+
+/** The same bytes as `segment`, spelled with other unused low bits in the last character. */
+function otherSpelling(segment: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return segment.slice(0, -1) + alphabet[alphabet.indexOf(segment[segment.length - 1]) ^ 1];
+}
+
 const b64 = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** docs/security.md cases 2, 13 and 17: keys by kid, one algorithm per key, unsafe keys refused at start. */
@@ -32,7 +43,7 @@ describe('signing keys', () => {
   const sid = '0b1e5f9e-6a1b-4c55-9d1e-2f1f1f1f1f1f';
   const now = Date.now();
 
-  it('signs with the current key, in its algorithm, with its kid; each key verifies only its own tokens', () => {
+  it('signs with the current key, in its algorithm, with its kid; each key verifies only its own tokens', async () => {
     const keys: SigningKey[] = [
       { kid: 'es-1', alg: 'ES256', key: ec.privateKey },
       { kid: 'hs-1', alg: 'HS256', key: secret() },
@@ -40,27 +51,27 @@ describe('signing keys', () => {
       { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey.export({ format: 'jwk' }) },
     ];
     for (const current of ['es-1', 'hs-1', 'rs-1', 'ed-1']) {
-      const service = new AccessTokenService(resolve({ signingKeys: keys, currentSigningKey: current, hs256Migration: true }));
-      const { token } = service.sign(claims, sid, now, now + 86_400_000);
+      const service = tokensFor(resolve({ signingKeys: keys, currentSigningKey: current, hs256Migration: true }));
+      const { token } = await service.sign(claims, sid, now, now + 86_400_000);
       const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
       expect(header).toEqual({ alg: keys.find((k) => k.kid === current)!.alg, typ: 'at+jwt', kid: current });
-      expect(service.verify(token, now).sid).toBe(sid);
+      expect((await service.verify(token, now)).sid).toBe(sid);
     }
   });
 
-  it('jwtSecret alone signs tokens with no kid, as before key sets', () => {
-    const service = new AccessTokenService(resolve({ jwtSecret: secret() }));
-    const { token } = service.sign(claims, sid, now, now + 86_400_000);
+  it('jwtSecret alone signs tokens with no kid, as before key sets', async () => {
+    const service = tokensFor(resolve({ jwtSecret: secret() }));
+    const { token } = await service.sign(claims, sid, now, now + 86_400_000);
     expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'at+jwt' });
   });
 
-  it('case 13: a token with no kid verifies only while jwtSecret (the legacy key) is configured', () => {
+  it('case 13: a token with no kid verifies only while jwtSecret (the legacy key) is configured', async () => {
     const jwtSecret = secret();
-    const legacy = new AccessTokenService(resolve({ jwtSecret }));
-    const { token } = legacy.sign(claims, sid, now, now + 86_400_000);
+    const legacy = tokensFor(resolve({ jwtSecret }));
+    const { token } = await legacy.sign(claims, sid, now, now + 86_400_000);
     const keys: SigningKey[] = [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }];
-    expect(new AccessTokenService(resolve({ jwtSecret, signingKeys: keys, hs256Migration: true })).verify(token, now).sid).toBe(sid);
-    expect(() => new AccessTokenService(resolve({ signingKeys: keys })).verify(token, now)).toThrow('Authentication required');
+    expect((await tokensFor(resolve({ jwtSecret, signingKeys: keys, hs256Migration: true })).verify(token, now)).sid).toBe(sid);
+    await expect(tokensFor(resolve({ signingKeys: keys })).verify(token, now)).rejects.toThrow('Authentication required');
   });
 
   it.each<[string, unknown]>([
@@ -74,40 +85,40 @@ describe('signing keys', () => {
     ['a number', 1],
     ['null', null],
     ['the kid in another case', 'ES-1'],
-  ])('case 13: a kid that is %s selects no key: refused, whatever the signature', (_label, kid) => {
-    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
-    const { token } = service.sign(claims, sid, now, now + 86_400_000);
+  ])('case 13: a kid that is %s selects no key: refused, whatever the signature', async (_label, kid) => {
+    const service = tokensFor(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
+    const { token } = await service.sign(claims, sid, now, now + 86_400_000);
     const [, payload, signature] = token.split('.');
     const forged = `${b64({ alg: 'ES256', typ: 'at+jwt', kid })}.${payload}.${signature}`;
-    expect(service.keyFor(forged)).toBeNull();
-    expect(() => service.verify(forged, now)).toThrow('Authentication required');
+    expect(keyForHeader(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }).keys, readHeader(forged)!)).toBeNull();
+    await expect(service.verify(forged, now)).rejects.toThrow('Authentication required');
   });
 
   it.each([
     ['the PEM of the public key', () => ec.publicKey.export({ format: 'pem', type: 'spki' }) as string],
     ['the DER of the public key', () => ec.publicKey.export({ format: 'der', type: 'spki' })],
     ['the JWK of the public key', () => JSON.stringify(ec.publicKey.export({ format: 'jwk' }))],
-  ])('case 2: in an ES256 deployment, a token HMAC-signed with %s is refused', (_label, material) => {
-    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
-    const genuine = service.sign(claims, sid, now, now + 86_400_000).token;
+  ])('case 2: in an ES256 deployment, a token HMAC-signed with %s is refused', async (_label, material) => {
+    const service = tokensFor(resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }));
+    const genuine = (await service.sign(claims, sid, now, now + 86_400_000)).token;
     const payload = genuine.split('.')[1];
     for (const kid of ['es-1', undefined]) {
       const header = b64({ alg: 'HS256', typ: 'at+jwt', ...(kid ? { kid } : {}) });
       const signature = createHmac('sha256', material()).update(`${header}.${payload}`).digest('base64url');
-      expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
+      await expect(service.verify(`${header}.${payload}.${signature}`, now)).rejects.toThrow('Authentication required');
     }
   });
 
-  it('case 2: an HS256 key and an ES256 key never verify each other\'s algorithm, even under the other kid', () => {
+  it('case 2: an HS256 key and an ES256 key never verify each other\'s algorithm, even under the other kid', async () => {
     const hs = secret();
-    const service = new AccessTokenService(
+    const service = tokensFor(
       resolve({ signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'hs-1', alg: 'HS256', key: hs }], hs256Migration: true }),
     );
-    const genuine = service.sign(claims, sid, now, now + 86_400_000).token;
+    const genuine = (await service.sign(claims, sid, now, now + 86_400_000)).token;
     const payload = genuine.split('.')[1];
     const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: 'es-1' });
     const signature = createHmac('sha256', hs).update(`${header}.${payload}`).digest('base64url');
-    expect(() => service.verify(`${header}.${payload}.${signature}`, now)).toThrow('Authentication required');
+    await expect(service.verify(`${header}.${payload}.${signature}`, now)).rejects.toThrow('Authentication required');
   });
 
   it.each<[string, Partial<SessionModuleOptions>]>([
@@ -129,10 +140,10 @@ describe('signing keys', () => {
     expect(resolve({ jwtSecret: secret(), hs256Migration: true }).keys.mixed).toBe(false);
   });
 
-  it('EdDSA (Ed25519): a changed payload, a changed or non-canonical signature, and an HS256 token naming its kid are all refused', () => {
-    const service = new AccessTokenService(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
-    const { token } = service.sign(claims, sid, now, now + 86_400_000);
-    expect(service.verify(token, now).sid).toBe(sid);
+  it('EdDSA (Ed25519): a changed payload, a changed or non-canonical signature, and an HS256 token naming its kid are all refused', async () => {
+    const service = tokensFor(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
+    const { token } = await service.sign(claims, sid, now, now + 86_400_000);
+    expect((await service.verify(token, now)).sid).toBe(sid);
     const [h, p, s] = token.split('.');
     const otherPayload = b64({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'someone-else' });
     const flipped = Buffer.from(s, 'base64url');
@@ -143,15 +154,31 @@ describe('signing keys', () => {
       `${h}.${p}.${s}A`,
       `${h}.${p}.${s.slice(0, -1)}`,
       `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64')}`,
+      `${h}.${p}.${otherSpelling(s)}`,
       `${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'ed-1' })}.${p}.${createHmac('sha256', ed.publicKey.export({ format: 'der', type: 'spki' })).update(`${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'ed-1' })}.${p}`).digest('base64url')}`,
     ];
-    for (const forged of forgeries) expect(() => service.verify(forged, now)).toThrow('Authentication required');
+    for (const forged of forgeries) await expect(service.verify(forged, now)).rejects.toThrow('Authentication required');
     // Signed by another Ed25519 key under the same kid.
-    const stranger = new AccessTokenService(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey }] }));
-    expect(() => service.verify(stranger.sign(claims, sid, now, now + 86_400_000).token, now)).toThrow('Authentication required');
+    const stranger = tokensFor(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey }] }));
+    await expect(service.verify((await stranger.sign(claims, sid, now, now + 86_400_000)).token, now)).rejects.toThrow('Authentication required');
     // Another issuer or audience, validly signed.
-    const elsewhere = new AccessTokenService(resolve({ issuer: 'other', signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
-    expect(() => service.verify(elsewhere.sign(claims, sid, now, now + 86_400_000).token, now)).toThrow('Authentication required');
+    const elsewhere = tokensFor(resolve({ issuer: 'other', signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
+    await expect(service.verify((await elsewhere.sign(claims, sid, now, now + 86_400_000)).token, now)).rejects.toThrow('Authentication required');
+  });
+
+  it.each<[string, SigningKey]>([
+    ['HS256', { kid: 'hs-1', alg: 'HS256', key: secret() }],
+    ['ES256', { kid: 'es-1', alg: 'ES256', key: ec.privateKey }],
+    ['RS256', { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey }],
+    ['EdDSA', { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }],
+  ])('%s: a signature spelled another way with the same bytes is refused (one spelling per token)', async (_alg, key) => {
+    const service = tokensFor(resolve({ signingKeys: [key] }));
+    const { token } = await service.sign(claims, sid, now, now + 86_400_000);
+    const [h, p, s] = token.split('.');
+    const respelled = otherSpelling(s);
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(s, 'base64url'))).toBe(true);
+    expect((await service.verify(token, now)).sid).toBe(sid);
+    await expect(service.verify(`${h}.${p}.${respelled}`, now)).rejects.toThrow('Authentication required');
   });
 
   describe('case 17: unsafe keys stop the start, saying what to fix', () => {
