@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupSection } from './report-cleanup.mjs';
+import { tokenMicroSection } from './report-token-micro.mjs';
 import { goalsTable, judgeGoals } from './goals.mjs';
 
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -199,10 +200,12 @@ export function writeReport(results, root) {
     lines.push('');
   } else lines.push('Not measured in this run.', '');
   lines.push(
-    'The library signs HS256 with `node:crypto` directly (`Hs256Signer`: the bytes jsonwebtoken made, without its per-call option checks) ' +
-      'and ES256/RS256 through `@nestjs/jwt` with a `KeyObject`; it verifies through jsonwebtoken (passport-jwt) and checks every claim. ' +
-      'Guarded requests mostly skip verification through the verified-token cache.',
+    'The library signs HS256, ES256 and RS256 with jsonwebtoken (through `@nestjs/jwt`, with a `KeyObject`) and EdDSA with jose; ' +
+      'it verifies through its passport-jwt strategy (jsonwebtoken; jose for EdDSA) and checks every claim. Guarded requests mostly ' +
+      'skip verification through the verified-token cache. Per algorithm, before and after one signer and one verifier: ' +
+      '"One signer, one verifier" below (`bench/token-micro.mjs`).',
     '',
+    ...tokenMicroSection(),
   );
   lines.push('## Where the time goes', '');
   lines.push(
@@ -228,7 +231,8 @@ export function writeReport(results, root) {
       '~2,600/s, raw 4-statement form ~1,350/s). In the Node process, jsonwebtoken\'s signing (option checks, streams) and one ' +
       '`randomBytes` call per secret were the largest library items; signing HS256 directly and drawing secrets from a 4 KiB ' +
       'CSPRNG pool took the library\'s CPU per store-level refresh from 444 to 353 µs (raw form: about 300 µs for its four ' +
-      'statements). What is left is the `pg` driver (one `writev` per statement: system calls are dear on this VM; result parsing), ' +
+      'statements); signing is jsonwebtoken\'s again since one function signs every token, about 14 µs more per refresh ' +
+      '("One signer, one verifier" in §6). What is left is the `pg` driver (one `writev` per statement: system calls are dear on this VM; result parsing), ' +
       'three HMACs (the presented secret, the new one, the CSRF token) and the rate-limit key. Every rotation also moves ' +
       '`expires_at` (the idle timeout slides), so its update is not HOT and touches the four indexes, where the raw form\'s is.',
     '- **Cleanup** shares two cores and one WAL with the refresh traffic beside it. Measured while building it (1,000,000 rows, ' +
