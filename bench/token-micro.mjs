@@ -72,6 +72,7 @@ function compile(src, out) {
 /** The sources of `rev`, extracted from the object store (no checkout, no worktree). */
 function sourcesAt(rev) {
   const dir = mkdtempSync(join(tmpdir(), 'nest-sessions-token-micro-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const tar = execFileSync('git', ['archive', rev, 'libs/session/src'], { cwd: ROOT, maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return join(dir, 'libs', 'session', 'src');
