@@ -132,11 +132,15 @@ describe('the docs', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the README installs the tarball `npm run package` writes today, and names every peer of the package', () => {
+  it('the README installs the tarball `npm run package` writes today, names every peer of the package and its Node versions', () => {
     const readme = text('README.md');
-    const manifest = JSON.parse(text('libs/session/package.json')) as { name: string; version: string; peerDependencies: Record<string, string> };
+    const manifest = JSON.parse(text('libs/session/package.json')) as { name: string; version: string; peerDependencies: Record<string, string>; engines: { node: string } };
     expect(readme).toContain(`npm install /path/to/nest-sessions/dist/pack/${manifest.name}-${manifest.version}.tgz`);
     expect(readme).toContain(`npm install ${manifest.name}`);
+    // `^22.13.0 || >=24.11.0` is written `Node.js 22.13+ or 24.11+ (the package's `engines`)`.
+    const engines = [...manifest.engines.node.matchAll(/(\d+\.\d+)\.\d+/g)].map((m) => `${m[1]}+`);
+    const sentence = /Node\.js ([^(]+)\(the package's `engines`\)/.exec(readme)?.[1] ?? '';
+    expect(sentence.match(/\d+\.\d+\+/g)).toEqual(engines);
     expect(Object.keys(manifest.peerDependencies).filter((peer) => !new RegExp(`[\\s\`]${peer.replace(/[/.]/g, '\\$&')}[\\s\`]`).test(readme))).toEqual([]);
   });
 

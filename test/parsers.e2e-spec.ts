@@ -110,7 +110,7 @@ describe('readCookie (http/cookies.ts)', () => {
   const cookieValue = fc.string({ unit: fc.constantFrom(...COOKIE_OCTETS), minLength: 1, maxLength: 60 });
   // Random names never start with a prefix themselves: `__host-x` has no well-defined look-alikes.
   const cookieNameArb = fc.oneof(fc.constantFrom(...NAMES), fc.stringMatching(/^[A-Za-z0-9_-]{1,16}$/).filter((n) => !/^(__host-|__secure-)/i.test(n)));
-  /** README/SECURITY 37: a look-alike differs from the name only in letter case or prefix. */
+  /** docs/security.md case 37: a look-alike differs from the name only in letter case or prefix. */
   const base = (key: string) => key.trim().toLowerCase().replace(/^(__host-|__secure-)/, '');
   /** Unrelated cookie pairs and junk parts (no `;`, since that separates parts). */
   const unrelatedPart = (name: string) =>
