@@ -128,7 +128,7 @@ export async function createSessionContext(lib, url, extra = {}, { embedded = fa
   const session = lib.SessionModule.forRoot({
     ...SECRETS,
     loadUser: (id) => ({ id, roles: ['reader'] }),
-    revocationBus: 'none',
+    revocation: { bus: 'none' },
     // Longer than any run: on a slow, shared host the rounds have taken over ten minutes, and a
     // token that expires mid-run fails the measurement (ACCESS_TOKEN_EXPIRED).
     accessTokenTtl: '1h',
@@ -137,6 +137,7 @@ export async function createSessionContext(lib, url, extra = {}, { embedded = fa
     rateLimits: { store: 'memory' },
     controller: false,
     ...extra,
+    revocation: { bus: 'none', ...extra.revocation },
   });
   class BenchModule {}
   Module({ imports: [database, session] })(BenchModule);
@@ -240,9 +241,9 @@ async function main() {
   log(`database: ${db.embedded ? 'embedded engine' : db.url.replace(/\/\/[^@]*@/, '//')}`);
   // A 60 s liveness TTL (the maximum) and a re-warm before each round: every strict call measured
   // is answered by the cache, none by a background revalidation.
-  const strict = await createSessionContext(lib, db.url, { revocation: 'strict', revocationCache: { ttl: '60s' } }, db);
-  const stateless = await createSessionContext(lib, db.url, { revocation: 'stateless' }, db);
-  const miss = await createSessionContext(lib, db.url, { revocation: 'stateless', verifiedTokenCacheSize: 0 }, db);
+  const strict = await createSessionContext(lib, db.url, { revocation: { mode: 'strict', cache: { ttl: '60s' } } }, db);
+  const stateless = await createSessionContext(lib, db.url, { revocation: { mode: 'stateless' } }, db);
+  const miss = await createSessionContext(lib, db.url, { revocation: { mode: 'stateless' }, verifiedTokenCacheSize: 0 }, db);
   const tokens = await issueTokens(strict.sessions, TOKENS, db.embedded ? 1 : 8);
   log(`${TOKENS} sessions issued; token length ${tokens[0].length} characters`);
 

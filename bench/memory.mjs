@@ -96,7 +96,7 @@ async function main() {
   const concurrency = db.embedded ? 1 : 8;
   log(`database: ${db.embedded ? 'embedded engine' : db.url.replace(/\/\/[^@]*@/, '//')}; filling through the ${VIA === 'bearer' ? 'Authorization header' : 'access cookie'}`);
 
-  const issuer = await g.createSessionContext(lib, db.url, { revocation: 'stateless' }, db);
+  const issuer = await g.createSessionContext(lib, db.url, { revocation: { mode: 'stateless' } }, db);
   const started = Date.now();
   const warmTokens = await g.issueTokens(issuer.sessions, WARM, concurrency, N);
   const tokens = (await g.issueTokens(issuer.sessions, N, concurrency)).map(fresh);
@@ -104,9 +104,9 @@ async function main() {
   log(`${N + WARM} sessions issued in ${((Date.now() - started) / 1000).toFixed(1)} s; token length ${tokens[0].length}`);
 
   const configs = {
-    tokens: { revocation: 'stateless', verifiedTokenCacheSize: N + WARM, revocationCache: { max: N + WARM, ttl: '60s' } },
-    liveness: { revocation: 'strict', verifiedTokenCacheSize: 0, revocationCache: { max: N + WARM, ttl: '60s' } },
-    both: { revocation: 'strict', verifiedTokenCacheSize: N + WARM, revocationCache: { max: N + WARM, ttl: '60s' } },
+    tokens: { revocation: { mode: 'stateless', cache: { max: N + WARM, ttl: '60s' } }, verifiedTokenCacheSize: N + WARM },
+    liveness: { revocation: { mode: 'strict', cache: { max: N + WARM, ttl: '60s' } }, verifiedTokenCacheSize: 0 },
+    both: { revocation: { mode: 'strict', cache: { max: N + WARM, ttl: '60s' } }, verifiedTokenCacheSize: N + WARM },
   };
   const perSession = { tokens: [], liveness: [], both: [] };
   for (let round = 0; round < ROUNDS; round++) {
@@ -125,8 +125,8 @@ async function main() {
   // Up-front cost of the caches at the default bounds: two empty contexts alive together, one at
   // the defaults and one with both caches off, created in alternating order (the first of each
   // pair also absorbs whatever the previous pair left to collect); median of the differences.
-  const OFF = { revocation: 'strict', verifiedTokenCacheSize: 0, revocationCache: { max: 0 } };
-  const DEFAULTS = { revocation: 'strict' };
+  const OFF = { revocation: { mode: 'strict', cache: { max: 0 } }, verifiedTokenCacheSize: 0 };
+  const DEFAULTS = { revocation: { mode: 'strict' } };
   const fixed = [];
   for (let round = 0; round <= ROUNDS; round++) {
     const order = round % 2 ? [OFF, DEFAULTS] : [DEFAULTS, OFF];

@@ -219,7 +219,7 @@ export function writeReport(results, root) {
       'session cache vouches for the session: no promise, no passport (≈ 27 µs per request per PERF-FACTS.md), no database. The ' +
       'verified-token cache keeps a compact entry per token in a bounded `Map` with second-chance eviction (a hit is one `Map.get`; ' +
       'the token\'s shape is checked only on a miss), and each entry copies its key out of the request\'s Cookie header, which it ' +
-      'otherwise kept alive whole. The session cache answers for up to `revocationCache.maxAge` (60 s) while the listener hears its ' +
+      'otherwise kept alive whole. The session cache answers for up to `revocation.cache.maxAge` (60 s) while the listener hears its ' +
       'own heartbeat, instead of 5 s: with a 5 s TTL every active session cost a database read every 2.5 s, which was most of the ' +
       'gap between strict and stateless. In the guard microbenchmark (§6) the cached path costs well under one HS256 verification; ' +
       'the rest of the gap to the unguarded route is Nest\'s guard pipeline, reading the cookie or header, and the two custom ' +

@@ -254,7 +254,7 @@ async function libraryContext(DATABASE_URL, secrets, extra = {}) {
       lib.SessionModule.forRoot({
         ...secrets,
         loadUser: (id) => ({ id, roles: [] }),
-        revocationBus: 'none',
+        revocation: { bus: 'none' },
         accessTokenTtl: '1h',
         controller: false,
         cleanup: { enabled: false, timeBudget: 600, ...(extra.cleanup ?? {}) },

@@ -20,7 +20,7 @@ const loadUser = (id: string) => ({ id, roles: ['reader'] });
 @Injectable()
 class OptionsFactory implements SessionOptionsFactory {
   createSessionOptions(): SessionModuleOptions {
-    return { ...secrets, loadUser, revocationBus: 'none' };
+    return { ...secrets, loadUser, revocation: { bus: 'none' } };
   }
 }
 
@@ -41,7 +41,7 @@ async function boot(session: DynamicModule) {
 /** The library used the way docs/getting-started.md shows, without the sample app. */
 describe('SessionModule wiring', () => {
   it('forRoot: programmatic issue, validateAccessToken, bearer refresh, and a warning without ScheduleModule', async () => {
-    const { app, logger, server } = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocationBus: 'none' }));
+    const { app, logger, server } = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocation: { bus: 'none' } }));
     try {
       expect(logger.lines.some((l) => l.includes('ScheduleModule.forRoot() is not imported'))).toBe(true);
       const sessions = app.get(SessionService);
@@ -59,7 +59,7 @@ describe('SessionModule wiring', () => {
   });
 
   it('the library routes enforce CSRF on cookie requests even when the app binds no global guard', async () => {
-    const { app, server } = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocationBus: 'none' }));
+    const { app, server } = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocation: { bus: 'none' } }));
     try {
       const grant = await app.get(SessionService).issue({ id: `user-${randomUUID()}`, roles: [] }, { transport: 'cookie' });
       const cookie = `${REFRESH}=${grant.refreshToken}`;
@@ -74,7 +74,7 @@ describe('SessionModule wiring', () => {
   });
 
   it.each<[string, () => DynamicModule]>([
-    ['useFactory', () => SessionModule.forRootAsync({ useFactory: () => ({ ...secrets, loadUser, revocationBus: 'none' }) })],
+    ['useFactory', () => SessionModule.forRootAsync({ useFactory: () => ({ ...secrets, loadUser, revocation: { bus: 'none' } }) })],
     ['useClass', () => SessionModule.forRootAsync({ useClass: OptionsFactory })],
     ['useExisting', () => SessionModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory })],
   ])('forRootAsync with %s', async (_label, make) => {
@@ -88,7 +88,7 @@ describe('SessionModule wiring', () => {
   });
 
   it('routePrefix moves the controller; controller: false leaves it out', async () => {
-    const moved = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocationBus: 'none', routePrefix: 'session' }));
+    const moved = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocation: { bus: 'none' }, routePrefix: 'session' }));
     try {
       expect((await request(moved.server).post('/session/refresh').send({ refreshToken: 'x' })).status).toBe(401);
       expect((await request(moved.server).post('/auth/refresh').send({ refreshToken: 'x' })).status).toBe(404);
@@ -96,7 +96,7 @@ describe('SessionModule wiring', () => {
     } finally {
       await moved.app.close();
     }
-    const none = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocationBus: 'none', controller: false }));
+    const none = await boot(SessionModule.forRoot({ ...secrets, loadUser, revocation: { bus: 'none' }, controller: false }));
     try {
       expect((await request(none.server).post('/auth/refresh').send({ refreshToken: 'x' })).status).toBe(404);
     } finally {

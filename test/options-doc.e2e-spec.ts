@@ -88,7 +88,7 @@ describe('docs/options.md, the options reference', () => {
   const table = documented();
 
   it('finds the options and the table (the parsers work)', () => {
-    expect(options).toEqual(expect.arrayContaining(['jwtSecret', 'cookies.secure', 'cleanup.batchSize', 'csrf.trustedOrigins', 'revocationCache']));
+    expect(options).toEqual(expect.arrayContaining(['jwtSecret', 'cookies.secure', 'cleanup.batchSize', 'csrf.trustedOrigins', 'revocation.cache']));
     expect(table.size).toBeGreaterThan(30);
   });
 

@@ -24,16 +24,15 @@ describe('the sample\'s SessionModule options', () => {
     expect(session).toMatchObject({
       accessTokenTtl: 300,
       idleTimeout: 7200,
-      revocation: 'stateless',
+      revocation: { mode: 'stateless', bus: 'none' },
       cookies: { secure: false },
       cleanup: { retention: 86_400 },
-      revocationBus: 'none',
     });
     expect(session.absoluteTimeout).toBeUndefined();
     expect(SESSION_DEFAULTS.absoluteTimeout).toBe('7d');
   });
 
   it('on the embedded engine (one connection) the sample turns the LISTEN bus off', () => {
-    expect(loadSampleConfig({ ...base, DATABASE_POOL_SIZE: '1' }).session.revocationBus).toBe('none');
+    expect(loadSampleConfig({ ...base, DATABASE_POOL_SIZE: '1' }).session.revocation?.bus).toBe('none');
   });
 });

@@ -82,7 +82,7 @@ function gatewayApp(env: Record<string, string>) {
 }
 
 describe.each(['express', 'fastify'] as const)('socket.io gateway /events on %s', (adapter) => {
-  // The periodic re-check (every revocationCache.ttl) would also end a revoked session's sockets;
+  // The periodic re-check (every revocation.cache.ttl) would also end a revoked session's sockets;
   // at 60 s it cannot within these tests' bounds, so what is tested is the revocation signal.
   const g = gatewayApp({ HTTP_ADAPTER: adapter, REVOCATION_CACHE_TTL: '60' });
   const { client, connect, refused } = g;
@@ -287,7 +287,7 @@ describe('a socket that joins a session later is read again no later than its ow
   });
 });
 
-describe('sockets whose roles cannot be read for an access-token lifetime and revocationCache.maxAge are dropped', () => {
+describe('sockets whose roles cannot be read for an access-token lifetime and revocation.cache.maxAge are dropped', () => {
   const g = gatewayApp({ ACCESS_TOKEN_TTL: '2', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: '2' });
   afterEach(() => g.closeSockets());
 
@@ -356,7 +356,7 @@ describe('a socket outlives its access token only while its session is live', ()
 
 describe.each<[string, Record<string, string>]>([
   // No bus: nothing tells this instance, so the cache TTL is the bound (with a bus, every
-  // revocation path broadcasts and a heard listener's entries answer for revocationCache.maxAge).
+  // revocation path broadcasts and a heard listener's entries answer for revocation.cache.maxAge).
   ['strict mode, a revocation whose signal was lost', { REVOCATION_CACHE_TTL: '1', REVOCATION_BUS: 'none' }],
   ['stateless mode, a logout on this instance', { SESSION_REVOCATION: 'stateless' }],
 ])('sockets end with their session: %s', (name, env) => {
@@ -385,7 +385,7 @@ describe.each<[string, Record<string, string>]>([
   });
 });
 
-describe('a store outage: a socket stays through a blip, and is dropped once unchecked for revocationCache.maxAge', () => {
+describe('a store outage: a socket stays through a blip, and is dropped once unchecked for revocation.cache.maxAge', () => {
   const MAX_AGE_MS = 3_000;
   // Checked every second (the TTL, no bus); unchecked for 3 s (maxAge), a socket is dropped.
   const g = gatewayApp({ REVOCATION_BUS: 'none', REVOCATION_CACHE_TTL: '1', REVOCATION_CACHE_MAX_AGE: String(MAX_AGE_MS / 1000) });

@@ -118,7 +118,7 @@ try {
   }
   if (nodes.length === 0) nodes.push(['this machine', process.execPath]);
   step('an option that needs a missing optional peer stops the start, saying what to install');
-  await expectRefusal(databaseUrl, poolSize, { REDIS_URL: 'redis://127.0.0.1:6379' }, 'revocationBus: { redis } needs the package "ioredis": npm install ioredis');
+  await expectRefusal(databaseUrl, poolSize, { REDIS_URL: 'redis://127.0.0.1:6379' }, 'revocation.bus: { redis } needs the package "ioredis": npm install ioredis');
   for (const [label, node] of nodes) {
     for (const adapter of ['express', 'fastify']) {
       step(`boot on ${adapter}, ${label} (${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()})`);

@@ -5,7 +5,7 @@ import { TcpRelay, postgresListener, redisSubscriber, type RelayedConnection } f
 import { within } from '../support/within';
 
 /**
- * The listener's heartbeat (revocationHeartbeat): a revocation listener whose connection dies
+ * The listener's heartbeat (revocation.heartbeat): a revocation listener whose connection dies
  * silently — no FIN, no RST, no error, the socket just stops carrying bytes — must not let the
  * strict cache keep answering for a revoked session. B reaches its bus through a TCP relay that
  * freezes only the listener's connection (B's pool, and the publisher, keep working); A revokes.

@@ -15,7 +15,7 @@ import { within } from '../support/within';
 const HEARTBEAT_S = 1;
 const HEARTBEAT_BOUND_MS = 2 * HEARTBEAT_S * 1000;
 const BROADCAST_BOUND_MS = 1_000;
-const PGBOUNCER_ERROR = /ERROR.*never heard its own heartbeat.*PgBouncer.*revocationBus: \{ redis \}/;
+const PGBOUNCER_ERROR = /ERROR.*never heard its own heartbeat.*PgBouncer.*revocation.bus: \{ redis \}/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('PgBouncer (transaction pooling) in front of an instance on the Postgres bus', () => {

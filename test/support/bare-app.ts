@@ -98,7 +98,7 @@ export async function startBareApp(options: BareAppOptions = {}) {
       SessionModule.forRoot({
         ...secrets(),
         loadUser: (id: UserId) => ({ id, roles: ['reader'] }),
-        revocationBus: 'none',
+        revocation: { bus: 'none' },
         ...sessionOptions,
         ...(dataSource !== undefined ? { dataSource } : {}),
         ...(routePrefix !== undefined ? { routePrefix } : {}),

@@ -1,5 +1,5 @@
 export { SessionModule } from './session.module';
-export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions, SessionRateLimitOptions } from './session.options';
+export type { SessionModuleOptions, SessionModuleExtras, SessionCookieOptions, SessionCsrfOptions, SessionCleanupOptions, SessionRateLimitOptions, SessionRevocationOptions } from './session.options';
 export { SESSION_DEFAULTS } from './session.defaults';
 export { SESSION_MODULE_OPTIONS, type SessionOptionsFactory } from './session.module-definition';
 export { SessionService } from './session.service';

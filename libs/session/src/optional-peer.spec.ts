@@ -31,13 +31,13 @@ describe('optional peers', () => {
     expect(warnings).toEqual([expect.stringContaining('@nestjs/schedule is not installed: scheduled session cleanup is off (runOnce() still works; npm install @nestjs/schedule)')]);
   });
 
-  it('without ioredis, revocationBus: { redis } stops the start saying what to install', () => {
+  it('without ioredis, revocation.bus: { redis } stops the start saying what to install', () => {
     jest.doMock('ioredis', () => notInstalled('ioredis'));
     jest.isolateModules(() => {
       const { RedisRevocationTransport } = require('./revocation/redis-transport') as typeof import('./revocation/redis-transport');
       const { SessionConfigError: IsolatedError } = require('./errors/session-config-error') as { SessionConfigError: typeof SessionConfigError };
       expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379', 'origin')).toThrow(IsolatedError);
-      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379', 'origin')).toThrow('revocationBus: { redis } needs the package "ioredis": npm install ioredis');
+      expect(() => new RedisRevocationTransport('redis://127.0.0.1:6379', 'origin')).toThrow('revocation.bus: { redis } needs the package "ioredis": npm install ioredis');
     });
   });
 

@@ -386,12 +386,40 @@ describe('resolveSessionOptions', () => {
 
   describe('revocation', () => {
     it('accepts "stateless"', () => {
-      expect(resolve({ revocation: 'stateless' }).revocation).toBe('stateless');
+      expect(resolve({ revocation: { mode: 'stateless' } }).revocation).toBe('stateless');
     });
 
-    it.each(['lenient', 'STRICT', 'Stateless', '', 'none'])('refuses %p, quoting it', (value) => {
+    it.each(['lenient', 'STRICT', 'Stateless', '', 'none'])('refuses mode %p, quoting it', (value) => {
+      const e = configError(() => resolve({ revocation: { mode: unchecked(value) } }));
+      expect(e.message).toBe(`nest-sessions: revocation.mode must be "strict" or "stateless"; got ${JSON.stringify(value)}.`);
+    });
+
+    it.each(['strict', 'stateless'])('refuses the 0.x string form %p, saying what to write', (value) => {
       const e = configError(() => resolve({ revocation: unchecked(value) }));
-      expect(e.message).toBe(`nest-sessions: revocation must be "strict" or "stateless"; got ${JSON.stringify(value)}.`);
+      expect(e.message).toBe(`nest-sessions: revocation is an object since nest-sessions 1.0: write revocation: { mode: "${value}" }.`);
+    });
+
+    it.each([
+      ['revocationCache', { ttl: 5 }, 'revocation.cache'],
+      ['revocationHeartbeat', 2, 'revocation.heartbeat'],
+      ['revocationBus', 'none', 'revocation.bus'],
+      ['lastSeenInterval', 60, 'revocation.lastSeenInterval'],
+    ])('refuses the 0.x option %s, naming where it went', (old, value, now) => {
+      const e = configError(() => resolve(unchecked({ [old]: value })));
+      expect(e.message).toBe(`nest-sessions: ${old} is now ${now} (nest-sessions 1.0): move it into the revocation options.`);
+    });
+
+    it('refuses a revocation that is not an object', () => {
+      expect(configError(() => resolve({ revocation: unchecked(42) })).message).toBe('nest-sessions: revocation must be an object such as { mode: "strict" }.');
+    });
+
+    it('reads every field of the group', () => {
+      const r = resolve({ revocation: { mode: 'stateless', cache: { ttl: 3, maxAge: 30, max: 7 }, heartbeat: 4, bus: { redis: 'redis://h:6379' }, lastSeenInterval: 90 } });
+      expect(r.revocation).toBe('stateless');
+      expect(r.revocationCache).toEqual({ ttlMs: 3_000, maxAgeMs: 30_000, max: 7 });
+      expect(r.revocationHeartbeatMs).toBe(4_000);
+      expect(r.revocationBus).toEqual({ kind: 'redis', url: 'redis://h:6379' });
+      expect(r.lastSeenIntervalMs).toBe(90_000);
     });
   });
 

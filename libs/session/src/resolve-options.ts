@@ -13,6 +13,8 @@ import { defaultDeviceLabel } from './device-label';
 import type { RateLimitRule } from './rate-limit/gcra';
 import type { SessionRateLimitStore } from './rate-limit/session-rate-limit-store';
 import { resolveOptionalRateLimit, resolveRateLimitStore } from './rate-limit/rate-limit-options';
+import { resolveRevocation } from './revocation/revocation-options';
+import { integer, ms } from './option-values';
 
 /**
  * Options after validation: every duration in milliseconds (the field says so), keys as
@@ -135,15 +137,6 @@ function previousSecrets(value: unknown, current: Buffer): Buffer[] {
   });
 }
 
-/** A duration option in milliseconds; the default is taken from SESSION_DEFAULTS. */
-function ms(value: unknown, fallback: string | number, name: string): number {
-  try {
-    return parseDuration((value ?? fallback) as string | number, name) * 1000;
-  } catch (error) {
-    throw new SessionConfigError((error as Error).message);
-  }
-}
-
 function derive(root: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), `nest-sessions ${purpose} v1`, 32));
 }
@@ -164,13 +157,6 @@ function claimValue(value: unknown, fallback: string, name: string): string {
   return value;
 }
 
-function integer(value: unknown, fallback: number, name: string, min: number, max: number): number {
-  const n = value ?? fallback;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new SessionConfigError(`${name} must be an integer from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}.`);
-  }
-  return n;
-}
 
 /** Validates the app's options once at start and derives every key the library needs. */
 export function resolveSessionOptions(
@@ -220,10 +206,7 @@ export function resolveSessionOptions(
   }
   if (clockSkewMs > 60_000) throw new SessionConfigError('clockSkew must be at most 60 seconds.');
 
-  const revocation = options.revocation ?? D.revocation;
-  if (revocation !== 'strict' && revocation !== 'stateless') {
-    throw new SessionConfigError(`revocation must be "strict" or "stateless"; got ${JSON.stringify(revocation)}.`);
-  }
+  const revocation = resolveRevocation(options as SessionModuleOptions & Record<string, unknown>);
   if (options.transports !== undefined && !Array.isArray(options.transports)) {
     throw new SessionConfigError('transports must be an array such as ["cookie", "bearer"].');
   }
@@ -251,21 +234,6 @@ export function resolveSessionOptions(
   }
   const lineageSize = integer(options.lineageSize, D.lineageSize, 'lineageSize', 1, 256);
   const verifiedTokenCacheSize = integer(options.verifiedTokenCacheSize, D.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 0, 10_000_000);
-  const cacheMax = integer(options.revocationCache?.max, D.revocationCache.max, 'revocationCache.max', 0, 10_000_000);
-  const cacheTtlMs = ms(options.revocationCache?.ttl, D.revocationCache.ttl, 'revocationCache.ttl');
-  if (cacheTtlMs > 60_000) throw new SessionConfigError('revocationCache.ttl above 60 s lets a lost broadcast hide a revocation too long; use at most 60.');
-  const cacheMaxAgeMs = ms(options.revocationCache?.maxAge, D.revocationCache.maxAge, 'revocationCache.maxAge');
-  if (cacheMaxAgeMs > 600_000) throw new SessionConfigError('revocationCache.maxAge above 10 min lets a broadcast that could not be sent hide a revocation too long; use at most 600.');
-  const revocationHeartbeatMs = ms(options.revocationHeartbeat, D.revocationHeartbeat, 'revocationHeartbeat');
-  if (revocationHeartbeatMs < 1_000 || revocationHeartbeatMs > 30_000) {
-    throw new SessionConfigError('revocationHeartbeat must be between 1 and 30 seconds: a silent listener is noticed within two of them.');
-  }
-  const bus = options.revocationBus ?? D.revocationBus;
-  let revocationBus: ResolvedSessionOptions['revocationBus'];
-  if (bus === 'postgres' || bus === 'none') revocationBus = { kind: bus };
-  else if (bus && typeof bus === 'object' && typeof bus.redis === 'string' && /^rediss?:\/\//.test(bus.redis)) revocationBus = { kind: 'redis', url: bus.redis };
-  else throw new SessionConfigError('revocationBus must be "postgres", "none" or { redis: "redis://host:6379" }.');
-
   return {
     keys,
     csrfKey: derive(rootBytes, 'csrf'),
@@ -289,7 +257,7 @@ export function resolveSessionOptions(
     },
     rateLimitKey: derive(rootBytes, 'rate-limit'),
     clockSkewMs,
-    revocation,
+    ...revocation,
     transports,
     cookies: {
       secure,
@@ -309,10 +277,6 @@ export function resolveSessionOptions(
       (message) => new SessionConfigError(`rememberMe: ${message}`),
     ),
     sessionLifetime: sessionLifetimeOption(options.sessionLifetime),
-    revocationCache: { ttlMs: cacheTtlMs, maxAgeMs: Math.max(cacheTtlMs, cacheMaxAgeMs), max: cacheMax },
-    revocationHeartbeatMs,
-    revocationBus,
-    lastSeenIntervalMs: ms(options.lastSeenInterval, D.lastSeenInterval, 'lastSeenInterval'),
     cleanup: resolveCleanupOptions(options.cleanup),
     csrf: {
       appOrigin: options.csrf?.appOrigin ? origin(options.csrf.appOrigin, 'csrf.appOrigin') : null,

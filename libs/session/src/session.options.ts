@@ -92,12 +92,8 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   rateLimits?: SessionRateLimitOptions;
   /** Allowed clock difference when checking `exp`, `nbf` and `iat`. Default 5 s. */
   clockSkew?: Duration;
-  /**
-   * `strict` (default): every guarded request checks that the session is live, so a revocation
-   * acts at once. `stateless`: no database work per request; revocation reaches access tokens
-   * when they expire (at most `accessTokenTtl`).
-   */
-  revocation?: 'strict' | 'stateless';
+  /** How a revocation reaches access tokens: strict (default) or stateless, and strict mode's cache and bus. */
+  revocation?: SessionRevocationOptions;
   /** Transports the app allows. Default both: `['cookie', 'bearer']`. */
   transports?: SessionTransport[];
   /**
@@ -123,36 +119,46 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   clearSiteData?: boolean;
   /** CSRF protection settings (used by `CsrfGuard`). */
   csrf?: SessionCsrfOptions;
-  /**
-   * Strict mode's cache of open sessions. While this instance's revocation listener is proven
-   * alive (its heartbeat comes back), an entry answers for up to `maxAge` (default 60 s;
-   * re-read in the background after half of it): revocations reach it through the bus. With
-   * `revocationBus: 'none'` an entry answers for `ttl` (default 5 s), which then bounds how long
-   * another instance's revocation goes unseen. While a listener's heartbeat is late, the cache
-   * answers nothing. `max` (default 100,000 sessions) bounds memory; `max: 0` checks the database
-   * on every request.
-   */
-  revocationCache?: { ttl?: Duration; maxAge?: Duration; max?: number };
-  /**
-   * How often the revocation listener sends itself a heartbeat (default 2 s). A listener that has
-   * not heard one for two periods counts as deaf (a silently dead connection, PgBouncer in
-   * transaction mode): the cache stops answering and the listener reconnects.
-   */
-  revocationHeartbeat?: Duration;
-  /**
-   * How revocations reach other instances in strict mode. `'postgres'` (default): LISTEN/NOTIFY on
-   * the app's database. `{ redis: 'redis://…' }`: Redis pub/sub (PgBouncer in transaction mode).
-   * `'none'`: one instance only (each instance still refuses within the cache TTL).
-   */
-  revocationBus?: 'postgres' | 'none' | { redis: string };
-  /** `last_seen_at` is written at most once per this interval per session (strict mode). Default 5 min; 0 never. */
-  lastSeenInterval?: Duration;
   /** Scheduled deletion of ended sessions (`SessionCleanupService`). */
   cleanup?: SessionCleanupOptions;
   /** Capacity of the verified-access-token cache in front of passport. Default 10,000; 0 disables it. */
   verifiedTokenCacheSize?: number;
   /** How many earlier refresh-secret hashes a session keeps for reuse detection. Default 32. */
   lineageSize?: number;
+}
+
+/** `revocation`: when a revocation reaches access tokens, and how instances tell each other. */
+export interface SessionRevocationOptions {
+  /**
+   * `'strict'` (default): every guarded request checks that the session is live, so a revocation
+   * acts at once. `'stateless'`: no database work per request; revocation reaches access tokens
+   * when they expire (at most `accessTokenTtl`).
+   */
+  mode?: 'strict' | 'stateless';
+  /**
+   * Strict mode's cache of open sessions. While this instance's revocation listener is proven
+   * alive (its heartbeat comes back), an entry answers for up to `maxAge` (default 60 s;
+   * re-read in the background after half of it): revocations reach it through the bus. With
+   * `bus: 'none'` an entry answers for `ttl` (default 5 s), which then bounds how long another
+   * instance's revocation goes unseen. While a listener's heartbeat is late, the cache answers
+   * nothing. `max` (default 100,000 sessions) bounds memory; `max: 0` checks the database on
+   * every request.
+   */
+  cache?: { ttl?: Duration; maxAge?: Duration; max?: number };
+  /**
+   * How often the revocation listener sends itself a heartbeat (default 2 s). A listener that has
+   * not heard one for two periods counts as deaf (a silently dead connection, PgBouncer in
+   * transaction mode): the cache stops answering and the listener reconnects.
+   */
+  heartbeat?: Duration;
+  /**
+   * How revocations reach other instances in strict mode. `'postgres'` (default): LISTEN/NOTIFY on
+   * the app's database. `{ redis: 'redis://…' }`: Redis pub/sub (PgBouncer in transaction mode).
+   * `'none'`: one instance only (each instance still refuses within the cache TTL).
+   */
+  bus?: 'postgres' | 'none' | { redis: string };
+  /** `last_seen_at` is written at most once per this interval per session (strict mode). Default 5 min; 0 never. */
+  lastSeenInterval?: Duration;
 }
 
 /** `cookies`: the names and the `Secure` flag of the session's three cookies. */

@@ -207,7 +207,11 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     idleTimeout: seconds('SESSION_IDLE_TIMEOUT'),
     absoluteTimeout: seconds('SESSION_ABSOLUTE_TIMEOUT'),
     refreshReuseGrace: seconds('REFRESH_REUSE_GRACE'),
-    revocation: revocation as 'strict' | 'stateless' | undefined,
+    revocation: revocationSettings(env, revocation as 'strict' | 'stateless' | undefined, {
+      ttl: seconds('REVOCATION_CACHE_TTL'),
+      maxAge: seconds('REVOCATION_CACHE_MAX_AGE'),
+      max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined,
+    }, seconds('REVOCATION_HEARTBEAT')),
     transports: set('SESSION_TRANSPORTS') ? (list(env.SESSION_TRANSPORTS) as SessionTransport[]) : undefined,
     cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
     clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
@@ -216,16 +220,6 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
       ? { max: positive(env.SESSION_LIMIT, 1, 'SESSION_LIMIT'), onLimit: (env.SESSION_LIMIT_POLICY || undefined) as 'evict_oldest' | 'refuse' | undefined }
       : undefined,
     csrf: { appOrigin: env.APP_ORIGIN || undefined, trustedOrigins },
-    revocationBus: revocationBus(env),
-    revocationCache:
-      set('REVOCATION_CACHE_TTL') || set('REVOCATION_CACHE_MAX_AGE') || set('REVOCATION_CACHE_MAX')
-        ? withoutUndefined({
-            ttl: seconds('REVOCATION_CACHE_TTL'),
-            maxAge: seconds('REVOCATION_CACHE_MAX_AGE'),
-            max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined,
-          })
-        : undefined,
-    revocationHeartbeat: seconds('REVOCATION_HEARTBEAT'),
     verifiedTokenCacheSize: set('VERIFIED_TOKEN_CACHE') ? int(env.VERIFIED_TOKEN_CACHE, 0, 'VERIFIED_TOKEN_CACHE') : undefined,
     cleanup: Object.keys(cleanupSettings(env)).length > 0 ? cleanupSettings(env) : undefined,
     rateLimits: refreshRateLimits(env),
@@ -248,6 +242,20 @@ export function cleanupSettings(env: NodeJS.ProcessEnv): NonNullable<SessionModu
   });
 }
 
+type RevocationSettings = NonNullable<SessionModuleOptions['revocation']>;
+
+/** The `revocation` options the environment sets; none set: the library's defaults. */
+function revocationSettings(
+  env: NodeJS.ProcessEnv,
+  mode: RevocationSettings['mode'],
+  cache: NonNullable<RevocationSettings['cache']>,
+  heartbeat: RevocationSettings['heartbeat'],
+): RevocationSettings | undefined {
+  const setCache = withoutUndefined(cache);
+  const settings = withoutUndefined({ mode, bus: revocationBus(env), heartbeat, cache: Object.keys(setCache).length > 0 ? setCache : undefined });
+  return Object.keys(settings).length > 0 ? settings : undefined;
+}
+
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
@@ -257,7 +265,7 @@ function withoutUndefined<T extends object>(value: T): T {
  * `REDIS_URL`) or `none`. The embedded engine has one connection and cannot LISTEN beside it, so
  * there the default is `none` (one process anyway).
  */
-function revocationBus(env: NodeJS.ProcessEnv): SessionModuleOptions['revocationBus'] {
+function revocationBus(env: NodeJS.ProcessEnv): RevocationSettings['bus'] {
   const bus = env.REVOCATION_BUS || (env.DATABASE_POOL_SIZE === '1' ? 'none' : undefined);
   if (bus === undefined || bus === 'postgres' || bus === 'none') return bus;
   if (bus === 'redis') {

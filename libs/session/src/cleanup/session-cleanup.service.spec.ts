@@ -57,7 +57,7 @@ describe('SessionCleanupService pacing', () => {
       markExpired: async () => [],
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
-      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'none', cleanup: { enabled: false, ...cleanup } },
+      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocation: { bus: 'none' }, cleanup: { enabled: false, ...cleanup } },
       {},
       { NODE_ENV: 'test' },
     );

@@ -51,10 +51,10 @@ describe('SessionHealthIndicator', () => {
     const ds = dataSource(() => Promise.resolve([]));
     expect(indicator(ds, true).revocationListenerCheck('rl')).toEqual({ rl: { status: 'up', listener: 'connected', transport: 'postgres' } });
     expect(indicator(ds, false).revocationListenerCheck('rl')).toEqual({ rl: { status: 'down', listener: 'disconnected', transport: 'postgres' } });
-    expect(indicator(ds, false, { revocationBus: { redis: 'redis://127.0.0.1:6379' } }).revocationListenerCheck('rl')).toEqual({
+    expect(indicator(ds, false, { revocation: { bus: { redis: 'redis://127.0.0.1:6379' } } }).revocationListenerCheck('rl')).toEqual({
       rl: { status: 'down', listener: 'disconnected', transport: 'redis' },
     });
     expect(indicator(ds, null).revocationListenerCheck('rl')).toEqual({ rl: { status: 'up', listener: 'not-applicable' } });
-    expect(indicator(ds, null, { revocationBus: 'none' }).revocationListenerCheck('rl')).toEqual({ rl: { status: 'up', listener: 'not-applicable' } });
+    expect(indicator(ds, null, { revocation: { bus: 'none' } }).revocationListenerCheck('rl')).toEqual({ rl: { status: 'up', listener: 'not-applicable' } });
   });
 });

@@ -22,7 +22,7 @@ export type SessionDatabaseHealth = {
 
 /** The details of the revocation listener check (`revocationListenerCheck`). */
 export type SessionRevocationListenerHealth = {
-  /** `not-applicable` in stateless mode and with `revocationBus: 'none'` (reported `up`). */
+  /** `not-applicable` in stateless mode and with `revocation.bus: 'none'` (reported `up`). */
   listener: 'connected' | 'disconnected' | 'not-applicable';
   /** The broadcast transport, when there is one. */
   transport?: 'postgres' | 'redis';
@@ -43,10 +43,10 @@ const DEFAULT_PING_TIMEOUT_MS = 1_000;
  *
  * - `pingCheck(key)`: the session database answers a `SELECT 1`, through the data source that
  *   holds `auth_sessions`, within a short timeout.
- * - `revocationListenerCheck(key)`: in strict mode with a broadcast (`revocationBus: 'postgres'`
+ * - `revocationListenerCheck(key)`: in strict mode with a broadcast (`revocation.bus: 'postgres'`
  *   or `{ redis }`), whether this instance's listener is connected right now. While it is away,
  *   revocations made on other instances reach this one only within the cache TTL. Stateless mode
- *   and `revocationBus: 'none'` have no listener: reported `up`, `listener: 'not-applicable'`.
+ *   and `revocation.bus: 'none'` have no listener: reported `up`, `listener: 'not-applicable'`.
  *
  * @example
  * \@Get('health') \@HealthCheck()

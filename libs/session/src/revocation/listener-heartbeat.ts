@@ -99,7 +99,7 @@ export class ListenerHeartbeat {
       } else {
         this.logger.error(
           `revocation listener never heard its own heartbeat on this connection: notifications do not reach it. ` +
-            `LISTEN does not work through PgBouncer in transaction or statement pooling mode: use revocationBus: { redis } there, ` +
+            `LISTEN does not work through PgBouncer in transaction or statement pooling mode: use revocation.bus: { redis } there, ` +
             `or connect the app to PostgreSQL directly. Until a heartbeat comes back, strict checks read the database.`,
         );
       }

@@ -17,7 +17,7 @@ export class RedisRevocationTransport implements RevocationTransport {
 
   constructor(url: string, origin: string) {
     this.heartbeats = `${REVOCATION_CHANNEL}:heartbeat:${origin}`;
-    const loaded = requireOptionalPeer<RedisClass & { default?: RedisClass }>('ioredis', 'revocationBus: { redis }');
+    const loaded = requireOptionalPeer<RedisClass & { default?: RedisClass }>('ioredis', 'revocation.bus: { redis }');
     const RedisClient: RedisClass = loaded.default ?? loaded;
     const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectionName: 'nest-sessions-revocations' };
     this.publisher = new RedisClient(url, options);

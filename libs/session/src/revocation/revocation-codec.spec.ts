@@ -55,8 +55,8 @@ describe('RevocationCodec', () => {
 describe('SessionLiveness and the channel', () => {
   it('a forged message leaves the cache alone; an authentic one from another instance clears its sessions', async () => {
     const sessionSecret = randomBytes(32);
-    const resolved = (revocationBus: 'postgres' | 'none') =>
-      resolveSessionOptions({ jwtSecret: randomBytes(32), sessionSecret, loadUser: () => null, revocationBus }, {}, { NODE_ENV: 'test' });
+    const resolved = (bus: 'postgres' | 'none') =>
+      resolveSessionOptions({ jwtSecret: randomBytes(32), sessionSecret, loadUser: () => null, revocation: { bus } }, {}, { NODE_ENV: 'test' });
     const store = { findLive: async () => ({ lastSeenAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) }), touch: async () => undefined } as unknown as SessionStore;
     const liveness = new SessionLiveness(resolved('postgres'), store, {} as DataSource);
     // What the transport hands over for every payload on the channel.

@@ -23,7 +23,7 @@ describe('SessionLiveness', () => {
       touch: () => Promise.resolve(),
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
-      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'none', revocationCache: { ttl: 5 } },
+      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocation: { bus: 'none', cache: { ttl: 5 } } },
       {},
       { NODE_ENV: 'test' },
     );
@@ -107,7 +107,7 @@ describe('SessionLiveness with a heartbeat', () => {
       touch: () => Promise.resolve(),
     } as unknown as SessionStore;
     const options = resolveSessionOptions(
-      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocationBus: 'postgres', revocationHeartbeat: 1, revocationCache: { maxAge: 60 } },
+      { jwtSecret: randomBytes(32), sessionSecret: randomBytes(32), loadUser: () => null, revocation: { bus: 'postgres', heartbeat: 1, cache: { maxAge: 60 } } },
       {},
       { NODE_ENV: 'test' },
     );

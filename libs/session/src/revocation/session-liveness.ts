@@ -27,12 +27,12 @@ interface LiveEntry {
 /**
  * Strict revocation with a bounded cache of sessions found open. Every revocation drops the
  * entry at once on this instance and, through the transport, within about a second on the
- * others, so the cache can answer for long: up to `revocationCache.maxAge` (60 s) while the
+ * others, so the cache can answer for long: up to `revocation.cache.maxAge` (60 s) while the
  * listener proves with its heartbeat that it hears the bus, re-read in the background after
  * half of it. When the heartbeat is late (a silently dead connection), the cache answers
  * nothing and every check reads the database until the listener is proven alive again, and
- * entries from before are never trusted again. Without a bus (`revocationBus: 'none'`) an entry
- * answers for `revocationCache.ttl` (5 s). A check that was in flight when a revocation arrived
+ * entries from before are never trusted again. Without a bus (`revocation.bus: 'none'`) an entry
+ * answers for `revocation.cache.ttl` (5 s). A check that was in flight when a revocation arrived
  * cannot put a session back.
  */
 @Injectable()
@@ -85,7 +85,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     heartbeat.start();
   }
 
-  /** The broadcast of the configured `revocationBus`, or null for none. */
+  /** The broadcast of the configured `revocation.bus`, or null for none. */
   protected createTransport(origin: string): RevocationTransport | null {
     const bus = this.options.revocationBus;
     if (bus.kind === 'postgres') return new PostgresRevocationTransport(this.dataSource, origin);
@@ -102,7 +102,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   /**
    * Whether this instance hears other instances' revocations right now (connected, and its
    * heartbeat comes back): true or false with a broadcast transport in strict mode, null when
-   * there is no listener (stateless mode, `revocationBus: 'none'`).
+   * there is no listener (stateless mode, `revocation.bus: 'none'`).
    */
   isListenerConnected(): boolean | null {
     if (!this.transport || !this.heartbeat) return null;
@@ -172,7 +172,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private retryPublish(payload: string, until: number, attempt: number): void {
     if (this.closed || !this.transport) return;
     if (Date.now() >= until) {
-      this.logger.error('could not broadcast a revocation; other instances refuse the session once their cache entry ages out (revocationCache.maxAge)');
+      this.logger.error('could not broadcast a revocation; other instances refuse the session once their cache entry ages out (revocation.cache.maxAge)');
       return;
     }
     const timer = setTimeout(() => {

@@ -32,7 +32,7 @@ interface BoundSession {
   nextCheckAtMs: number;
   /**
    * When the sockets' roles were last known current: the oldest handshake token's issue, then
-   * each read of the user. Unconfirmed for an access-token lifetime and `revocationCache.maxAge`
+   * each read of the user. Unconfirmed for an access-token lifetime and `revocation.cache.maxAge`
    * (the store or `loadUser` failing), the sockets are dropped: roles are never stale for longer.
    */
   rolesConfirmedAtMs: number;
@@ -199,13 +199,13 @@ export class BoundSessions {
       if (!endedReason(end, Date.now())) user = await this.sessions.currentUser(entry.sessionId, entry.userId);
     } catch {
       if (this.bound.get(entry.sessionId) !== entry) return;
-      // Roles nobody could confirm for a token lifetime and then revocationCache.maxAge (the
+      // Roles nobody could confirm for a token lifetime and then revocation.cache.maxAge (the
       // longest a cached answer stands): the sockets go, without session.ended (it may well be
       // live), and their handshakes answer 503 until the store does. A shorter blip keeps them.
       const deadline = entry.rolesConfirmedAtMs + this.options.accessTokenTtlMs + this.options.revocationCache.maxAgeMs;
       if (Date.now() >= deadline) {
         const dropped = this.dropUnchecked(entry);
-        if (dropped > 0) this.logger.warn(`disconnected ${dropped} socket(s) whose roles could not be read for an access-token lifetime and revocationCache.maxAge (the session store or loadUser is failing)`);
+        if (dropped > 0) this.logger.warn(`disconnected ${dropped} socket(s) whose roles could not be read for an access-token lifetime and revocation.cache.maxAge (the session store or loadUser is failing)`);
         return;
       }
       this.arm(entry, Math.min(Date.now() + RETRY_MS, deadline));
@@ -239,7 +239,7 @@ export class BoundSessions {
    * A read that fails is tried at the next sweep, and the socket stays meanwhile: a store blip
    * must not disconnect every client at once (they would all reconnect into the same outage).
    * Once one read has failed, the rest of the sweep reads nothing (each would wait out the same
-   * outage). But no socket stays unchecked for longer than `revocationCache.maxAge` since its
+   * outage). But no socket stays unchecked for longer than `revocation.cache.maxAge` since its
    * session was last known live, the longest any cached answer stands: then it is disconnected
    * without `session.ended` (the session may well be live), and its reconnection's handshake
    * answers `SERVICE_UNAVAILABLE` until the store does.
@@ -275,7 +275,7 @@ export class BoundSessions {
       .finally(() => {
         this.sweeping = false;
         if (unchecked > 0) {
-          this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocationCache.maxAge (the session store is unavailable)`);
+          this.logger.warn(`disconnected ${unchecked} socket(s) whose session could not be checked for revocation.cache.maxAge (the session store is unavailable)`);
         }
       });
   }

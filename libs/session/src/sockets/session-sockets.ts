@@ -23,7 +23,7 @@ import { BoundSessions, type Binding } from './bound-sessions';
  * - Revocation: `SessionLiveness.onSessionsEnded` (the same signal that clears the revocation
  *   cache), so the bound is HTTP's: at once here, within about a second on other instances.
  *   In strict mode every bound session is also re-checked through the revocation cache every
- *   `revocationCache.ttl` (no I/O while the cache vouches for it), so a lost broadcast or a
+ *   `revocation.cache.ttl` (no I/O while the cache vouches for it), so a lost broadcast or a
  *   lapsed listener ends a socket within the same bound as HTTP requests.
  * - Expiry (idle or absolute, which nobody revokes) and roles: a timer per session reads the
  *   session's end and the user (`loadUser`) at the access token's `exp`, then every

@@ -45,7 +45,7 @@ export class UsersModule {}
         sessionSecret: config.getOrThrow<string>('SESSION_SECRET'),
         loadUser: (id) => users.findSessionUser(id),
         // Redis is an optional peer: this app does not install ioredis.
-        revocationBus: config.get('REDIS_URL') ? { redis: config.get<string>('REDIS_URL')! } : 'none',
+        revocation: { bus: config.get('REDIS_URL') ? { redis: config.get<string>('REDIS_URL')! } : 'none' },
       }),
     }),
   ],
