@@ -22,7 +22,7 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    * Access-token keys, each with a `kid` and one algorithm (HS256, ES256, RS256 or EdDSA). New tokens are
    * signed with `currentSigningKey` and carry its `kid`; a token verifies only with the key its
    * `kid` names, and only in that key's algorithm. Public keys are served at
-   * `GET /.well-known/jwks.json`. See the README's key rotation runbook.
+   * `GET /.well-known/jwks.json`. See docs/signing-keys.md for the rotation runbook.
    */
   signingKeys?: SigningKey[];
   /** The `kid` of the key that signs new tokens. Default: the first of `signingKeys`. */

@@ -10,7 +10,7 @@ export type HttpAdapterName = 'express' | 'fastify';
 /** Express's `trust proxy`: off, every proxy, the nearest n hops, or these addresses and subnets. */
 export type TrustProxy = boolean | number | string[];
 
-/** The sample app's settings, read once from the environment (see README for each variable). */
+/** The sample app's settings, read once from the environment (docs/sample-env.md lists each variable). */
 export interface SampleConfig {
   production: boolean;
   port: number;

@@ -19,7 +19,7 @@ const MAX_KEY_LENGTH = 512;
  *
  * A plain guard rather than a passport strategy: passport's registry is process-wide, so two
  * instances of an app in one process (tests, a multi-tenant host) would answer with whichever
- * registered its keys last. `AnyGuard` takes `AuthGuard('...')` just the same (see the README).
+ * registered its keys last. `AnyGuard` takes `AuthGuard('...')` just the same (docs/api-keys.md).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {

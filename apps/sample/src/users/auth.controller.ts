@@ -44,7 +44,7 @@ export class AuthController {
     private readonly securityEvents: SecurityEventsService,
   ) {}
 
-  /** 409 for a taken email is an enumeration channel; it is rate-limited (see README). */
+  /** 409 for a taken email is an enumeration channel; it is rate-limited (docs/rate-limits.md). */
   @Post('register')
   @ApiOperation({ summary: 'Create an account', description: 'Emails are normalised (NFKC, lower case). A 409 tells that an email is registered: rate-limited.' })
   @ApiCreatedResponse({ description: 'Registered.', schema: USER })

@@ -9,7 +9,7 @@ import { ApiRoute, ApiTagged } from '../openapi/api-docs';
 /**
  * `GET /.well-known/jwks.json`: the public keys of the configured ES256, RS256 and EdDSA signing keys,
  * so other services can verify access tokens without any secret. HS256 keys are never listed.
- * Cached for 5 minutes: add a key at least that long before making it current (README, key
+ * Cached for 5 minutes: add a key at least that long before making it current (docs/signing-keys.md, key
  * rotation).
  */
 @Controller({ path: '.well-known', version: VERSION_NEUTRAL })
