@@ -9,7 +9,8 @@ export default {
   coverageAnalysis: 'perTest',
   // One worker: the machine has two cores shared with other test runs.
   concurrency: 1,
-  timeoutMS: 10_000,
+  // Unit specs run in milliseconds: a mutant still running seconds later is looping.
+  timeoutMS: 3_000,
   // Only what the unit specs load; node_modules is symlinked into the sandbox, not copied.
   ignorePatterns: ['/dist', '/bench', '/docs', '/coverage', '/.ci', '/.data', '/test-output', '/test/browser', '/test/package', '/test/server', '/apps', '/reports'],
   tempDirName: '.stryker-tmp',

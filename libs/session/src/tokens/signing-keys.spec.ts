@@ -6,7 +6,7 @@ import { SessionJwtStrategy } from '../guards/jwt.strategy';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenService } from './access-token';
 import { readHeader } from './access-claims';
-import { keyForHeader, publicJwks, type SigningKey } from './signing-keys';
+import { keyForHeader, publicJwks, resolveKeySet, type SigningKey } from './signing-keys';
 
 const secret = () => randomBytes(32).toString('base64url');
 const sessionSecret = secret();
@@ -240,5 +240,107 @@ describe('signing keys', () => {
     for (const field of ['"d"', '"p"', '"q"', '"dp"', '"dq"', '"qi"', '"k"']) expect(text).not.toContain(field);
     expect(text).not.toContain(Buffer.from(hs).toString('base64url'));
     expect(jwks.keys[0]).toEqual({ ...ec.publicKey.export({ format: 'jwk' }), kid: 'es-1', alg: 'ES256', use: 'sig' });
+  });
+});
+
+describe('resolveKeySet, keyForHeader and publicJwks, each rule on its own', () => {
+  const ecPem = ec.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const ecPublicPem = ec.publicKey.export({ format: 'pem', type: 'spki' }) as string;
+
+  it('no key at all, or a current key named without a key set, stops the start', () => {
+    expect(() => resolveKeySet(undefined, [], undefined)).toThrow('jwtSecret or signingKeys is required: the keys that sign access tokens.');
+    expect(() => resolveKeySet(undefined, undefined, undefined)).toThrow('jwtSecret or signingKeys is required');
+    expect(() => resolveKeySet(secret(), undefined, 'a')).toThrow('currentSigningKey names a key of signingKeys, and there are none.');
+    expect(resolveKeySet(secret(), [], undefined).algorithms).toEqual(['HS256']);
+  });
+
+  it('a key set that is not a list, or an entry that is not an object, is named by its place', () => {
+    expect(() => resolveKeySet(undefined, { length: 1 } as unknown as SigningKey[], undefined)).toThrow('signingKeys must be an array of { kid, alg, key }.');
+    expect(() => resolveKeySet(undefined, [null as unknown as SigningKey], undefined)).toThrow('signingKeys[0] must be { kid, alg, key }.');
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'ES256', key: ec.privateKey }, 'x' as unknown as SigningKey], undefined)).toThrow('signingKeys[1] must be { kid, alg, key }.');
+    expect(() => resolveKeySet(undefined, [{ kid: 7 as unknown as string, alg: 'ES256', key: ec.privateKey }], undefined)).toThrow('signingKeys[0].kid must be 1 to 64 letters');
+  });
+
+  it('the mixed-family refusal names every HMAC key, jwtSecret included', () => {
+    const keys: SigningKey[] = [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }, { kid: 'hs-1', alg: 'HS256', key: secret() }];
+    expect(() => resolveKeySet(secret(), keys, undefined)).toThrow(
+      'signingKeys mixes HS256 ("hs-1", jwtSecret) with asymmetric keys: whoever holds the HMAC secret could still mint ' +
+        'the tokens the asymmetric keys are meant to reserve to this app. Drop the HS256 keys (and jwtSecret) one ' +
+        'access-token lifetime after the asymmetric key signs, or set hs256Migration: true only for that migration.',
+    );
+    expect(resolveKeySet(secret(), keys, undefined, true).mixed).toBe(true);
+  });
+
+  it('a weak jwtSecret is refused under its own name', () => {
+    expect(() => resolveKeySet('short', undefined, undefined)).toThrow(/^nest-sessions: jwtSecret is 5 bytes/);
+    expect(() => resolveKeySet(42, undefined, undefined)).toThrow('jwtSecret is required');
+  });
+
+  it.each<[string, unknown, 'private' | 'public']>([
+    ['a PEM private key', ecPem, 'private'],
+    ['a PEM private key in a Buffer', Buffer.from(ecPem), 'private'],
+    ['a PEM public key', ecPublicPem, 'public'],
+    ['a JWK private key', ec.privateKey.export({ format: 'jwk' }), 'private'],
+    ['a JWK public key', ec.publicKey.export({ format: 'jwk' }), 'public'],
+    ['a private KeyObject', ec.privateKey, 'private'],
+    ['a public KeyObject', ec.publicKey, 'public'],
+  ])('an ES256 key given as %s', (_name, key, kind) => {
+    const set = resolveKeySet(undefined, [{ kid: 'b', alg: 'ES256', key: ec.privateKey }, { kid: 'a', alg: 'ES256', key: key as SigningKey['key'] }], 'b');
+    const resolved = set.byKid.get('a')!;
+    expect(resolved.verifyKey.type).toBe('public');
+    expect(resolved.verifyKey.export({ format: 'jwk' })).toEqual(ec.publicKey.export({ format: 'jwk' }));
+    expect(resolved.signKey?.type ?? 'none').toBe(kind === 'private' ? 'private' : 'none');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a number', 42, 'signingKeys "a": the key must be a PEM string, a JWK object or a KeyObject.'],
+    ['an object that is no JWK', { n: 'x' }, 'signingKeys "a": the key must be a PEM string, a JWK object or a KeyObject.'],
+    ['an unreadable public PEM', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', 'signingKeys "a": the key could not be read as a PEM or JWK public key.'],
+    ['an unreadable private JWK', { kty: 'EC', d: 'x' }, 'signingKeys "a": the key could not be read as a PEM or JWK private key.'],
+  ])('an ES256 key given as %s is refused', (_name, key, message) => {
+    expect(() => resolveKeySet(undefined, [{ kid: 'b', alg: 'ES256', key: ec.privateKey }, { kid: 'a', alg: 'ES256', key: key as SigningKey['key'] }], 'b')).toThrow(message);
+  });
+
+  it('HS256 takes a secret KeyObject or bytes, not a JWK', () => {
+    const bytes = randomBytes(32);
+    expect(resolveKeySet(undefined, [{ kid: 'a', alg: 'HS256', key: createSecretKey(bytes) }], undefined).current.verifyKey.export()).toEqual(bytes);
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'HS256', key: { kty: 'oct', k: bytes.toString('base64url') } as unknown as string }], undefined)).toThrow(
+      'signingKeys "a" is required',
+    );
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'HS256', key: ec.publicKey }], undefined)).toThrow('signingKeys "a": HS256 takes a secret, not a public key');
+  });
+
+  it('a weak RSA key names its size; an ES256 key on another curve names it', () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'RS256', key: small.privateKey }], undefined)).toThrow('got an RSA key of 1024 bits.');
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'RS256', key: ec.privateKey }], undefined)).toThrow('got an EC key on prime256v1.');
+    expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'ES256', key: ed.privateKey }], undefined)).toThrow('got a ed25519 key.');
+  });
+
+  describe('keyForHeader', () => {
+    const set = resolveKeySet(secret(), [{ kid: 'hs-1', alg: 'HS256', key: secret() }], undefined);
+    it.each<[string, Record<string, unknown>, string | null]>([
+      ['no kid: the legacy jwtSecret', { alg: 'HS256' }, null],
+      ['its kid and algorithm', { alg: 'HS256', kid: 'hs-1' }, 'hs-1'],
+      ['its kid in another algorithm', { alg: 'ES256', kid: 'hs-1' }, 'none'],
+      ['no kid in another algorithm', { alg: 'ES256' }, 'none'],
+      ['an unknown kid', { alg: 'HS256', kid: 'hs-2' }, 'none'],
+      ['a kid that is not a string', { alg: 'HS256', kid: 1 }, 'none'],
+      ['a kid that is not a key id at all', { alg: 'HS256', kid: 'hs-1/../x' }, 'none'],
+      ['a kid of 65 characters', { alg: 'HS256', kid: 'a'.repeat(65) }, 'none'],
+    ])('%s', (_name, header, expected) => {
+      const key = keyForHeader(set, header);
+      expect(key === null ? 'none' : key.kid).toBe(expected);
+    });
+
+    it('no legacy key: a token with no kid finds none', () => {
+      const only = resolveKeySet(undefined, [{ kid: 'hs-1', alg: 'HS256', key: secret() }], undefined);
+      expect(keyForHeader(only, { alg: 'HS256' })).toBeNull();
+    });
+  });
+
+  it('an RSA public JWK lists kty, n, e and no empty fields', () => {
+    const set = resolveKeySet(undefined, [{ kid: 'rs-1', alg: 'RS256', key: rsa.privateKey }], undefined);
+    expect(Object.keys(publicJwks(set).keys[0])).toEqual(['kty', 'n', 'e', 'kid', 'alg', 'use']);
   });
 });
