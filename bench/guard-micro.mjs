@@ -48,16 +48,16 @@ const round2 = (r, d = 1) => Object.fromEntries(Object.entries(r).map(([k, v]) =
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- build
-/** Compiles the library (spec files left out) to CommonJS under dist/bench-lib; returns its index. */
-export function buildLibrary() {
+/** Compiles a libs/session/src tree (spec files left out) to CommonJS under `out`. */
+export function compileLibrary(src, out) {
   const swc = require('@swc/core');
-  rmSync(LIB_OUT, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
   const walk = (dir) =>
     readdirSync(dir).flatMap((name) => {
       const path = join(dir, name);
       return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') && !path.endsWith('.spec.ts') ? [path] : [];
     });
-  for (const file of walk(LIB_SRC)) {
+  for (const file of walk(src)) {
     const { code } = swc.transformFileSync(file, {
       jsc: {
         parser: { syntax: 'typescript', decorators: true },
@@ -70,10 +70,15 @@ export function buildLibrary() {
       swcrc: false,
       configFile: false,
     });
-    const out = join(LIB_OUT, relative(LIB_SRC, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, code);
+    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, code);
   }
+}
+
+/** Compiles the library (spec files left out) to CommonJS under dist/bench-lib; returns its index. */
+export function buildLibrary() {
+  compileLibrary(LIB_SRC, LIB_OUT);
   return require(join(LIB_OUT, 'index.js'));
 }
 

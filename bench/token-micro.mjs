@@ -22,10 +22,11 @@
 // one JSON object.
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileLibrary } from './guard-micro.mjs';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,33 +42,6 @@ const range = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const span = (r) => `${fmt(r.median)} (${fmt(r.min)}–${fmt(r.max)})`;
 
-/** Compiles a libs/session/src folder (spec files left out) to CommonJS under `out`. */
-function compile(src, out) {
-  const swc = require('@swc/core');
-  rmSync(out, { recursive: true, force: true });
-  const walk = (dir) =>
-    readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') && !path.endsWith('.spec.ts') ? [path] : [];
-    });
-  for (const file of walk(src)) {
-    const { code } = swc.transformFileSync(file, {
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true },
-        target: 'es2022',
-        keepClassNames: true,
-      },
-      module: { type: 'commonjs' },
-      sourceMaps: false,
-      swcrc: false,
-      configFile: false,
-    });
-    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, code);
-  }
-}
 
 /** The sources of `rev`, extracted from the object store (no checkout, no worktree). */
 function sourcesAt(rev) {
@@ -87,7 +61,7 @@ const keys = {
 
 /** One version of the library, with a service and a strategy per algorithm. */
 async function load(label, src, out) {
-  compile(src, out);
+  compileLibrary(src, out);
   require('reflect-metadata');
   const { Test } = require('@nestjs/testing');
   const { RESOLVED_SESSION_OPTIONS, REQUEST_ACCESS_TOKEN } = require(join(out, 'session.constants.js'));

@@ -35,24 +35,12 @@ const OPTIONS: RefreshMachineParts['options'] = {
   csrfKey: CSRF_KEY,
 };
 
-interface FakeRow {
-  userId: string;
-  userIdNumeric: boolean;
-  transport: 'cookie' | 'bearer';
-  secretHash: Buffer;
+/** A row as the store keeps it: the whole lineage (`previous_hashes`) and the grace count. */
+type FakeRow = Omit<RefreshRow, 'previousHash'> & {
   /** Earlier hashes, newest first, as `previous_hashes`. */
   lineage: Buffer[];
-  rotatedAt: Date | null;
-  generation: number;
-  expiresAt: Date;
-  absoluteExpiresAt: Date;
-  revokedAt: Date | null;
-  revokeReason: RevokeReason | null;
-  authenticatedAt: Date;
-  idleTimeoutMs: number | null;
-  persistent: boolean;
   graceHits: number;
-}
+};
 
 /** The session store's refresh statements over one map, with the same WHERE clauses. */
 class FakeStore implements RefreshStore {
