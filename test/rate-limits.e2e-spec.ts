@@ -251,6 +251,16 @@ describe('sample app login and register limits', () => {
     }
   });
 
+  it('a per-account limit whose ceiling would pass the limiter\'s bound still logs in (the ceiling is capped, not a 500)', async () => {
+    const t = await startApp({ TRUST_PROXY: 'loopback', LOGIN_ACCOUNT_RATE_LIMIT: '100000000' });
+    try {
+      const wrong = await login(t.server, uniqueEmail('high-limit'), '192.0.2.7');
+      expect([wrong.status, wrong.body.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('case 47: register per address, and per account across addresses, answer 429 with Retry-After', async () => {
     const t = await startApp({ TRUST_PROXY: 'loopback', REGISTER_RATE_LIMIT: '2', REGISTER_ACCOUNT_RATE_LIMIT: '2' });
     const clock = useFakeDate();

@@ -32,6 +32,12 @@ describe('the sample\'s SessionModule options', () => {
     expect(SESSION_DEFAULTS.absoluteTimeout).toBe('7d');
   });
 
+  it('a rate limit above what the library takes stops the start, naming the variable', () => {
+    expect(() => loadSampleConfig({ ...base, LOGIN_RATE_LIMIT: '1000000001' })).toThrow('LOGIN_RATE_LIMIT must be at most 1,000,000,000');
+    expect(() => loadSampleConfig({ ...base, REFRESH_SESSION_RATE_LIMIT: '1000000001' })).toThrow('REFRESH_SESSION_RATE_LIMIT must be at most 1,000,000,000');
+    expect(loadSampleConfig({ ...base, LOGIN_ACCOUNT_RATE_LIMIT: '1000000000' }).authRateLimits.loginPerAccount.limit).toBe(1_000_000_000);
+  });
+
   it('on the embedded engine (one connection) the sample turns the LISTEN bus off', () => {
     expect(loadSampleConfig({ ...base, DATABASE_POOL_SIZE: '1' }).session.revocation?.bus).toBe('none');
   });

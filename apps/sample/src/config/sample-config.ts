@@ -168,9 +168,14 @@ function authRateLimits(env: NodeJS.ProcessEnv): AuthRateLimits {
   };
 }
 
+/** The largest `limit` the library's rate limiter takes (`SessionRateLimiter.consume` refuses more). */
+export const MAX_RATE_LIMIT = 1_000_000_000;
+
 function positive(value: string | undefined, fallback: number, name: string): number {
   const n = int(value, fallback, name);
   if (n === 0) throw new Error(`${name} must be at least 1`);
+  // Refused here, at start: the limiter would refuse it at every request (a 500).
+  if (n > MAX_RATE_LIMIT) throw new Error(`${name} must be at most 1,000,000,000`);
   return n;
 }
 
