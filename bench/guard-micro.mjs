@@ -20,9 +20,12 @@
 //                    (beside the CSRF cookie, as a browser sends them); `bearer`: Authorization.
 //   miss-bearer      a cache miss: verifiedTokenCacheSize 0, stateless, so every call goes through
 //                    passport-jwt / jsonwebtoken (awaited). Reported, no goal.
-// over BENCH_GUARD_TOKENS (default 1,000) distinct valid tokens issued through SessionService.issue,
-// each call with its own ExecutionContext built once beforehand (Nest builds one per request; that
-// is not the guard's cost). CPU time is process.cpuUsage (user + system) over each timed loop,
+// over BENCH_GUARD_TOKENS (default 1,000) distinct valid tokens issued through SessionService.issue.
+// Each call (BENCH_GUARD_CALLS per round, default 60,000) gets what a real request brings, built
+// before the timed loop: its own ExecutionContext (Nest builds one per request; not the guard's
+// cost), an Express-shaped request (node's IncomingMessage on Express's prototype) and header
+// strings made anew, as the HTTP parser makes them (so no string hash is left over from an
+// earlier call). Run with --expose-gc (`npm run bench` does) for a full GC before each timed loop. CPU time is process.cpuUsage (user + system) over each timed loop,
 // divided by the calls; wall time is printed beside it.
 //
 // Output: human-readable lines, then as the LAST line one JSON object:
@@ -178,18 +181,44 @@ class BenchController {
   }
 }
 
-/** The ExecutionContext Nest builds for an HTTP GET carrying `headers`. */
+let expressPrototype;
+let socket;
+/**
+ * A request as Express hands it to Nest: node's IncomingMessage on Express's request prototype,
+ * with the fields Express's router has set by the time a guard runs. A plain object would flatter
+ * the guard: adding `user` to a fresh Express request costs far more than to an object literal.
+ */
+function expressRequest(headers) {
+  const { IncomingMessage } = require('node:http');
+  const { Socket } = require('node:net');
+  expressPrototype ??= require('express')().request;
+  socket ??= new Socket();
+  const req = new IncomingMessage(socket);
+  req.method = 'GET';
+  req.url = '/me';
+  req.headers = headers;
+  Object.setPrototypeOf(req, expressPrototype);
+  Object.assign(req, { res: {}, next: () => undefined, baseUrl: '', originalUrl: '/me', params: {}, query: {}, route: undefined, body: undefined });
+  return req;
+}
+
+/** The ExecutionContext Nest builds for an HTTP GET carrying `headers`, on a request of its own. */
 export function httpContext(headers) {
   const { ExecutionContextHost } = require('@nestjs/core/helpers/execution-context-host.js');
-  const req = { method: 'GET', url: '/me', headers, ip: '127.0.0.1' };
-  const ctx = new ExecutionContextHost([req, {}, () => undefined], BenchController, BenchController.prototype.me);
+  const ctx = new ExecutionContextHost([expressRequest(headers), {}, () => undefined], BenchController, BenchController.prototype.me);
   ctx.setType('http');
   return ctx;
 }
 
+/**
+ * A string with the same characters and no link to `s`: as the HTTP parser makes every header
+ * anew, so nothing (a hash, a flattened form) is left over from an earlier request.
+ */
+export const fresh = (s) => Buffer.from(s, 'latin1').toString('latin1');
+
 export const cookieContext = (options, token) =>
-  httpContext({ host: 'localhost', cookie: `${options.cookies.accessName}=${token}; ${options.cookies.csrfName}=${'c'.repeat(43)}` });
-export const bearerContext = (token) => httpContext({ host: 'localhost', authorization: `Bearer ${token}` });
+  httpContext({ host: fresh('localhost'), cookie: fresh(`${options.cookies.accessName}=${token}; ${options.cookies.csrfName}=${'c'.repeat(43)}`) });
+export const bearerContext = (token) => httpContext({ host: fresh('localhost'), authorization: fresh(`Bearer ${token}`) });
 
 /** Runs every context through the guard once, awaiting the slow path: fills both caches. */
 export async function passAll(guard, contexts) {
@@ -236,7 +265,8 @@ async function timeAsync(calls, items, body) {
 async function main() {
   const ROUNDS = Number(process.env.BENCH_GUARD_ROUNDS ?? 7);
   const TOKENS = Number(process.env.BENCH_GUARD_TOKENS ?? 1000);
-  const CALLS = Number(process.env.BENCH_GUARD_CALLS ?? 300_000);
+  // Every call gets a request and header strings of its own, built before the timed loop.
+  const CALLS = Number(process.env.BENCH_GUARD_CALLS ?? 60_000);
   const MISS_CALLS = Number(process.env.BENCH_GUARD_MISS_CALLS ?? 20_000);
   const log = (...a) => console.log('[guard-micro]', ...a);
 
@@ -253,13 +283,21 @@ async function main() {
   log(`${TOKENS} sessions issued; token length ${tokens[0].length} characters`);
 
   const key = SECRETS.jwtSecret;
-  const ctx = {
-    'stateless-cookie': tokens.map((t) => cookieContext(stateless.options, t)),
-    'stateless-bearer': tokens.map(bearerContext),
-    'strict-cookie': tokens.map((t) => cookieContext(strict.options, t)),
-    'strict-bearer': tokens.map(bearerContext),
-    'miss-bearer': tokens.map(bearerContext),
+  const makers = {
+    'stateless-cookie': (t) => cookieContext(stateless.options, t),
+    'stateless-bearer': bearerContext,
+    'strict-cookie': (t) => cookieContext(strict.options, t),
+    'strict-bearer': bearerContext,
+    'miss-bearer': bearerContext,
+    hs256: fresh,
   };
+  /** `count` new requests (or, for hs256, new token strings), cycling through the tokens; then a full GC when exposed, so the timed loop collects only its own garbage. */
+  const itemsFor = (path, count) => {
+    const items = Array.from({ length: count }, (_, i) => makers[path](tokens[i % tokens.length]));
+    globalThis.gc?.();
+    return items;
+  };
+  const ctx = Object.fromEntries(Object.keys(makers).map((p) => [p, itemsFor(p, tokens.length)]));
   const guards = { 'stateless-cookie': stateless.guard, 'stateless-bearer': stateless.guard, 'strict-cookie': strict.guard, 'strict-bearer': strict.guard };
 
   // Correctness first: every cached path must answer synchronously with `true`, and the handler
@@ -272,7 +310,7 @@ async function main() {
       if (!req.user || !req.user.id) throw new Error(`${name}: no req.user`);
     }
   }
-  for (const t of tokens) rawHs256Verify(t, key);
+  for (const t of ctx.hs256) rawHs256Verify(t, key);
 
   const sink = { n: 0 };
   const paths = ['hs256', ...Object.keys(guards), 'miss-bearer'];
@@ -284,16 +322,16 @@ async function main() {
   const missBody = async (c) => (sink.n += (await missGuard.canActivate(c)) === true ? 1 : 0);
 
   // Warm-up: JIT every path.
-  timeSync(Math.min(CALLS, 100_000), tokens, bodies.hs256);
-  for (const name of Object.keys(guards)) timeSync(Math.min(CALLS, 100_000), ctx[name], bodies[name]);
-  await timeAsync(Math.min(MISS_CALLS, 5_000), ctx['miss-bearer'], missBody);
+  timeSync(CALLS, itemsFor('hs256', CALLS), bodies.hs256);
+  for (const name of Object.keys(guards)) timeSync(CALLS, itemsFor(name, CALLS), bodies[name]);
+  await timeAsync(Math.min(MISS_CALLS, 5_000), itemsFor('miss-bearer', Math.min(MISS_CALLS, 5_000)), missBody);
 
   const results = Object.fromEntries(paths.map((p) => [p, { cpu: [], wall: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     await passAll(strict.guard, ctx['strict-bearer']); // re-warm: no liveness entry near its TTL
     await sleep(20);
     for (const p of paths) {
-      const r = p === 'miss-bearer' ? await timeAsync(MISS_CALLS, ctx[p], missBody) : timeSync(CALLS, p === 'hs256' ? tokens : ctx[p], bodies[p]);
+      const r = p === 'miss-bearer' ? await timeAsync(MISS_CALLS, itemsFor(p, MISS_CALLS), missBody) : timeSync(CALLS, itemsFor(p, CALLS), bodies[p]);
       results[p].cpu.push(r.cpuNs);
       results[p].wall.push(r.wallNs);
     }

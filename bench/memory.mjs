@@ -63,15 +63,8 @@ async function settledHeap() {
   return last;
 }
 
-/** A string with the same characters and no link to `s` (not a slice or a concatenation of it). */
-const fresh = (s) => Buffer.from(s, 'latin1').toString('latin1');
-
 /** The context of one request carrying `token`, every header string its own. */
-function requestFor(options, token) {
-  return VIA === 'bearer'
-    ? g.httpContext({ host: fresh('localhost'), authorization: fresh(`Bearer ${token}`) })
-    : g.httpContext({ host: fresh('localhost'), cookie: fresh(`${options.cookies.accessName}=${token}; ${options.cookies.csrfName}=${'c'.repeat(43)}`) });
-}
+const requestFor = (options, token) => (VIA === 'bearer' ? g.bearerContext(token) : g.cookieContext(options, token));
 
 /** Sends every token through the guard (slow path, awaited), then checks its cached path. */
 async function fill(ctx, tokens, concurrency) {
@@ -99,7 +92,7 @@ async function main() {
   const issuer = await g.createSessionContext(lib, db.url, { revocation: { mode: 'stateless' } }, db);
   const started = Date.now();
   const warmTokens = await g.issueTokens(issuer.sessions, WARM, concurrency, N);
-  const tokens = (await g.issueTokens(issuer.sessions, N, concurrency)).map(fresh);
+  const tokens = (await g.issueTokens(issuer.sessions, N, concurrency)).map(g.fresh);
   await issuer.app.close();
   log(`${N + WARM} sessions issued in ${((Date.now() - started) / 1000).toFixed(1)} s; token length ${tokens[0].length}`);
 

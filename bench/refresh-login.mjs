@@ -1,14 +1,45 @@
 // `npm run bench`, parts "refresh" and "login": the library's rotation beside the same rotation in
 // raw SQL, the refresh over HTTP, one client's refresh for the breakdown, and logins.
 import { createHmac, randomBytes } from 'node:crypto';
-import { BREAKDOWN_N, LOAD_CPUS, ROUNDS, SECONDS, WARMUP, fmt, log, pct, pinSelf, pool, post, range, require } from './harness.mjs';
+import { join } from 'node:path';
+import { BREAKDOWN_N, LOAD_CPUS, ROOT, ROUNDS, SECONDS, WARMUP, fmt, log, pct, pinSelf, pool, post, range, require, startServer, stopServer } from './harness.mjs';
+
+/** Where bench/minimal-app.mjs checks the CSRF origin (its `csrf.appOrigin`). */
+const MINIMAL_ORIGIN = 'https://bench.localhost';
+
+/**
+ * A cookie session on the minimal app, and a step that refreshes it on `path` (the library's
+ * route or the hand-written reference) as a browser would: the refresh and CSRF cookies, the CSRF
+ * header and the Origin; the new refresh cookie is kept for the next step.
+ */
+async function minimalClient(minimal, path) {
+  const login = await fetch(`${minimal.url}/bench/login`, { method: 'POST' });
+  const { csrfToken } = await login.json();
+  const jar = new Map(login.headers.getSetCookie().map((c) => c.split(';')[0].split(/=(.*)/s).slice(0, 2)));
+  const refreshName = [...jar.keys()].find((k) => k.endsWith('-rt'));
+  const csrfName = [...jar.keys()].find((k) => k.endsWith('-csrf'));
+  return async () => {
+    const res = await fetch(`${minimal.url}${path}`, {
+      method: 'POST',
+      headers: { cookie: `${refreshName}=${jar.get(refreshName)}; ${csrfName}=${jar.get(csrfName)}`, 'x-csrf-token': csrfToken, origin: MINIMAL_ORIGIN },
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+    const next = res.headers.getSetCookie().find((c) => c.startsWith(`${refreshName}=`));
+    jar.set(refreshName, next.split(';')[0].slice(refreshName.length + 1));
+  };
+}
 
 /** Measures refreshes; writes results.refresh. */
-export async function benchRefresh({ results, strict, sessions, loadIds, DATABASE_URL, email, password }) {
+export async function benchRefresh({ results, strict, sessions, loadIds, DATABASE_URL, email, password, secrets }) {
   log('refresh: library rotation vs raw SQL (16 clients), over HTTP (16 clients), and one client one at a time for the breakdown');
+  log('refresh: the minimal app (bench/minimal-app.mjs): its refresh route beside a hand-written reference route, 16 clients each');
+  const minimal = await startServer('minimal', join(ROOT, 'bench/minimal-app.mjs'), { DATABASE_URL, JWT_SECRET: secrets.jwtSecret, SESSION_SECRET: secrets.sessionSecret, NODE_ENV: 'production' });
+  const minimalLib = await Promise.all(Array.from({ length: 16 }, () => minimalClient(minimal, '/auth/refresh')));
+  const minimalRaw = await Promise.all(Array.from({ length: 16 }, () => minimalClient(minimal, '/raw/refresh')));
   pinSelf(LOAD_CPUS);
   const { Client } = require('pg');
-  const runs = { library: [], raw: [], http: [], breakdown: [] };
+  const runs = { library: [], raw: [], http: [], breakdown: [], minimalLib: [], minimalRaw: [] };
   const runFor = async (seconds, workers, step) => {
     const latencies = [];
     const until = Date.now() + seconds * 1000;
@@ -56,10 +87,16 @@ export async function benchRefresh({ results, strict, sessions, loadIds, DATABAS
   await runFor(Math.max(1, WARMUP / 2), 16, libRefresh);
   await runFor(Math.max(1, WARMUP / 2), 16, (w) => rawRotate(rawClients[w]));
   await runFor(Math.max(1, WARMUP / 2), 16, httpRefresh);
+  await runFor(Math.max(1, WARMUP / 2), 16, (w) => minimalLib[w]());
+  await runFor(Math.max(1, WARMUP / 2), 16, (w) => minimalRaw[w]());
   for (let round = 1; round <= ROUNDS; round++) {
     const lib1 = await runFor(SECONDS, 16, libRefresh);
     const raw1 = await runFor(SECONDS, 16, (w) => rawRotate(rawClients[w]));
     const http1 = await runFor(SECONDS, 16, httpRefresh);
+    const minLib1 = await runFor(SECONDS, 16, (w) => minimalLib[w]());
+    const minRaw1 = await runFor(SECONDS, 16, (w) => minimalRaw[w]());
+    runs.minimalLib.push(minLib1);
+    runs.minimalRaw.push(minRaw1);
     const httpMs = await sequential(BREAKDOWN_N, httpRefresh);
     const storeMs = await sequential(BREAKDOWN_N, libRefresh);
     runs.library.push(lib1);
@@ -68,10 +105,12 @@ export async function benchRefresh({ results, strict, sessions, loadIds, DATABAS
     runs.breakdown.push({ httpMs, storeMs });
     log(
       `refresh round ${round}/${ROUNDS}: library ${fmt(lib1.rate)}/s p99 ${fmt(lib1.p99, 1)} ms; raw ${fmt(raw1.rate)}/s p99 ${fmt(raw1.p99, 1)} ms; ` +
-        `HTTP ${fmt(http1.rate)}/s p99 ${fmt(http1.p99, 1)} ms; one client: HTTP ${fmt(httpMs, 2)} ms, store ${fmt(storeMs, 2)} ms per refresh`,
+        `HTTP ${fmt(http1.rate)}/s p99 ${fmt(http1.p99, 1)} ms; one client: HTTP ${fmt(httpMs, 2)} ms, store ${fmt(storeMs, 2)} ms per refresh; ` +
+        `minimal app: library ${fmt(minLib1.rate)}/s p99 ${fmt(minLib1.p99, 1)} ms, reference ${fmt(minRaw1.rate)}/s p99 ${fmt(minRaw1.p99, 1)} ms`,
     );
   }
   pinSelf(null);
+  stopServer(minimal);
   for (const { client } of rawClients) await client.end();
   const stats = (xs) => ({ rate: range(xs.map((r) => r.rate)), p50: range(xs.map((r) => r.p50)), p99: range(xs.map((r) => r.p99)) });
   results.refresh = {
@@ -81,6 +120,14 @@ export async function benchRefresh({ results, strict, sessions, loadIds, DATABAS
     p99Ratio: range(runs.library.map((r, i) => r.p99 / runs.raw[i].p99)),
     http: stats(runs.http),
     httpToLibrary: range(runs.http.map((r, i) => r.rate / runs.library[i].rate)),
+    // The minimal app: its refresh route against its hand-written reference, and against the store level.
+    minimal: {
+      library: stats(runs.minimalLib),
+      reference: stats(runs.minimalRaw),
+      toReference: range(runs.minimalLib.map((r, i) => r.rate / runs.minimalRaw[i].rate)),
+      p99ToReference: range(runs.minimalLib.map((r, i) => r.p99 / runs.minimalRaw[i].p99)),
+      toStore: range(runs.minimalLib.map((r, i) => r.rate / runs.library[i].rate)),
+    },
     breakdown: {
       n: BREAKDOWN_N,
       httpMs: range(runs.breakdown.map((b) => b.httpMs)),

@@ -79,13 +79,14 @@ export function writeReport(results, root) {
     lines.push('');
     lines.push(
       `Goals: stateless ≥ 0.92× unguarded (${span(guard.ratios.statelessToUnguarded)}×); strict with its cache ≥ 0.90× unguarded ` +
-        `(${span(guard.ratios.strictToUnguarded)}×), ≥ 0.95× stateless (${span(guard.ratios.strictToStateless)}×) and ≥ 3× express-session ` +
-        `(${span(guard.ratios.strictToExpress)}×): see the Goals table.`,
+        `(${span(guard.ratios.strictToUnguarded)}×) and ≥ 0.95× stateless (${span(guard.ratios.strictToStateless)}×): see the Goals table. ` +
+        `Against express-session, for context (no longer a goal: it measures the peer as much as the library): ${span(guard.ratios.strictToExpress)}×.`,
       '',
     );
     lines.push(
       'The unguarded route is `/bench/unguarded` in the same sample-app process (its global CSRF guard, middleware and error filter ' +
-        'included), registered only with `BENCH_ROUTES=true`, so the ratio isolates the session guard. The recipe, express-session and ' +
+        'included), registered only with `BENCH_ROUTES=true`: `GET /whoami` without `SessionGuard`, with the same parameter decorators ' +
+        'and a body of the same shape and size, so the ratio isolates the session guard. The recipe, express-session and ' +
         'better-auth peers are in `bench/peers/`, each a minimal Nest app configured as its documentation shows. ' +
         `better-auth's rows cycle through ${fmt(guard.betterAuthSessions ?? 200)} distinct sessions rather than 1,000 (each sign-in costs it a scrypt; ` +
         'its session rows all sit in shared buffers either way).',
@@ -108,7 +109,23 @@ export function writeReport(results, root) {
     lines.push(`| nest-sessions \`SessionService.refresh\` (store level, no HTTP) | ${span(refresh.library.rate, (v) => fmt(v))} | ${span(refresh.library.p50)} | ${span(refresh.library.p99)} |`);
     lines.push(`| raw \`pg\`: BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT | ${span(refresh.raw.rate, (v) => fmt(v))} | ${span(refresh.raw.p50)} | ${span(refresh.raw.p99)} |`);
     lines.push(`| nest-sessions over HTTP (\`POST /auth/refresh\`, bearer) | ${span(refresh.http.rate, (v) => fmt(v))} | ${span(refresh.http.p50)} | ${span(refresh.http.p99)} |`);
+    const m = refresh.minimal;
+    if (m) {
+      lines.push(`| minimal app, the library's \`POST /auth/refresh\` (cookies, CSRF) | ${span(m.library.rate, (v) => fmt(v))} | ${span(m.library.p50)} | ${span(m.library.p99)} |`);
+      lines.push(`| minimal app, hand-written reference \`POST /raw/refresh\` | ${span(m.reference.rate, (v) => fmt(v))} | ${span(m.reference.p50)} | ${span(m.reference.p99)} |`);
+    }
     lines.push('');
+    if (m) {
+      lines.push(
+        `The minimal app (\`bench/minimal-app.mjs\`) is getting-started.md's app: \`loadUser\` reads the user by primary key through ` +
+          'TypeORM, no event listeners, the CSRF guard bound globally. Its reference route does a refresh\'s work by hand on the same ' +
+          'pool: it reads the session row, checks the secret\'s hash and the CSRF token, reads the user, swaps the new hash in with a ' +
+          'compare-and-swap `UPDATE`, signs an access token and writes the same three cookies; it has no rate limits, grace window, ' +
+          `reuse detection or expiry rules. Library route / reference, same round: ${span(m.toReference)}× (goal ≥ 0.8); p99 ` +
+          `${span(m.p99ToReference)}× (goal ≤ 1.2); library route / store-level rotation: ${span(m.toStore)}× (goal ≥ 0.5).`,
+        '',
+      );
+    }
     lines.push(
       `Library rotation / raw SQL, same round: ${span(refresh.ratio)}× (goal ≥ 1.2); library p99 / raw p99, same round: ` +
         `${span(refresh.p99Ratio)}× (goal ≤ 1). Over HTTP the rate is ${span(refresh.httpToLibrary)}× the store-level one. ` +

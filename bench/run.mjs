@@ -99,7 +99,7 @@ async function main() {
   // 16 live sessions that the raw rotations (refresh scenario, and the load beside each purge) work on.
   const loadIds = await Promise.all(Array.from({ length: 16 }, async (_, i) => (await sessions.issue({ id: `bench-raw-${i}`, roles: [] }, { transport: 'bearer' })).sessionId));
 
-  const scenario = { results, strict, sampleMain, sampleEnv, DATABASE_URL, email, password, betterAuthNote, sessions, ctx, loadIds };
+  const scenario = { results, strict, sampleMain, sampleEnv, DATABASE_URL, email, password, betterAuthNote, sessions, ctx, loadIds, secrets };
   if (wants('guard')) await benchGuardedGet(scenario);
   if (wants('refresh')) await benchRefresh(scenario);
   if (wants('login')) await benchLogin(scenario);
