@@ -21,11 +21,12 @@
 //   miss-bearer      a cache miss: verifiedTokenCacheSize 0, stateless, so every call goes through
 //                    passport-jwt / jsonwebtoken (awaited). Reported, no goal.
 // over BENCH_GUARD_TOKENS (default 1,000) distinct valid tokens issued through SessionService.issue.
-// Each call (BENCH_GUARD_CALLS per round, default 60,000) gets what a real request brings, built
-// before the timed loop: its own ExecutionContext (Nest builds one per request; not the guard's
-// cost), an Express-shaped request (node's IncomingMessage on Express's prototype) and header
-// strings made anew, as the HTTP parser makes them (so no string hash is left over from an
-// earlier call). Run with --expose-gc (`npm run bench` does) for a full GC before each timed loop. CPU time is process.cpuUsage (user + system) over each timed loop,
+// Each call (BENCH_GUARD_CALLS per round, default 100,000) gets what a real request brings: its
+// own ExecutionContext, an Express-shaped request (node's IncomingMessage on Express's prototype)
+// and header strings made anew, as the HTTP parser makes them (no string hash left over from an
+// earlier call). They are made untimed, 1,000 at a time just before the timed loop over them, so
+// they are young objects as a server's requests are; a figure is the guard's own CPU time, the
+// garbage it leaves included (GC threads count: CPU time is the whole process's). CPU time is process.cpuUsage (user + system) over each timed loop,
 // divided by the calls; wall time is printed beside it.
 //
 // Output: human-readable lines, then as the LAST line one JSON object:
@@ -198,7 +199,7 @@ function expressRequest(headers) {
   req.url = '/me';
   req.headers = headers;
   Object.setPrototypeOf(req, expressPrototype);
-  Object.assign(req, { res: {}, next: () => undefined, baseUrl: '', originalUrl: '/me', params: {}, query: {}, route: undefined, body: undefined });
+  Object.assign(req, { res: {}, next: () => undefined, baseUrl: '', originalUrl: '/me', params: {}, route: undefined, body: undefined });
   return req;
 }
 
@@ -240,33 +241,36 @@ export function rawHs256Verify(token, key) {
 }
 
 // ---------------------------------------------------------------- timing
-/** CPU and wall nanoseconds per call of a synchronous loop body over `items`, `calls` times. */
-function timeSync(calls, items, body) {
-  const n = items.length;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) body(items[i % n]);
-  const wall = Number(process.hrtime.bigint() - t0);
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuNs: ((cpu.user + cpu.system) * 1000) / calls, wallNs: wall / calls };
-}
-
-async function timeAsync(calls, items, body) {
-  const n = items.length;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await body(items[i % n]);
-  const wall = Number(process.hrtime.bigint() - t0);
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuNs: ((cpu.user + cpu.system) * 1000) / calls, wallNs: wall / calls };
+/**
+ * CPU and wall nanoseconds per call of `step(input)` over `calls` inputs from `make(i)`. The inputs
+ * are made untimed, a batch at a time, so they are young objects when the step sees them, as a
+ * server's request is, and the timed loops hold the step's own work and garbage only.
+ */
+async function timeCalls(calls, make, step, batch = 1_000) {
+  let cpuUs = 0;
+  let wallNs = 0n;
+  const items = new Array(batch);
+  for (let done = 0; done < calls; done += batch) {
+    for (let j = 0; j < batch; j++) items[j] = make(done + j);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let j = 0; j < batch; j++) {
+      const r = step(items[j]);
+      if (r !== true && r !== 1) await r;
+    }
+    wallNs += process.hrtime.bigint() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs += cpu.user + cpu.system;
+  }
+  const n = Math.ceil(calls / batch) * batch;
+  return { cpuNs: (cpuUs * 1000) / n, wallNs: Number(wallNs) / n };
 }
 
 // ---------------------------------------------------------------- main
 async function main() {
   const ROUNDS = Number(process.env.BENCH_GUARD_ROUNDS ?? 7);
   const TOKENS = Number(process.env.BENCH_GUARD_TOKENS ?? 1000);
-  // Every call gets a request and header strings of its own, built before the timed loop.
-  const CALLS = Number(process.env.BENCH_GUARD_CALLS ?? 60_000);
+  const CALLS = Number(process.env.BENCH_GUARD_CALLS ?? 100_000);
   const MISS_CALLS = Number(process.env.BENCH_GUARD_MISS_CALLS ?? 20_000);
   const log = (...a) => console.log('[guard-micro]', ...a);
 
@@ -280,58 +284,49 @@ async function main() {
   const stateless = await createSessionContext(lib, db.url, { revocation: { mode: 'stateless' } }, db);
   const miss = await createSessionContext(lib, db.url, { revocation: { mode: 'stateless' }, verifiedTokenCacheSize: 0 }, db);
   const tokens = await issueTokens(strict.sessions, TOKENS, db.embedded ? 1 : 8);
+  const n = tokens.length;
   log(`${TOKENS} sessions issued; token length ${tokens[0].length} characters`);
 
+  // What each call is given, as a server makes it per request (see timeCalls).
   const key = SECRETS.jwtSecret;
-  const makers = {
-    'stateless-cookie': (t) => cookieContext(stateless.options, t),
-    'stateless-bearer': bearerContext,
-    'strict-cookie': (t) => cookieContext(strict.options, t),
-    'strict-bearer': bearerContext,
-    'miss-bearer': bearerContext,
-    hs256: fresh,
+  const build = {
+    cookie: (i) => cookieContext(stateless.options, tokens[i % n]),
+    bearer: (i) => bearerContext(tokens[i % n]),
+    token: (i) => fresh(tokens[i % n]),
   };
-  /** `count` new requests (or, for hs256, new token strings), cycling through the tokens; then a full GC when exposed, so the timed loop collects only its own garbage. */
-  const itemsFor = (path, count) => {
-    const items = Array.from({ length: count }, (_, i) => makers[path](tokens[i % tokens.length]));
-    globalThis.gc?.();
-    return items;
-  };
-  const ctx = Object.fromEntries(Object.keys(makers).map((p) => [p, itemsFor(p, tokens.length)]));
   const guards = { 'stateless-cookie': stateless.guard, 'stateless-bearer': stateless.guard, 'strict-cookie': strict.guard, 'strict-bearer': strict.guard };
+  const inputOf = (path) => (path === 'hs256' ? 'token' : path.endsWith('cookie') ? 'cookie' : 'bearer');
 
   // Correctness first: every cached path must answer synchronously with `true`, and the handler
   // must get the user and the session.
   for (const [name, guard] of Object.entries(guards)) {
-    await passAll(guard, ctx[name]);
-    for (const c of ctx[name]) {
+    const contexts = Array.from({ length: n }, (_, i) => build[inputOf(name)](i));
+    await passAll(guard, contexts);
+    for (const c of contexts) {
       if (guard.canActivate(c) !== true) throw new Error(`${name}: the cached path is not synchronous`);
       const req = c.switchToHttp().getRequest();
       if (!req.user || !req.user.id) throw new Error(`${name}: no req.user`);
     }
   }
-  for (const t of ctx.hs256) rawHs256Verify(t, key);
+  for (const t of tokens) rawHs256Verify(fresh(t), key);
+  const strictWarm = Array.from({ length: n }, (_, i) => build.bearer(i));
 
   const sink = { n: 0 };
   const paths = ['hs256', ...Object.keys(guards), 'miss-bearer'];
-  const bodies = {
-    hs256: (t) => (sink.n += rawHs256Verify(t, key).exp & 1),
-  };
-  for (const [name, guard] of Object.entries(guards)) bodies[name] = (c) => (sink.n += guard.canActivate(c) === true ? 1 : 0);
-  const missGuard = miss.guard;
-  const missBody = async (c) => (sink.n += (await missGuard.canActivate(c)) === true ? 1 : 0);
+  const steps = { hs256: (t) => ((sink.n += rawHs256Verify(t, key).exp & 1), 1) };
+  for (const [name, guard] of Object.entries(guards)) steps[name] = (c) => guard.canActivate(c);
+  steps['miss-bearer'] = (c) => miss.guard.canActivate(c);
+  const callsOf = (p) => (p === 'miss-bearer' ? MISS_CALLS : CALLS);
 
   // Warm-up: JIT every path.
-  timeSync(CALLS, itemsFor('hs256', CALLS), bodies.hs256);
-  for (const name of Object.keys(guards)) timeSync(CALLS, itemsFor(name, CALLS), bodies[name]);
-  await timeAsync(Math.min(MISS_CALLS, 5_000), itemsFor('miss-bearer', Math.min(MISS_CALLS, 5_000)), missBody);
+  for (const p of paths) await timeCalls(Math.min(callsOf(p), 20_000), build[inputOf(p)], steps[p]);
 
   const results = Object.fromEntries(paths.map((p) => [p, { cpu: [], wall: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
-    await passAll(strict.guard, ctx['strict-bearer']); // re-warm: no liveness entry near its TTL
+    await passAll(strict.guard, strictWarm); // re-warm: no liveness entry near its TTL
     await sleep(20);
     for (const p of paths) {
-      const r = p === 'miss-bearer' ? await timeAsync(MISS_CALLS, itemsFor(p, MISS_CALLS), missBody) : timeSync(CALLS, itemsFor(p, CALLS), bodies[p]);
+      const r = await timeCalls(callsOf(p), build[inputOf(p)], steps[p]);
       results[p].cpu.push(r.cpuNs);
       results[p].wall.push(r.wallNs);
     }

@@ -47,6 +47,6 @@ export async function benchMicro({ results, ctx, DATABASE_URL }) {
   results.micro = Object.fromEntries(Object.entries(micro).map(([k, v]) => [k, range(v)]));
 
   log('micro: the guard per path in CPU time, as HS256 verifications (bench/guard-micro.mjs)');
-  results.guardMicro = await runJsonChild(join(ROOT, 'bench/guard-micro.mjs'), ['--expose-gc', ...splitArgs(process.env.BENCH_GUARD_MICRO_ARGS)], { DATABASE_URL });
+  results.guardMicro = await runJsonChild(join(ROOT, 'bench/guard-micro.mjs'), splitArgs(process.env.BENCH_GUARD_MICRO_ARGS), { DATABASE_URL });
   log(results.guardMicro.measured ? `guard micro: ${JSON.stringify(results.guardMicro.data)}` : `guard micro ${results.guardMicro.error}`);
 }

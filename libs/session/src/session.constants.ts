@@ -3,8 +3,6 @@ export const RESOLVED_SESSION_OPTIONS = 'NEST_SESSIONS:RESOLVED_OPTIONS';
 export const IS_PUBLIC_KEY = 'nest-sessions:public';
 export const ROLES_KEY = 'nest-sessions:roles';
 export const SKIP_CSRF_KEY = 'nest-sessions:skip-csrf';
-/** Request property holding the verified session of the request. */
-export const REQUEST_SESSION = 'nestSession';
 /** Tokens and cookies above this size are refused before any decoding (docs/security.md case 12). */
 export const MAX_TOKEN_BYTES = 4096;
 /** Routes where CsrfGuard ignores a conflicting auth cookie instead of refusing (logout). */

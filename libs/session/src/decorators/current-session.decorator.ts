@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { REQUEST_SESSION } from '../session.constants';
 import { authHolderOfContext } from '../http/request-of-context';
+import { requestSessionOf } from '../http/request-session';
 import type { SessionInfo } from '../session.types';
 
 /**
@@ -10,5 +10,5 @@ import type { SessionInfo } from '../session.types';
  * @example @Post() create(@CurrentSession() session: SessionInfo) { return session.id; }
  */
 export const CurrentSession = createParamDecorator(
-  (_data: unknown, ctx: ExecutionContext): SessionInfo | undefined => authHolderOfContext(ctx)?.[REQUEST_SESSION] as SessionInfo | undefined,
+  (_data: unknown, ctx: ExecutionContext): SessionInfo | undefined => requestSessionOf(authHolderOfContext(ctx)),
 );

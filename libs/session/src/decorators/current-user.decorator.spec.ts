@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { REQUEST_SESSION } from '../session.constants';
+import { setRequestSession } from '../http/request-session';
 import type { SessionInfo, SessionUser } from '../session.types';
 import { CurrentSession } from './current-session.decorator';
 import { CurrentUser } from './current-user.decorator';
@@ -21,7 +21,11 @@ function factoryOf(decorator: () => ParameterDecorator): Factory {
 
 const user: SessionUser = { id: 'user-1', roles: ['reader'] };
 const session = { id: 'sid-1', userId: 'user-1', tokenSource: 'bearer' } as SessionInfo;
-const holder = () => ({ headers: {}, user, [REQUEST_SESSION]: session });
+const holder = () => {
+  const req = { headers: {}, user };
+  setRequestSession(req, session);
+  return req;
+};
 
 const http = (req: object) => ({ getType: () => 'http', switchToHttp: () => ({ getRequest: () => req }) }) as unknown as ExecutionContext;
 const graphql = (ctx: object) => ({ getType: () => 'graphql', getArgs: () => [undefined, {}, ctx, {}] }) as unknown as ExecutionContext;

@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { CsrfRejectedError, ReauthenticationRequiredError, UnauthenticatedError } from '../errors/session-error';
 import { SessionCredentials } from '../http/session-credentials';
 import { resolveSessionOptions } from '../resolve-options';
-import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, REQUEST_SESSION } from '../session.constants';
+import { FRESH_SESSION_KEY, IS_PUBLIC_KEY } from '../session.constants';
+import { requestSessionOf } from '../http/request-session';
 import type { SessionService } from '../session.service';
 import type { AccessClaims } from '../tokens/access-claims';
 import type { SessionJwtStrategy } from './jwt.strategy';
@@ -90,7 +91,7 @@ describe('FreshSessionGuard', () => {
     expect(await verdict(guard, context('sensitive', null).context)).toBe('UNAUTHENTICATED');
     const fresh = context('sensitive', NOW / 1000);
     await guard.canActivate(fresh.context);
-    expect((fresh.req[REQUEST_SESSION] as { authenticatedAt: Date }).authenticatedAt).toEqual(new Date(NOW));
+    expect(requestSessionOf(fresh.req)?.authenticatedAt).toEqual(new Date(NOW));
   });
 
   it('@Public() does not switch the freshness check off', async () => {

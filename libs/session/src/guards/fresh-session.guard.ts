@@ -1,7 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { FRESH_SESSION_KEY, REQUEST_SESSION } from '../session.constants';
+import { FRESH_SESSION_KEY } from '../session.constants';
+import { requestSessionOf } from '../http/request-session';
 import { ReauthenticationRequiredError } from '../errors/session-error';
-import type { SessionInfo } from '../session.types';
 import { SessionGuard } from './session.guard';
 
 /**
@@ -16,7 +16,7 @@ export class FreshSessionGuard extends SessionGuard {
     const maxAgeMs = this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, [context.getHandler(), context.getClass()]);
     if (maxAgeMs === undefined) return true;
     await super.canActivate(context);
-    const session = this.getRequest(context)[REQUEST_SESSION] as SessionInfo | undefined;
+    const session = requestSessionOf(this.getRequest(context));
     const authenticatedAt = session?.authenticatedAt?.getTime();
     if (authenticatedAt === undefined || Date.now() - authenticatedAt > maxAgeMs + this.options.clockSkewMs) {
       return this.fail(new ReauthenticationRequiredError('Confirm who you are to continue (re-authenticate).'), context);

@@ -5,7 +5,7 @@ import { AccessTokenExpiredError, SessionRevokedError, SessionStoreUnavailableEr
 import { SessionGraphQLError } from '../graphql/session-graphql-error';
 import { SessionCredentials } from '../http/session-credentials';
 import { resolveSessionOptions, type ResolvedSessionOptions } from '../resolve-options';
-import { REQUEST_SESSION } from '../session.constants';
+import { requestSessionOf } from '../http/request-session';
 import { SessionService } from '../session.service';
 import { toAuthenticated } from '../authenticated-session';
 import type { SessionModuleOptions } from '../session.options';
@@ -86,9 +86,9 @@ describe('SessionGuard verified-token cache', () => {
 
     const expected = toAuthenticated(known.get(token)!, 'cookie');
     expect(second.req.user).toStrictEqual(expected.user);
-    expect(second.req[REQUEST_SESSION]).toStrictEqual(expected.session);
-    expect(Object.keys(second.req[REQUEST_SESSION] as object)).toEqual(Object.keys(expected.session));
-    expect((first.req[REQUEST_SESSION] as { tokenSource: string }).tokenSource).toBe('bearer');
+    expect(requestSessionOf(second.req)).toStrictEqual(expected.session);
+    expect(Object.keys(requestSessionOf(second.req) as object)).toEqual(Object.keys(expected.session));
+    expect(requestSessionOf(first.req)!.tokenSource).toBe('bearer');
   });
 
   it('gives a numeric user id (uid) back as a number, and null authenticatedAt without auth_time', async () => {
@@ -98,7 +98,7 @@ describe('SessionGuard verified-token cache', () => {
     const { req, context } = bearer(token);
     expect(guard.canActivate(context)).toBe(true);
     expect(req.user).toStrictEqual({ id: 42, roles: ['reader', 'editor'] });
-    expect(req[REQUEST_SESSION]).toMatchObject({ userId: 42, authenticatedAt: null });
+    expect(requestSessionOf(req)).toMatchObject({ userId: 42, authenticatedAt: null });
   });
 
   it('hands every request objects of its own, which the handler may change', async () => {
@@ -114,11 +114,11 @@ describe('SessionGuard verified-token cache', () => {
     expect(userA.roles).not.toBe((b.req.user as { roles: string[] }).roles);
     expect(Object.isFrozen(userA.roles)).toBe(false);
     userA.roles.push('admin');
-    (a.req[REQUEST_SESSION] as { accessTokenExpiresAt: Date }).accessTokenExpiresAt.setTime(0);
+    requestSessionOf(a.req)!.accessTokenExpiresAt.setTime(0);
     const c = bearer(token);
     guard.canActivate(c.context);
     expect((c.req.user as { roles: string[] }).roles).toEqual(['reader', 'editor']);
-    expect((c.req[REQUEST_SESSION] as { accessTokenExpiresAt: Date }).accessTokenExpiresAt.getTime()).toBe(known.get(token)!.exp * 1000);
+    expect(requestSessionOf(c.req)!.accessTokenExpiresAt.getTime()).toBe(known.get(token)!.exp * 1000);
   });
 
   it('re-checks exp on every hit', async () => {
@@ -217,7 +217,7 @@ describe('SessionGuard in a GraphQL resolver', () => {
     const { req, context } = resolverCall({ authorization: `Bearer ${token}` });
     await expect(guard.canActivate(context)).resolves.toBe(true);
     expect(req.user).toStrictEqual(toAuthenticated(known.get(token)!, 'bearer').user);
-    expect((req[REQUEST_SESSION] as { id: string }).id).toBe(known.get(token)!.sid);
+    expect(requestSessionOf(req)!.id).toBe(known.get(token)!.sid);
   });
 
   it('throws SessionGraphQLError (not an HttpException) with the stable code and status in extensions', async () => {

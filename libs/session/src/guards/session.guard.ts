@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { setRequestSession } from '../http/request-session';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenExpiredError, SessionError, UnauthenticatedError, toHttpError } from '../errors/session-error';
 import type { AccessTokenSource } from '../http/access-token-source';
@@ -144,7 +145,7 @@ export class SessionGuard implements CanActivate {
   private admit(req: GuardedRequest, token: VerifiedToken, via: 'cookie' | 'bearer'): true {
     const { user, session } = authenticatedFrom(token, via);
     req.user = user;
-    req[REQUEST_SESSION] = session;
+    setRequestSession(req, session);
     return true;
   }
 }

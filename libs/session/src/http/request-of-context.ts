@@ -48,7 +48,7 @@ export function requestOfContext<T extends object = Record<string, unknown>>(con
 }
 
 /**
- * Where `SessionGuard` leaves `user` and the session (`REQUEST_SESSION`) for the handler: the
+ * Where `SessionGuard` leaves `user` (and, in `request-session.ts`, the session) for the handler: the
  * request for `http` and `graphql`, the socket's `data` object for `ws` (socket.io's per-socket
  * storage, `context.switchToWs().getClient().data`). Undefined when there is none.
  */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { REQUEST_SESSION } from '../session.constants';
+import { requestSessionOf } from '../http/request-session';
 import type { SessionInfo, SessionUser, UserId } from '../session.types';
 
 /**
@@ -59,5 +59,5 @@ export function socketUser<Id extends UserId = string>(socket: Pick<SessionSocke
 
 /** The session a handshake authenticated (what `@CurrentSession()` answers in a message handler), or undefined. */
 export function socketSession<Id extends UserId = string>(socket: Pick<SessionSocket, 'data'>): SessionInfo<Id> | undefined {
-  return socket.data?.[REQUEST_SESSION] as SessionInfo<Id> | undefined;
+  return requestSessionOf<Id>(socket.data);
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MAX_TOKEN_BYTES, REQUEST_SESSION, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
+import { setRequestSession } from '../http/request-session';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionService } from '../session.service';
 import { toAuthenticated, type AuthenticatedSession } from '../authenticated-session';
@@ -107,7 +108,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     if (ended) throw ended === 'expired' ? new ReauthenticationRequiredError() : new SessionRevokedError();
     const authenticated = toAuthenticated<Id>(claims, source.via);
     socket.data.user = authenticated.user;
-    socket.data[REQUEST_SESSION] = authenticated.session;
+    setRequestSession(socket.data, authenticated.session);
     this.bindings.set(socket, { sessionId: claims.sid, subject: claims.sub, userId: authenticated.user.id, tokenExpiresAtMs: claims.exp * 1000 });
     return authenticated;
   }
