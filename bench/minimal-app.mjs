@@ -5,9 +5,11 @@
 //   POST /auth/refresh   the library's refresh route (cookie transport: the refresh cookie, the
 //                        CSRF header and Origin), with `loadUser` reading the user by primary key
 //                        through TypeORM and no event listeners: getting-started.md's app.
-//   POST /raw/refresh    the same work in hand-written SQL on the same pool: read the session row,
-//                        check the secret's hash and the CSRF token, read the user, compare-and-swap
-//                        the new hash in, sign the access token, and write the same three cookies.
+//   POST /raw/refresh    the same work with the session part hand-written, in SQL on the same pool:
+//                        read the session row, check the secret's hash and the CSRF token, load the
+//                        user with the same loadUser (the app's own cost is the same on both routes),
+//                        compare-and-swap the new hash in, sign the access token, and write the same
+//                        three cookies.
 //                        What it leaves out is what the library adds: rate limits, the grace window,
 //                        reuse detection, idle and absolute expiry, events.
 //   POST /bench/login    a cookie session for user 1 (no password: logins are not measured here).
@@ -42,6 +44,11 @@ const REFERENCE_JWT_KEY = randomBytes(32);
 
 /** Set once the app is up: `loadUser` reads through it, as a UsersService would. */
 let users;
+/** getting-started.md's loadUser: the user by primary key through TypeORM. */
+async function loadUser(id) {
+  const user = await users.findOneBy({ id: Number(id) });
+  return user ? { id: user.id, roles: user.roles } : null;
+}
 
 // ---------------------------------------------------------------- the reference, by hand
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -77,7 +84,8 @@ class RawRefreshController {
       values: [sessionId],
     });
     if (!rows[0] || !sameBytes(rows[0].secret_hash, presented)) throw new UnauthorizedException();
-    const user = (await this.pool.query({ name: 'raw_read_user', text: `SELECT id, roles FROM ${USERS} WHERE id = $1`, values: [Number(rows[0].user_id)] })).rows[0];
+    // The app's own work, done as the library's refresh does it: the same loadUser.
+    const user = await loadUser(rows[0].user_id);
     if (!user) throw new UnauthorizedException();
     const secret = randomBytes(32).toString('base64url');
     const swapped = await this.pool.query({
@@ -148,10 +156,7 @@ Module({
     lib.SessionModule.forRoot({
       jwtSecret: process.env.JWT_SECRET,
       sessionSecret: process.env.SESSION_SECRET,
-      loadUser: async (id) => {
-        const user = await users.findOneBy({ id: Number(id) });
-        return user ? { id: user.id, roles: user.roles } : null;
-      },
+      loadUser,
       revocation: { bus: 'none' },
       csrf: { appOrigin: 'https://bench.localhost' },
       cleanup: { enabled: false },

@@ -119,7 +119,7 @@ export function writeReport(results, root) {
       lines.push(
         `The minimal app (\`bench/minimal-app.mjs\`) is getting-started.md's app: \`loadUser\` reads the user by primary key through ` +
           'TypeORM, no event listeners, the CSRF guard bound globally. Its reference route does a refresh\'s work by hand on the same ' +
-          'pool: it reads the session row, checks the secret\'s hash and the CSRF token, reads the user, swaps the new hash in with a ' +
+          'pool: it reads the session row, checks the secret\'s hash and the CSRF token, loads the user with the same `loadUser`, swaps the new hash in with a ' +
           'compare-and-swap `UPDATE`, signs an access token and writes the same three cookies; it has no rate limits, grace window, ' +
           `reuse detection or expiry rules. Library route / reference, same round: ${span(m.toReference)}× (goal ≥ 0.8); p99 ` +
           `${span(m.p99ToReference)}× (goal ≤ 1.2); library route / store-level rotation: ${span(m.toStore)}× (goal ≥ 0.5).`,
