@@ -30,13 +30,16 @@
 // divided by the calls; wall time is printed beside it.
 //
 // Output: human-readable lines, then as the LAST line one JSON object:
-//   {"hs256VerifyNs":{"median","min","max"},"paths":{"<path>":{"ns":{...},"units":{...}},...}}
-// where `units` is, per round, the path's CPU ns divided by the same round's hs256 ns.
+//   {"hs256VerifyNs":{"median","min","max"},"paths":{"<path>":{"ns":{...},"units":{...}},...},
+//    "breakdown":{"steps":[{"name","ns":{...}},...]}}
+// where `units` is, per round, the path's CPU ns divided by the same round's hs256 ns, and the
+// breakdown takes the stateless bearer path apart step by step (see `breakdown`).
 import { createRequire } from 'node:module';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bearerContext, cookieContext, contextFor, fresh } from './guard-requests.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LIB_SRC = join(ROOT, 'libs', 'session', 'src');
@@ -175,51 +178,7 @@ export async function issueTokens(sessions, n, concurrency = 8, startAt = 0) {
   return tokens;
 }
 
-/** A controller method and class as Nest hands them to a guard (no metadata: not @Public). */
-class BenchController {
-  me() {
-    return null;
-  }
-}
-
-let expressPrototype;
-let socket;
-/**
- * A request as Express hands it to Nest: node's IncomingMessage on Express's request prototype,
- * with the fields Express's router has set by the time a guard runs. A plain object would flatter
- * the guard: adding `user` to a fresh Express request costs far more than to an object literal.
- */
-function expressRequest(headers) {
-  const { IncomingMessage } = require('node:http');
-  const { Socket } = require('node:net');
-  expressPrototype ??= require('express')().request;
-  socket ??= new Socket();
-  const req = new IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = '/me';
-  req.headers = headers;
-  Object.setPrototypeOf(req, expressPrototype);
-  Object.assign(req, { res: {}, next: () => undefined, baseUrl: '', originalUrl: '/me', params: {}, route: undefined, body: undefined });
-  return req;
-}
-
-/** The ExecutionContext Nest builds for an HTTP GET carrying `headers`, on a request of its own. */
-export function httpContext(headers) {
-  const { ExecutionContextHost } = require('@nestjs/core/helpers/execution-context-host.js');
-  const ctx = new ExecutionContextHost([expressRequest(headers), {}, () => undefined], BenchController, BenchController.prototype.me);
-  ctx.setType('http');
-  return ctx;
-}
-
-/**
- * A string with the same characters and no link to `s`: as the HTTP parser makes every header
- * anew, so nothing (a hash, a flattened form) is left over from an earlier request.
- */
-export const fresh = (s) => Buffer.from(s, 'latin1').toString('latin1');
-
-export const cookieContext = (options, token) =>
-  httpContext({ host: fresh('localhost'), cookie: fresh(`${options.cookies.accessName}=${token}; ${options.cookies.csrfName}=${'c'.repeat(43)}`) });
-export const bearerContext = (token) => httpContext({ host: fresh('localhost'), authorization: fresh(`Bearer ${token}`) });
+export { bearerContext, cookieContext, fresh, httpContext } from './guard-requests.mjs';
 
 /** Runs every context through the guard once, awaiting the slow path: fills both caches. */
 export async function passAll(guard, contexts) {
@@ -264,6 +223,47 @@ async function timeCalls(calls, make, step, batch = 1_000) {
   }
   const n = Math.ceil(calls / batch) * batch;
   return { cpuNs: (cpuUs * 1000) / n, wallNs: Number(wallNs) / n };
+}
+
+// ---------------------------------------------------------------- where the cached path's time goes
+/**
+ * The stateless cached path (bearer) taken apart on the same young Express-shaped requests: each
+ * step adds one piece of what the guard does, so the difference between two steps is that
+ * piece's CPU time. Returns { steps: [{ name, ns }] } with cumulative ns per request.
+ */
+async function breakdown({ guard, options }, tokens, rounds, calls, log) {
+  const { findAccessToken } = require(join(LIB_OUT, 'http/access-token-source.js'));
+  const { authenticatedFrom } = require(join(LIB_OUT, 'authenticated-session.js'));
+  const { setRequestSession } = require(join(LIB_OUT, 'http/request-session.js'));
+  // The guard's own verified-token cache, filled by the runs above (private: reached for measurement only).
+  const cache = guard.verified;
+  const name = options.cookies.accessName;
+  const requestOf = (c) => c.switchToHttp().getRequest();
+  const make = (i) => requestOf(bearerContext(tokens[i % tokens.length]));
+  const steps = [
+    ['find the token (Authorization, cookie)', (req) => (findAccessToken(req, name) ? 1 : 0)],
+    ['+ look it up in the verified-token cache', (req) => (cache.get(findAccessToken(req, name).token) ? 1 : 0)],
+    ['+ the user and session objects', (req) => (authenticatedFrom(cache.get(findAccessToken(req, name).token), 'bearer') ? 1 : 0)],
+    ['+ req.user (a new property of the request)', (req) => {
+      req.user = authenticatedFrom(cache.get(findAccessToken(req, name).token), 'bearer').user;
+      return 1;
+    }],
+    ['+ the session (WeakMap)', (req) => {
+      const { user, session } = authenticatedFrom(cache.get(findAccessToken(req, name).token), 'bearer');
+      req.user = user;
+      setRequestSession(req, session);
+      return 1;
+    }],
+    ['the whole guard (canActivate: @Public() check, request, expiry)', (req) => guard.canActivate(contextFor(req))],
+  ];
+  for (const [, step] of steps) await timeCalls(Math.min(calls, 20_000), make, step);
+  const ns = steps.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < steps.length; k++) ns[k].push((await timeCalls(calls, make, steps[k][1])).cpuNs);
+  }
+  const out = { steps: steps.map(([label], k) => ({ name: label, ns: round2(range(ns[k])) })) };
+  for (const step of out.steps) log(`breakdown: ${step.name}: ${step.ns.median.toFixed(0)} ns CPU (min ${step.ns.min.toFixed(0)}, max ${step.ns.max.toFixed(0)})`);
+  return out;
 }
 
 // ---------------------------------------------------------------- main
@@ -348,6 +348,8 @@ async function main() {
     );
   }
   if (sink.n === 0) log('(sink)');
+
+  out.breakdown = await breakdown(stateless, tokens, ROUNDS, CALLS, log);
 
   await Promise.all([strict.app.close(), stateless.app.close(), miss.app.close()]);
   await db.stop();
