@@ -111,13 +111,6 @@ export function judgeGoals(results) {
         status: 'info',
       });
     }
-    const minimal = refresh.minimal;
-    if (!minimal) for (const goal of MINIMAL_GOALS) notMeasured(goal, 'no minimal-app figures');
-    else {
-      judge(MINIMAL_GOALS[0], minimal.toReference, (x) => x >= 0.8);
-      judge(MINIMAL_GOALS[1], minimal.toStore, (x) => x >= 0.5);
-      judge(MINIMAL_GOALS[2], minimal.p99ToReference, (x) => x <= 1.2, `${span(minimal.p99ToReference)}× (library ${r2(minimal.library.p99.median)} ms, reference ${r2(minimal.reference.p99.median)} ms)`);
-    }
   }
 
   // 6. Guard microbenchmark
