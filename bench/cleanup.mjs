@@ -46,6 +46,8 @@ export const CLEANUP_CONFIGS = [
   { name: 'library defaults (5,000 per batch, pause factor 0.5)', options: {}, defaults: true },
   { name: 'library, 2,000 per batch', options: { batchSize: 2_000 } },
   { name: 'library, 5,000 per batch, pause factor 0.35', options: { pauseFactor: 0.35 } },
+  { name: 'library, 5,000 per batch, pause factor 0.2', options: { pauseFactor: 0.2 } },
+  { name: 'library, 5,000 per batch, pause factor 0.1', options: { pauseFactor: 0.1 } },
   { name: 'library, 5,000 per batch, no pause', options: { pauseFactor: 0 } },
   { name: 'reference: IN (SELECT … LIMIT 1,000 FOR UPDATE SKIP LOCKED)', reference: 1_000 },
   UNBATCHED,
@@ -81,14 +83,16 @@ function configs() {
  * @param {string[]} o.loadIds ids of 16 live sessions the rotation load works on
  * @param {number} o.rounds
  * @param {(...args: unknown[]) => void} o.log
+ * @param {number} [o.endedRows] ended rows each purge starts from (default 1,000,000)
+ * @param {boolean} [o.defaultsOnly] only the library's defaults (the scale part's 10-million-row purge)
  */
 /** The ended rows every purge starts from (any left over are replaced), then ANALYZE and a CHECKPOINT. */
-export async function fillEnded(admin) {
+export async function fillEnded(admin, rows = ENDED_ROWS) {
   await admin.query('DELETE FROM auth_sessions WHERE user_id LIKE $1', ['bench-purge-%']);
   await admin.query(`INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at, revoke_reason)
     SELECT gen_random_uuid(), 'bench-purge-' || (g % 5000), 'bearer', sha256(g::text::bytea), now() - interval '40 days', now() - interval '40 days',
            now() - interval '30 days' + (g || ' ms')::interval, now() - interval '33 days', now() - interval '30 days', 'logout'
-      FROM generate_series(1, ${ENDED_ROWS}) g`);
+      FROM generate_series(1, ${rows}) g`);
   await admin.query('VACUUM ANALYZE auth_sessions');
   await admin.query('CHECKPOINT');
 }
@@ -101,12 +105,12 @@ export async function fillLive(admin) {
       FROM generate_series(1, 100000) g`);
 }
 
-export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, rounds, log }) {
+export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, rounds, log, endedRows = ENDED_ROWS, defaultsOnly = false }) {
   const { Client } = require('pg');
   const admin = new Client({ connectionString: DATABASE_URL });
   await admin.connect();
-  const fill = () => fillEnded(admin);
-  await fillLive(admin);
+  const fill = () => fillEnded(admin, endedRows);
+  if (!defaultsOnly) await fillLive(admin);
 
   let window = 0;
   /** Runs the rotation load in its own process while `during()` runs; returns every latency. */
@@ -165,7 +169,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
     return { ran: true, deleted: rowCount, batches: 1, durationMs, slowestBatchMs: Math.round(durationMs * 10) / 10 };
   };
 
-  const CONFIGS = [...configs()];
+  const CONFIGS = defaultsOnly ? [CLEANUP_CONFIGS[0]] : [...configs()];
   // PostgreSQL 15+ built with lz4, and a role allowed to set it (the bench's default is the superuser).
   const { rows: lz4 } = await admin.query(
     `SELECT current_setting('server_version_num')::int >= 150000 AND 'lz4' = ANY (enumvals)
@@ -173,7 +177,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
        FROM pg_settings WHERE name = 'wal_compression'`,
   );
   const walCompressionNote = lz4[0]?.ok ? null : 'not measured: the server lacks lz4 WAL compression or this role may not set it';
-  if (!walCompressionNote && !process.env.BENCH_CLEANUP_CONFIGS) CONFIGS.splice(1, 0, WAL_COMPRESSION);
+  if (!walCompressionNote && !process.env.BENCH_CLEANUP_CONFIGS && !defaultsOnly) CONFIGS.splice(1, 0, WAL_COMPRESSION);
   const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], ratios: [], rate: [] }));
   for (let round = 1; round <= rounds; round++) {
     for (const [i, config] of CONFIGS.entries()) {
@@ -195,7 +199,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
       const purge = await withRotationLoad(runPurge);
       await close();
       const report = purge.result;
-      if (report.deleted !== ENDED_ROWS) throw new Error(`${config.name}: deleted ${report.deleted} of ${ENDED_ROWS} rows`);
+      if (report.deleted !== endedRows) throw new Error(`${config.name}: deleted ${report.deleted} of ${endedRows} rows`);
       s.idle.push(...idle.latencies);
       s.during.push(...purge.latencies);
       s.rowsPerSecond.push(report.deleted / (report.durationMs / 1000));
@@ -210,25 +214,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
   }
 
   // The plans of one batch halfway through the walk: the bound, then the range delete (rolled back).
-  await fill();
-  const explain = async (sql, params) => (await admin.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
-  const cursorText = `to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-  const at = async (offset) =>
-    (await admin.query(`SELECT ${cursorText} AS e, id FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} ORDER BY expires_at, id OFFSET $1 LIMIT 1`, [offset])).rows[0];
-  const from = await at(ENDED_ROWS / 2);
-  const to = await at(ENDED_ROWS / 2 + 2_000);
-  const boundPlan = await explain(
-    `SELECT ${cursorText}, id FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} AND (expires_at, id) > ($1::timestamptz, $2::uuid) ORDER BY expires_at, id OFFSET 1999 LIMIT 1`,
-    [from.e, from.id],
-  );
-  await admin.query('BEGIN');
-  const deletePlan = await explain(
-    `DELETE FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} AND expires_at BETWEEN $1::timestamptz AND $3::timestamptz
-        AND (expires_at, id) > ($1::timestamptz, $2::uuid) AND (expires_at, id) <= ($3::timestamptz, $4::uuid)`,
-    [from.e, from.id, to.e, to.id],
-  );
-  await admin.query('ROLLBACK');
-  const plan = `${boundPlan}\n\n${deletePlan}`;
+  const plan = defaultsOnly ? null : await batchPlans(admin, fill, endedRows);
   await admin.end();
 
   // Ratios between configurations of the same round (each round's rows are fresh, the machine's
@@ -244,7 +230,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
   };
 
   return {
-    rows: ENDED_ROWS,
+    rows: endedRows,
     sideBySide,
     rotationRate: median(samples.flatMap((s) => s.rate)),
     walCompressionNote,
@@ -256,6 +242,8 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
         reference: Boolean(config.reference),
         defaults: Boolean(config.defaults),
         unbatched: Boolean(config.unbatched),
+        // the library's knobs for this row (null for the reference and the unbatched DELETE): the trade-off curve's x
+        library: config.reference || config.unbatched ? null : { batchSize: config.options.batchSize ?? 5_000, pauseFactor: config.options.pauseFactor ?? 0.5 },
         rowsPerSecondRounds: s.rowsPerSecond,
         slowestBatchRounds: range(s.slowestBatchMs),
         walCompression: Boolean(config.pgOptions),
@@ -271,4 +259,27 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
       };
     }),
   };
+}
+
+/** The plans of one batch halfway through a fresh walk: the bound, then the range delete (rolled back). */
+async function batchPlans(admin, fill, endedRows) {
+  await fill();
+  const explain = async (sql, params) => (await admin.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+  const cursorText = `to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const at = async (offset) =>
+    (await admin.query(`SELECT ${cursorText} AS e, id FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} ORDER BY expires_at, id OFFSET $1 LIMIT 1`, [offset])).rows[0];
+  const from = await at(endedRows / 2);
+  const to = await at(endedRows / 2 + 2_000);
+  const boundPlan = await explain(
+    `SELECT ${cursorText}, id FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} AND (expires_at, id) > ($1::timestamptz, $2::uuid) ORDER BY expires_at, id OFFSET 1999 LIMIT 1`,
+    [from.e, from.id],
+  );
+  await admin.query('BEGIN');
+  const deletePlan = await explain(
+    `DELETE FROM auth_sessions WHERE expires_at < ${RETENTION_SQL} AND expires_at BETWEEN $1::timestamptz AND $3::timestamptz
+        AND (expires_at, id) > ($1::timestamptz, $2::uuid) AND (expires_at, id) <= ($3::timestamptz, $4::uuid)`,
+    [from.e, from.id, to.e, to.id],
+  );
+  await admin.query('ROLLBACK');
+  return `${boundPlan}\n\n${deletePlan}`;
 }

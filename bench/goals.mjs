@@ -127,6 +127,47 @@ export function judgeGoals(results) {
     }
   }
 
+  // 8. Scale: each size against the smallest, round by round
+  const scale = results.scale;
+  const scaleGoal = (what, size) => `8. Scale, ${what} at ${fmt(size)} live sessions: rate ≥ 0.9× and p99 ≤ 1.2× its figure at ${fmt(scale?.sizes[0]?.size ?? 1000)}`;
+  const SCALE_PATHS = [
+    ['store-level refresh', 'refresh'],
+    ['strict guard, cache off', 'noCache'],
+    ['guard on a cache miss', 'miss'],
+  ];
+  if (!scale) notMeasured('8. Scale curves', skipped('scale') ?? 'scale scenario failed');
+  else {
+    const [base, ...larger] = scale.sizes;
+    for (const size of larger) {
+      for (const [what, key] of SCALE_PATHS) {
+        const rate = scaleRatio(size[key], base[key], 'rate');
+        const p99 = scaleRatio(size[key], base[key], 'p99');
+        const ok = rate.median >= 0.9 && p99.median <= 1.2;
+        const straddles = (rate.min >= 0.9 && p99.max <= 1.2) !== ok || (rate.max >= 0.9 && p99.min <= 1.2) !== ok;
+        out.push({ goal: scaleGoal(what, size.size), figure: `rate ${span(rate)}×, p99 ${span(p99)}×`, status: ok ? 'met' : 'missed', note: straddles ? 'range straddles the line' : undefined });
+      }
+      out.push({ goal: `8. Scale, unguarded route at ${fmt(size.size)} (the machine's drift), for context`, figure: `rate ${span(scaleRatio(size.unguarded, base.unguarded, 'rate'))}×`, status: 'info' });
+    }
+    const purge = scale.cleanup?.runs[0];
+    const purgeGoal = `8. Scale, cleanup of ${fmt(scale.cleanup?.rows ?? 10_000_000)} ended rows: slowest batch ≤ 50 ms and refresh p99 ≤ 1.5× idle`;
+    if (!purge) notMeasured(purgeGoal, 'not run (BENCH_SCALE_ENDED=0)');
+    else
+      out.push({
+        goal: purgeGoal,
+        figure: `${fmt(purge.slowestBatchMs, 1)} ms; ${r2(purge.ratio)}× (${r2(purge.idleP99)} → ${r2(purge.duringP99)} ms), ${fmt(purge.rowsPerSecond.median)} rows/s`,
+        status: purge.slowestBatchMs <= 50 && purge.ratio <= 1.5 ? 'met' : 'missed',
+      });
+    const points = scale.workingSet?.points ?? [];
+    if (points.length > 1) {
+      const last = points.at(-1);
+      out.push({
+        goal: `8. Working set: strict mode with default cache bounds, ${fmt(last.sessions)} distinct sessions against ${fmt(points[0].sessions)}, for context`,
+        figure: `${r2(last.rate.median / points[0].rate.median)}× the rate (${fmt(last.rate.median)} against ${fmt(points[0].rate.median)}/s)`,
+        status: 'info',
+      });
+    }
+  }
+
   // 7. better-auth
   if (guard) {
     for (const row of guard.rows.filter((r) => r.peer === 'better-auth')) {
@@ -141,6 +182,16 @@ export function judgeGoals(results) {
   }
   return out;
 }
+
+/** One path's figure at a size over the same at the smallest size, round i against round i. */
+export function scaleRatio(at, base, key) {
+  return rangeOf(at.rounds.map((r, i) => r[key] / base.rounds[i][key]));
+}
+const rangeOf = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { median, min: s[0], max: s.at(-1) };
+};
 
 /** The guard micro's cached paths: the helper may flag them; otherwise anything not named as a miss. */
 function isCachedPath(name, path) {

@@ -19,7 +19,7 @@ export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 export const ROUND_WARMUP = Number(process.env.BENCH_ROUND_WARMUP ?? 1);
 export const BREAKDOWN_N = Number(process.env.BENCH_BREAKDOWN_N ?? 200);
 export const BA_SESSIONS = Number(process.env.BENCH_BETTER_AUTH_SESSIONS ?? 200);
-export const PARTS = ['guard', 'refresh', 'login', 'micro', 'memory', 'cleanup'];
+export const PARTS = ['guard', 'refresh', 'login', 'micro', 'memory', 'cleanup', 'scale'];
 export const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((p) => p.trim()).filter(Boolean) : null;
 for (const part of ONLY ?? []) if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
 export const wants = (part) => !ONLY || ONLY.includes(part);
@@ -190,7 +190,7 @@ function writeFileSyncSafe(path, text) {
 
 export function wrk(target, seconds) {
   const url = new URL(target.path, target.server.url);
-  const out = execFileSync(...pinned('wrk', ['-t1', '-c64', `-d${seconds}s`, '-s', WRK_SCRIPT, url.origin], LOAD_CPUS), {
+  const out = execFileSync(...pinned('wrk', ['-t1', `-c${target.connections ?? 64}`, `-d${seconds}s`, '--latency', '-s', WRK_SCRIPT, url.origin], LOAD_CPUS), {
     env: { ...process.env, BENCH_TOKENS: target.tokens, BENCH_HEADER: target.header, BENCH_PREFIX: target.prefix ?? '', BENCH_PATH: url.pathname },
     encoding: 'utf8',
   });
@@ -198,7 +198,14 @@ export function wrk(target, seconds) {
   const bad = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors:.*/.exec(out)?.[0];
   if (!Number.isFinite(rps) || bad > 0) throw new Error(`${target.name}: ${bad} non-2xx responses or no rate:\n${out}`);
-  return { rps, errors };
+  return { rps, errors, p99: wrkPercentileMs(out, 99) };
+}
+
+const WRK_UNITS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+/** A percentile of wrk's `--latency` distribution, in ms (NaN when absent). */
+function wrkPercentileMs(out, p) {
+  const m = new RegExp(`^\\s+${p}(?:\\.0+)?%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+  return m ? Number(m[1]) * WRK_UNITS[m[2]] : NaN;
 }
 
 // ---------------------------------------------------------------- the library in-process

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupSection } from './report-cleanup.mjs';
+import { scaleSection } from './report-scale.mjs';
 import { tokenMicroSection } from './report-token-micro.mjs';
 import { goalsTable, judgeGoals } from './goals.mjs';
 
@@ -241,6 +242,8 @@ export function writeReport(results, root) {
     '',
     ...tokenMicroSection(),
   );
+  if (results.scale) lines.push(...scaleSection(results.scale, results.cleanup, root));
+  else lines.push('## 7. Cost as the work grows', '', 'Not measured in this run.', '');
   lines.push('## Where the time goes', '');
   lines.push(
     'Profiles taken while building this (`node --cpu-prof`, then self and inclusive time per function), on this machine:',

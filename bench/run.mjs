@@ -16,7 +16,7 @@
 //
 // Knobs (environment):
 //   BENCH_ROUNDS=5 BENCH_SECONDS=5 BENCH_CLEANUP_ROUNDS=4   rounds, seconds per run, cleanup rounds
-//   BENCH_ONLY=guard,refresh,login,micro,memory,cleanup      run a subset: prints the goals it can
+//   BENCH_ONLY=guard,refresh,login,micro,memory,cleanup,scale  run a subset: prints the goals it can
 //       judge (the others "not measured"), writes bench/out/results-only.json, leaves BENCHMARKS.md alone
 //   BENCH_WARMUP=2 BENCH_ROUND_WARMUP=1                      warm-up seconds (not counted)
 //   BENCH_PIN=0                                              no CPU pinning
@@ -25,10 +25,13 @@
 //   BENCH_BETTER_AUTH_SESSIONS=200                           distinct better-auth sessions (each sign-in costs a scrypt)
 //   BENCH_CACHE_SESSIONS=20000                               sessions for the RSS cache-fill figure (0: skip it)
 //   BENCH_CLEANUP_CONFIGS=5000:0.25,1000:0                   cleanup configurations to tune (bench/cleanup.mjs)
+//   BENCH_SCALE_SIZES=1000,1000000,10000000                  live sessions per step of the scale curves (bench/scale.mjs)
+//   BENCH_WORKING_SETS=1000,…,200000 BENCH_SCALE_ROUNDS=3    the working-set curve's points; rounds per scale step
+//   BENCH_SCALE_ENDED=10000000                               ended rows for the scale part's cleanup (0: skip it)
 //   BENCH_GUARD_MICRO_ARGS, BENCH_MEMORY_ARGS                extra node flags for bench/guard-micro.mjs, bench/memory.mjs
 //
 // The parts live beside this file: guarded-get.mjs, refresh-login.mjs, micro.mjs, cleanup.mjs,
-// memory.mjs; what they share (knobs, statistics, servers, wrk, pinning) is in harness.mjs.
+// memory.mjs, scale.mjs; what they share (knobs, statistics, servers, wrk, pinning) is in harness.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -39,6 +42,7 @@ import { goalsText, judgeGoals } from './goals.mjs';
 import { benchGuardedGet, buildPeers } from './guarded-get.mjs';
 import { benchLogin, benchRefresh } from './refresh-login.mjs';
 import { benchMicro } from './micro.mjs';
+import { benchScale } from './scale.mjs';
 import {
   CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
   libraryContext, log, pool, post, require, rssMiB, runJsonChild, sleep, splitArgs, startServer, stopServer, wants, wrk,
@@ -46,7 +50,7 @@ import {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  if (wants('guard') || wants('memory')) ensureWrk();
+  if (wants('guard') || wants('memory') || wants('scale')) ensureWrk();
   log(`parts: ${(ONLY ?? PARTS).join(', ')}${ONLY ? ' (BENCH_ONLY)' : ''}; ${PIN.note}`);
   const DATABASE_URL = await ensureDatabase();
   log(`database: ${DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')}`);
@@ -163,6 +167,9 @@ async function main() {
     results.memory.with100kLiveMiB = rssMiB(liveServer.pid);
     stopServer(liveServer);
   }
+
+  // ------------------------------------------------------------ 7. Scale: 1 thousand to 10 million sessions (bench/scale.mjs, its own database)
+  if (wants('scale')) await benchScale(scenario);
 
   await ctx.close();
   const goals = judgeGoals(results);
