@@ -23,7 +23,8 @@ export function judgeGoals(results) {
     const straddles = pass(r.min) !== ok || pass(r.max) !== ok;
     out.push({ goal, figure: figure ?? `${span(r)}${unit}`, status: ok ? 'met' : 'missed', note: straddles ? 'range straddles the line' : undefined });
   };
-  const skipped = (part) => (results.only && !results.only.includes(part) ? `not run (BENCH_ONLY=${results.only.join(',')})` : null);
+  const skipped = (part) =>
+    results.failed?.[part] ? `the part failed: ${results.failed[part]}` : results.only && !results.only.includes(part) ? `not run (BENCH_ONLY=${results.only.join(',')})` : null;
 
   // 1–2. Guarded GET
   const guard = results.guard;

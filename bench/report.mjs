@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupSection } from './report-cleanup.mjs';
 import { scaleSection } from './report-scale.mjs';
+import { runsSection } from './report-runs.mjs';
 import { tokenMicroSection } from './report-token-micro.mjs';
 import { goalsTable, judgeGoals } from './goals.mjs';
 
@@ -69,6 +70,7 @@ export function writeReport(results, root) {
   lines.push(...goalsTable(goals), '');
   lines.push(...noiseSection(results), '');
   if (guard) lines.push('![Guarded GET ratios](bench/results.svg)', '');
+  lines.push(...runsSection(root));
 
   lines.push('## 1. Guarded GET (`GET /whoami`, wrk: 1 thread, 64 connections, 1,000 distinct tokens)', '');
   if (guard) {

@@ -103,11 +103,20 @@ async function main() {
   // 16 live sessions that the raw rotations (refresh scenario, and the load beside each purge) work on.
   const loadIds = await Promise.all(Array.from({ length: 16 }, async (_, i) => (await sessions.issue({ id: `bench-raw-${i}`, roles: [] }, { transport: 'bearer' })).sessionId));
 
+  /** Runs one part; a failure is logged and recorded (its goals say "not measured" and why), and the other parts go on. */
+  const part = async (name, run) => {
+    try {
+      await run();
+    } catch (error) {
+      log(`${name} failed: ${error?.stack ?? error}`);
+      (results.failed ??= {})[name] = String(error?.message ?? error).split('\n')[0].slice(0, 300);
+    }
+  };
   const scenario = { results, strict, sampleMain, sampleEnv, DATABASE_URL, email, password, betterAuthNote, sessions, ctx, loadIds, secrets };
-  if (wants('guard')) await benchGuardedGet(scenario);
-  if (wants('refresh')) await benchRefresh(scenario);
-  if (wants('login')) await benchLogin(scenario);
-  if (wants('micro')) await benchMicro(scenario);
+  if (wants('guard')) await part('guard', () => benchGuardedGet(scenario));
+  if (wants('refresh')) await part('refresh', () => benchRefresh(scenario));
+  if (wants('login')) await part('login', () => benchLogin(scenario));
+  if (wants('micro')) await part('micro', () => benchMicro(scenario));
 
   // ------------------------------------------------------------ 5. Memory (before the cleanup scenario fills the table)
   if (wants('memory')) {
@@ -133,7 +142,7 @@ async function main() {
   }
 
   // ------------------------------------------------------------ 4. Cleanup at a million rows (bench/cleanup.mjs)
-  if (wants('cleanup')) {
+  if (wants('cleanup')) await part('cleanup', async () => {
     log('cleanup: 1,000,000 ended rows past retention beside 100,000 live ones');
     results.cleanup = await runCleanupBench({
       DATABASE_URL,
@@ -147,7 +156,7 @@ async function main() {
       log(`${run.name}: ${fmt(run.rowsPerSecond.median)} rows/s (${fmt(run.rowsPerSecond.min)}–${fmt(run.rowsPerSecond.max)}), slowest batch ${run.slowestBatchMs} ms, ` +
         `p99 ${fmt(run.idleP99, 2)} → ${fmt(run.duringP99, 2)} ms = ${fmt(run.ratio, 2)}× (rounds ${fmt(run.roundRatios.min, 2)}–${fmt(run.roundRatios.max, 2)})`);
     }
-  }
+  });
 
   // ------------------------------------------------------------ 5. Memory: a fresh instance beside 100,000 live sessions
   if (wants('memory')) {
@@ -169,7 +178,7 @@ async function main() {
   }
 
   // ------------------------------------------------------------ 7. Scale: 1 thousand to 10 million sessions (bench/scale.mjs, its own database)
-  if (wants('scale')) await benchScale(scenario);
+  if (wants('scale')) await part('scale', () => benchScale(scenario));
 
   await ctx.close();
   const goals = judgeGoals(results);
@@ -179,6 +188,8 @@ async function main() {
     log('BENCH_ONLY: wrote bench/out/results-only.json; BENCHMARKS.md left alone');
   } else {
     writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+    const { recordRun } = await import('./report-runs.mjs');
+    recordRun(results, goals, ROOT);
     const { writeReport } = await import('./report.mjs');
     writeReport(results, ROOT);
     log('wrote BENCHMARKS.md and bench/results.svg');

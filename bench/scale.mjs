@@ -67,7 +67,7 @@ async function fillLiveTo(admin, total) {
     await admin.query(
       `INSERT INTO auth_sessions (id, user_id, transport, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at)
        SELECT id, 'bench-fill-' || (g % 1000000), 'bearer', sha256((g + $1)::text::bytea), now() - interval '1 hour', now() - interval '1 hour',
-              now() + interval '12 hours' + ((g * 7919) % ${DAY_MS / 2}) * interval '1 ms', now() + interval '6 days'
+              now() + interval '12 hours' + ((g::bigint * 7919) % ${DAY_MS / 2}) * interval '1 ms', now() + interval '6 days'
          FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $2::int) g ORDER BY 1) AS fresh`,
       [have, n],
     );
