@@ -4,9 +4,11 @@ import { startBareApp } from './support/bare-app';
 import type { UserId } from 'nest-sessions';
 
 /**
- * The common refresh (the current secret) is one statement: the refresh rate limits are spent
- * and the secret rotates in one round trip. The app's loadUser runs after that write; when it
- * fails, the rotation is undone, so the secret the client still holds stays current.
+ * The common refresh (the current secret) is two statements: the per-address limit on its own
+ * (its row is shared by every client behind the address, so it must not stay locked through the
+ * rotation's commit), then one that spends the per-session limit and rotates the secret. The
+ * app's loadUser runs after that write; when it fails, the rotation is undone, so the secret the
+ * client still holds stays current.
  */
 describe('the refresh path', () => {
   let app: Awaited<ReturnType<typeof startBareApp>>;
@@ -34,7 +36,7 @@ describe('the refresh path', () => {
   };
   const refresh = (refreshToken: string) => request(app.server).post('/auth/refresh').send({ refreshToken });
 
-  it('rotates the current secret in one round trip to the database, rate limits included', async () => {
+  it('rotates the current secret in two round trips to the database: the address\'s limit, committed asynchronously, then the session\'s limit and the rotation', async () => {
     const { refreshToken } = await login();
     const pg = createRequire(require.resolve('typeorm'))('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
     const spy = jest.spyOn(pg.Client.prototype, 'query');
@@ -43,8 +45,10 @@ describe('the refresh path', () => {
       expect(res.status).toBe(200);
       expect(res.body.refreshToken).toEqual(expect.any(String));
       const statements = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
-      expect(statements).toHaveLength(1);
-      expect(statements[0]).toMatch(/auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+      expect(statements).toHaveLength(2);
+      expect(statements[0]).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
+      expect(statements[0]).not.toMatch(/auth_sessions/);
+      expect(statements[1]).toMatch(/auth_rate_limits[\s\S]*UPDATE auth_sessions/);
     } finally {
       spy.mockRestore();
     }

@@ -42,6 +42,12 @@ export function refusedVerdict(prior: string | null, rule: RateLimitRule, nowUs:
  * a limit holds across every instance. One statement per attempt: the upsert applies `gcraStep`
  * under the row lock and charges nothing when it refuses. Times come from the app's clock, as
  * every other expiry does.
+ *
+ * Each attempt commits asynchronously (`synchronous_commit = off` for its own transaction): the
+ * row's lock is released as soon as the statement ends instead of after a disk flush, so the
+ * attempts on one key (every client behind one address) do not queue for each other's flushes.
+ * What a crash can lose is the last fraction of a second of charges, which only ever errs
+ * towards allowing an attempt.
  */
 export class PostgresRateLimitStore implements SessionRateLimitStore {
   private readonly logger = new Logger('SessionRateLimiter');
@@ -58,7 +64,8 @@ export class PostgresRateLimitStore implements SessionRateLimitStore {
         this.logger,
         `WITH prior AS (SELECT tat_us FROM auth_rate_limits WHERE key = $1),
               granted AS (${gcraUpsertSql({ key: 1, nowUs: 2, intervalUs: 3, windowUs: 4 })})
-         SELECT EXISTS (SELECT 1 FROM granted) AS allowed, (SELECT tat_us FROM prior)::text AS prior`,
+         SELECT EXISTS (SELECT 1 FROM granted) AS allowed, (SELECT tat_us FROM prior)::text AS prior,
+                set_config('synchronous_commit', 'off', true) AS "asyncCommit"`,
         gcraValues(key, rule, nowUs),
         'nest_sessions_rate_limit',
       );

@@ -53,14 +53,18 @@ export class SessionRateLimiter {
 
   /**
    * A refresh attempt, counted before the token is looked at, so failing attempts count too:
-   * per client address, then per session id (ids are public; the secret is not). With the
-   * Postgres store the limits come back unspent, for the rotation to spend in its own statement
-   * (one round trip for the whole refresh); any other store spends them here and returns none.
+   * per client address, then per session id (ids are public; the secret is not). Any store but
+   * Postgres spends both here and returns none. With the Postgres store the address is spent
+   * here, in a statement of its own, and the session's limit comes back unspent for the
+   * rotation's statement (its row is the session's alone). The address's row is shared by every
+   * client behind one address (a NAT, a proxy that is not trusted): spent inside the rotation,
+   * its lock would be held until the rotation's commit reached the disk, and every refresh from
+   * that address would wait for the one before it (BENCHMARKS.md §2).
    */
   async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<PendingRateLimit[]> {
     const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
+    if (refreshPerIp && ip) await this.spend([{ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip }]);
     const pending: PendingRateLimit[] = [];
-    if (refreshPerIp && ip) pending.push({ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip });
     if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null });
     if (this.store instanceof PostgresRateLimitStore) return pending;
     await this.spend(pending);

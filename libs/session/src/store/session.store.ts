@@ -110,7 +110,8 @@ export class SessionStore {
   }
 
   /**
-   * The common refresh in one statement and one round trip: spends the refresh rate limits and,
+   * The common refresh in one statement and one round trip: spends the pending refresh rate
+   * limits (the session's own; `SessionRateLimiter.refreshAttempt` spent the address's) and,
    * when they allow it and the presented secret is the current one of an open session of this
    * transport, rotates it (the same compare-and-swap as `rotate`, the old hash joining the
    * lineage). Anything else rotates nothing and says so; the caller then classifies the secret
