@@ -143,8 +143,8 @@ export class RefreshMachine {
 
   /**
    * The common refresh: the session's limit is spent and the current secret rotates in one
-   * statement (the address's limit went just before, in its own). Null when the secret is not the current one of an open session of this
-   * transport (the caller classifies it). The app's `loadUser` runs after the write, as no
+   * statement (the address's limit went just before, in its own). Null when the secret is not
+   * the current one of an open session of this transport (the caller classifies it). The app's `loadUser` runs after the write, as no
    * connection is held then; if it fails, the rotation is undone, so the secret the client still
    * holds stays current instead of turning into reuse.
    */
