@@ -1,4 +1,4 @@
-// Shared Jest settings. NestJS 12 packages (and lru-cache, jose, content-disposition 3) are ESM-only, so @swc/jest compiles
+// Shared Jest settings. NestJS 12 packages (and lru-cache, jose, dpop, oauth4webapi, content-disposition 3) are ESM-only, so @swc/jest compiles
 // them too; ts-jest cannot (import.meta.url). Type checking is `npm run typecheck`.
 const swc = (syntax) => [
   '@swc/jest',
@@ -26,7 +26,7 @@ module.exports = {
   },
   // Mercurius loads ESM-only packages (quick-lru by a dynamic import(), which Jest's CommonJS
   // runtime cannot run; compiled, it is a require) and content-disposition 3 (under @fastify/static).
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|lru-cache|jose|mercurius|quick-lru|content-disposition)/)(?!.*/node_modules/content-disposition/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|lru-cache|jose|dpop|oauth4webapi|mercurius|quick-lru|content-disposition)/)(?!.*/node_modules/content-disposition/)'],
   moduleNameMapper: {
     '^nest-sessions$': '<rootDir>/libs/session/src/index.ts',
     '^nest-sessions/(.*)$': '<rootDir>/libs/session/src/$1',

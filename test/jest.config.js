@@ -36,6 +36,7 @@ module.exports = {
         '<rootDir>/test/openapi.e2e-spec.ts',
         '<rootDir>/test/token-mutations.e2e-spec.ts',
         '<rootDir>/test/session-or-api-key.e2e-spec.ts',
+        '<rootDir>/test/dpop.e2e-spec.ts',
       ],
     },
   ],

@@ -56,7 +56,9 @@ export function configureSampleApp<T extends SampleApp>(app: T): T {
             origin: true,
             credentials: true,
             methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'],
-            allowedHeaders: ['content-type', 'x-csrf-token', 'authorization', 'x-session-transport'],
+            allowedHeaders: ['content-type', 'x-csrf-token', 'authorization', 'x-session-transport', 'dpop'],
+            // A DPoP client on another site reads the challenge and the next server nonce (RFC 9449 §8).
+            exposedHeaders: ['www-authenticate', 'dpop-nonce'],
             maxAge: 600,
           }
         : { origin: false },

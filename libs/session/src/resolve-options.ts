@@ -52,6 +52,9 @@ export interface ResolvedSessionOptions {
   clockSkewMs: number;
   revocation: 'strict' | 'stateless';
   transports: ReadonlySet<SessionTransport>;
+  dpop: 'off' | 'allowed' | 'required';
+  /** Makes and checks DPoP server nonces; null: proofs need none. */
+  dpopNonceKey: Buffer | null;
   cookies: {
     secure: boolean;
     accessName: string;
@@ -215,6 +218,11 @@ export function resolveSessionOptions(
     throw new SessionConfigError('transports must list "cookie", "bearer" or both.');
   }
 
+  const dpop = options.dpop ?? D.dpop;
+  if (dpop !== 'off' && dpop !== 'allowed' && dpop !== 'required') throw new SessionConfigError(`dpop must be "off", "allowed" or "required"; got ${JSON.stringify(dpop)}.`);
+  if (options.dpopNonce !== undefined && typeof options.dpopNonce !== 'boolean') throw new SessionConfigError('dpopNonce must be true or false.');
+  if (dpop !== 'off' && !transports.has('bearer')) throw new SessionConfigError('dpop binds bearer sessions: add "bearer" to transports, or set dpop to "off".');
+
   const cookies = options.cookies ?? {};
   const secure = cookies.secure ?? D.cookies.secure;
   if (!secure && !DEVELOPMENT_ENVS.has(nodeEnv)) {
@@ -259,6 +267,8 @@ export function resolveSessionOptions(
     clockSkewMs,
     ...revocation,
     transports,
+    dpop,
+    dpopNonceKey: (options.dpopNonce ?? D.dpopNonce) ? derive(rootBytes, 'dpop-nonce') : null,
     cookies: {
       secure,
       accessName: cookieName(cookies.accessName ?? D.cookies.accessName, secure, '__Host-'),

@@ -9,11 +9,15 @@ export interface IssueClient {
   rememberMe?: boolean;
   userAgent?: string;
   ip?: string;
+  /** Bearer transport: bind the session to this DPoP key thumbprint (a proof the edge verified). */
+  jkt?: string;
 }
 
 /** Who is refreshing, as the edge read it: the address the refresh limits count per client. */
 export interface RefreshClient {
   ip?: string;
+  /** The thumbprint of the key of the request's verified DPoP proof; absent or null: no proof. */
+  jkt?: string | null;
 }
 
 /** A refresh token as the edge found it: the cookie, or a bearer client's body. */
@@ -34,6 +38,8 @@ export interface SessionGrant {
   persistent: boolean;
   /** Absent after a grace-window refresh: the client keeps the refresh token it has. */
   refreshToken?: string;
+  /** Bound to a DPoP key: the access token must be sent as `Authorization: DPoP` with a proof. */
+  dpopBound: boolean;
 }
 
 /** The session a grant is for, and the access token just signed for it. */
@@ -44,6 +50,8 @@ export interface GrantParts {
   sessionExpiresAt: Date;
   persistent: boolean;
   refreshToken?: string;
+  /** The session's DPoP key thumbprint, if it is bound. */
+  jkt?: string | null;
 }
 
 /** A grant with its CSRF token, bound to the session id (valid across refreshes). */
@@ -56,6 +64,7 @@ export function grantOf(csrfKey: Buffer, parts: GrantParts): SessionGrant {
     accessTokenExpiresAt: parts.access.expiresAt,
     sessionExpiresAt: parts.sessionExpiresAt,
     persistent: parts.persistent,
+    dpopBound: typeof parts.jkt === 'string',
     ...(parts.refreshToken ? { refreshToken: parts.refreshToken } : {}),
   };
 }

@@ -85,20 +85,22 @@ export function createSessionController(prefix: string): Type<unknown> {
       },
       headers: [CSRF_HEADER],
       success: { status: 200, description: 'Rotated. Cookie transport: new cookies are set and the tokens are not in the body.', schema: REFRESHED },
-      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED'], 403: ['CSRF_REJECTED'], 429: ['RATE_LIMITED'], ...UNAVAILABLE },
+      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED', 'DPOP_PROOF_INVALID', 'DPOP_PROOF_REQUIRED'], 403: ['CSRF_REJECTED'], 429: ['RATE_LIMITED'], ...UNAVAILABLE },
     })
     async refresh(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       this.http.noStore(res);
       const presented = this.credentials.refreshToken(req, body);
       if (!presented) throw new UnauthenticatedError();
       try {
-        const grant = await this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip });
+        const jkt = presented.via === 'body' ? await this.http.refreshKeyOf(req, res) : null;
+        const grant = await this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip, jkt });
         const { sessionExpiresAt: _e, ...visible } = this.http.send(res, grant);
         return visible;
       } catch (error) {
         // A refresh that fails for good leaves the browser with nothing stale to resend.
         if (presented.via === 'cookie' && error instanceof SessionError && error.getStatus() === 401) this.http.clear(res, false);
         if (error instanceof RateLimitedError) this.http.retryAfter(res, error.retryAfterSeconds);
+        this.http.challenge(res, error);
         throw error;
       }
     }
@@ -129,10 +131,12 @@ export function createSessionController(prefix: string): Type<unknown> {
     async logout(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       this.csrf.assertAllowedOrigin(req, 'SessionController.logout');
       const presented = attempt(() => this.credentials.refreshToken(req, body));
-      const accessToken = attempt(() => this.credentials.accessToken(req)?.token ?? null);
+      const access = attempt(() => this.credentials.accessToken(req));
+      const accessToken = access?.token ?? null;
       let ended: string | null = null;
       try {
-        ended = await this.sessions.logout(presented, accessToken);
+        const jkt = await this.http.logoutKeyOf(req, access?.dpop ? access.token : undefined);
+        ended = await this.sessions.logout(presented, accessToken, jkt);
       } finally {
         // Clear-Site-Data wipes every cookie of the site: only for a session that was proven.
         this.http.clear(res, ended !== null);

@@ -17,6 +17,8 @@ export const SESSION_DEFAULTS = deepFreeze({
   clockSkew: '5s',
   revocation: { mode: 'strict', cache: { ttl: '5s', maxAge: '60s', max: 100_000 }, heartbeat: '2s', bus: 'postgres', lastSeenInterval: '5m' },
   transports: ['cookie', 'bearer'],
+  dpop: 'off',
+  dpopNonce: false,
   cookies: { secure: true, accessName: 'ns-at', refreshName: 'ns-rt', csrfName: 'ns-csrf' },
   clearSiteData: true,
   auditLog: true,

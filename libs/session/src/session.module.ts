@@ -31,6 +31,7 @@ import { SessionRateLimiter } from './rate-limit/session-rate-limiter';
 import { SessionAuditLog } from './events/session-audit-log';
 import { JwksController } from './http/jwks.controller';
 import { FreshSessionGuard } from './guards/fresh-session.guard';
+import { DpopProofs } from './dpop/dpop-proofs';
 
 const EXPORTED = [
   SessionService,
@@ -47,6 +48,7 @@ const EXPORTED = [
   AccessTokenService,
   SessionHealthIndicator,
   SessionRateLimiter,
+  DpopProofs,
   RESOLVED_SESSION_OPTIONS,
 ];
 
@@ -113,6 +115,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionLiveness,
       SessionHealthIndicator,
       SessionRateLimiter,
+      DpopProofs,
       SessionAuditLog,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],

@@ -97,6 +97,21 @@ export interface SessionModuleOptions<Id extends UserId = any> {
   /** Transports the app allows. Default both: `['cookie', 'bearer']`. */
   transports?: SessionTransport[];
   /**
+   * DPoP (RFC 9449) for the bearer transport: a bearer login with a `DPoP` proof binds the
+   * session to the client's key, its access tokens carry `cnf.jkt` and need a proof on every
+   * request (`Authorization: DPoP`), and its refresh token is worthless without the key.
+   * `'allowed'`: sessions without a proof stay plain bearer sessions. `'required'`: a bearer login,
+   * request or refresh without a proof is refused. Default `'off'`. See docs/dpop.md.
+   */
+  dpop?: 'off' | 'allowed' | 'required';
+  /**
+   * Require a server nonce in every DPoP proof (RFC 9449 §8), so a proof cannot be made ahead of
+   * time: a proof without a current one is refused with `use_dpop_nonce` and a `DPoP-Nonce` header
+   * to retry with, and every DPoP-authenticated answer carries the next one. Any instance checks
+   * them without shared state. Default `false`.
+   */
+  dpopNonce?: boolean;
+  /**
    * Log every session event (login, refresh, refused refresh, reuse, revocation, CSRF refusal)
    * as one JSON line under the `SessionAudit` logger: time, user id, session id, never a token.
    * Default `true`.

@@ -64,9 +64,11 @@ export class SessionService {
     const expiresAt = new Date(Math.min(nowMs + profile.idleTimeoutMs, absoluteExpiresAt.getTime()));
     // Everything the client gets is made before the row is written: nothing can fail between the
     // write and the return and leave a session that nobody holds.
-    const access = await this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime());
+    // Only a bearer session is bound to a DPoP key: a browser's cookies are not sent with proofs.
+    const jkt = transport === 'bearer' && client.jkt ? client.jkt : null;
+    const access = await this.accessTokens.sign({ id: user.id, roles }, sessionId, nowMs, absoluteExpiresAt.getTime(), nowMs, jkt);
     const refreshToken = formatRefreshToken(sessionId, secret);
-    const grant = grantOf(this.options.csrfKey, { transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: profile.persistent, refreshToken });
+    const grant = grantOf(this.options.csrfKey, { transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: profile.persistent, refreshToken, jkt });
     const row = {
       id: sessionId,
       userId: id.text,
@@ -80,6 +82,7 @@ export class SessionService {
       ip: truncate(client.ip, 64),
       idleTimeoutMs: profile.idleTimeoutMs === this.options.idleTimeoutMs ? null : profile.idleTimeoutMs,
       persistent: profile.persistent,
+      dpopJkt: jkt,
     };
     const limit = this.options.sessionLimit;
     if (!limit) {
@@ -142,10 +145,11 @@ export class SessionService {
   /**
    * Ends the session a logout request proves it holds: by its refresh token, or by an access
    * token whose signature verifies even if it has expired. Returns the revoked session id, or
-   * null when nothing was proven (logout still clears the cookies).
+   * null when nothing was proven (logout still clears the cookies). A DPoP-bound session's tokens
+   * prove it only beside a proof by its key: `jkt`, the key of the request's verified proof.
    */
-  async logout(refresh: PresentedRefreshToken | null, accessToken: string | null): Promise<string | null> {
-    const sessionId = (await this.refreshes.sessionOf(refresh)) ?? (accessToken ? await this.accessTokens.sessionIdOf(accessToken, Date.now()) : null);
+  async logout(refresh: PresentedRefreshToken | null, accessToken: string | null, jkt: string | null = null): Promise<string | null> {
+    const sessionId = (await this.refreshes.sessionOf(refresh, jkt)) ?? (accessToken ? await this.accessTokens.sessionIdOf(accessToken, Date.now(), jkt) : null);
     if (!sessionId) return null;
     await this.revoke(sessionId, 'logout');
     return sessionId;
@@ -214,9 +218,9 @@ export class SessionService {
     const row = await this.store.markAuthenticated(sessionId, storeUserId(userId).text, now);
     if (!row) throw new SessionRevokedError();
     const user = await this.users.current(sessionId, restoreUserId(storeUserId(userId).text, row.userIdNumeric), now);
-    const access = await this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs);
+    const access = await this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs, row.dpopJkt);
     this.events.emit('reauthenticated', { sessionId, userId: user.id, at: now });
-    return grantOf(this.options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent });
+    return grantOf(this.options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, jkt: row.dpopJkt });
   }
 
   /**

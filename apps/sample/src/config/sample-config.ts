@@ -218,6 +218,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
       max: set('REVOCATION_CACHE_MAX') ? int(env.REVOCATION_CACHE_MAX, 0, 'REVOCATION_CACHE_MAX') : undefined,
     }, seconds('REVOCATION_HEARTBEAT')),
     transports: set('SESSION_TRANSPORTS') ? (list(env.SESSION_TRANSPORTS) as SessionTransport[]) : undefined,
+    dpop: set('SESSION_DPOP') ? dpopMode(env.SESSION_DPOP!) : undefined,
     cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
     clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
     auditLog: set('SESSION_AUDIT_LOG') ? bool(env.SESSION_AUDIT_LOG, true, 'SESSION_AUDIT_LOG') : undefined,
@@ -234,6 +235,12 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
         : undefined,
   };
   return withoutUndefined(options);
+}
+
+/** `SESSION_DPOP`: `off`, `allowed` or `required` (CONTRACT D20). */
+function dpopMode(value: string): NonNullable<SessionModuleOptions['dpop']> {
+  if (value === 'off' || value === 'allowed' || value === 'required') return value;
+  throw new Error(`SESSION_DPOP must be "off", "allowed" or "required"; got ${JSON.stringify(value)}`);
 }
 
 /** The cleanup settings the environment sets (`npm run sessions:cleanup` needs only these). */

@@ -1,4 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { DPOP_ALGORITHMS } from '../dpop/dpop-algorithms';
+
+const DPOP_ALGS = DPOP_ALGORITHMS.join(' ');
 
 /** The stable error codes the library answers with. Apps define their own beside them. */
 export type SessionErrorCode =
@@ -12,6 +15,9 @@ export type SessionErrorCode =
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'SESSION_LIMIT_REACHED'
+  | 'DPOP_PROOF_INVALID'
+  | 'DPOP_PROOF_REQUIRED'
+  | 'DPOP_NONCE_REQUIRED'
   | 'SERVICE_UNAVAILABLE';
 
 /**
@@ -89,6 +95,44 @@ export class RateLimitedError extends SessionError {
 export class SessionLimitReachedError extends SessionError {
   constructor() {
     super('SESSION_LIMIT_REACHED', HttpStatus.CONFLICT, 'Too many active sessions; end one of them first.');
+  }
+}
+
+/**
+ * A DPoP-bound request (RFC 9449) whose proof is missing, malformed, replayed or made by another
+ * key, or a bound token presented as `Bearer`. `wwwAuthenticate` is the challenge RFC 9449 §7
+ * asks for, which the library's edge writes beside the 401; the message never says which check
+ * failed.
+ */
+export class DpopProofInvalidError extends SessionError {
+  readonly wwwAuthenticate = `DPoP error="invalid_dpop_proof", algs="${DPOP_ALGS}"`;
+
+  constructor() {
+    super('DPOP_PROOF_INVALID', HttpStatus.UNAUTHORIZED, 'The DPoP proof is missing or invalid.');
+  }
+}
+
+/**
+ * DPoP is required and the request has no proof: 400 at a bearer login (D21), 401 with the
+ * `WWW-Authenticate: DPoP` challenge on a resource or a refresh.
+ */
+export class DpopProofRequiredError extends SessionError {
+  readonly wwwAuthenticate = `DPoP algs="${DPOP_ALGS}"`;
+
+  constructor(status: HttpStatus.BAD_REQUEST | HttpStatus.UNAUTHORIZED = HttpStatus.UNAUTHORIZED) {
+    super('DPOP_PROOF_REQUIRED', status, 'This session must be bound to a key with a DPoP proof.');
+  }
+}
+
+/**
+ * 401: DPoP proofs need a server nonce (`dpopNonce`) and this one had none, or an old one. The
+ * client retries with `dpopNonce`, which the edge sends as the `DPoP-Nonce` header (RFC 9449 §8).
+ */
+export class DpopNonceRequiredError extends SessionError {
+  readonly wwwAuthenticate = `DPoP error="use_dpop_nonce", algs="${DPOP_ALGS}"`;
+
+  constructor(readonly dpopNonce: string) {
+    super('DPOP_NONCE_REQUIRED', HttpStatus.UNAUTHORIZED, 'Retry with the nonce in the DPoP-Nonce header.');
   }
 }
 

@@ -13,6 +13,7 @@ const LEVELS: Record<Audited, 'log' | 'warn'> = {
   reauthenticated: 'log',
   expired: 'log',
   reuse_detected: 'warn',
+  theft_suspected: 'warn',
   refresh_failed: 'warn',
   csrf_rejected: 'warn',
 };

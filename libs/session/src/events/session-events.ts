@@ -40,6 +40,11 @@ export interface SessionEventMap {
   refreshed: [SessionEvent];
   /** An earlier refresh secret was replayed; the session has been revoked. */
   reuse_detected: [SessionEvent];
+  /**
+   * A refresh secret of a DPoP-bound session came without a proof by its key, or with another key:
+   * the secret was copied off its device. Refused; the session goes on (its owner still holds the key).
+   */
+  theft_suspected: [SessionEvent];
   /** A session ended before its expiry (emitted for reuse detection too). */
   revoked: [SessionEvent & { reason: RevokeReason }];
   /** A session ran out (idle or absolute timeout) unnoticed; found by the cleanup. `at` is when it ended. */
@@ -59,6 +64,7 @@ export const SESSION_EVENT_NAMES = {
   issued: 'session.issued',
   refreshed: 'session.refreshed',
   reuse_detected: 'session.reuse_detected',
+  theft_suspected: 'session.theft_suspected',
   revoked: 'session.revoked',
   reauthenticated: 'session.reauthenticated',
   expired: 'session.expired',

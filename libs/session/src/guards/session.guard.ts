@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import { setRequestSession } from '../http/request-session';
@@ -14,6 +14,7 @@ import { SessionService } from '../session.service';
 import { authenticatedFrom } from '../authenticated-session';
 import { SessionJwtStrategy } from './jwt.strategy';
 import { VerifiedToken, VerifiedTokenCache } from './verified-token-cache';
+import { DpopProofs } from '../dpop/dpop-proofs';
 
 /** The request as the guard sees it: where it leaves `user` and the session for the handler. */
 export type GuardedRequest = RequestLike & Record<string, unknown>;
@@ -45,6 +46,10 @@ export type GuardedRequest = RequestLike & Record<string, unknown>;
 @Injectable()
 export class SessionGuard implements CanActivate {
   private readonly verified: VerifiedTokenCache | null;
+  /** Every bearer token needs a DPoP proof (`dpop: 'required'`). */
+  private readonly dpopRequired: boolean;
+  /** A property, not a constructor parameter, so guards that extend this one keep their constructors. */
+  @Optional() @Inject(DpopProofs) private readonly dpop?: DpopProofs;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -55,6 +60,7 @@ export class SessionGuard implements CanActivate {
   ) {
     const max = options.verifiedTokenCacheSize;
     this.verified = max > 0 ? new VerifiedTokenCache(max, options.clockSkewMs / 1000) : null;
+    this.dpopRequired = options.dpop === 'required';
   }
 
   /**
@@ -87,6 +93,7 @@ export class SessionGuard implements CanActivate {
     const cached = token.length <= MAX_TOKEN_BYTES ? this.verified?.get(token) : undefined;
     if (cached) {
       if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.fail(new AccessTokenExpiredError(), context);
+      if (this.needsProof(source, cached.jkt)) return this.proveThenAdmit(req, source, cached, context).catch((error: unknown) => this.fail(error, context));
       // `isKnownLive` and `assertLive` read `sid` and `sub` only, which the entry keeps.
       const live = cached as unknown as AccessClaims;
       if (this.sessions.isKnownLive(live)) return this.admit(req, cached, source.via);
@@ -97,7 +104,7 @@ export class SessionGuard implements CanActivate {
       );
     }
     if (!isWellFormedJwt(token)) return this.fail(new UnauthenticatedError(), context);
-    return this.verifyThenAdmit(req, source).catch((error: unknown) => this.fail(error, context));
+    return this.verifyThenAdmit(req, source, context).catch((error: unknown) => this.fail(error, context));
   }
 
   /**
@@ -124,6 +131,7 @@ export class SessionGuard implements CanActivate {
    * (`WsException`), for example.
    */
   protected fail(error: unknown, context: ExecutionContext): never {
+    this.dpop?.challenge(context, error);
     const mapped = toHttpError(error);
     throw sessionErrorFor(mapped instanceof SessionError ? mapped : new UnauthenticatedError(), context);
   }
@@ -133,12 +141,31 @@ export class SessionGuard implements CanActivate {
     return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
   }
 
-  private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource): Promise<boolean> {
+  private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource, context: ExecutionContext): Promise<boolean> {
     // A failure here reaches `fail`, which keeps library codes and makes anything else a plain 401.
     const claims = await this.strategy.verifyToken(source.token, Date.now());
     const entry = this.verified?.set(source.token, claims);
+    const jkt = claims.cnf?.jkt ?? null;
+    if (this.needsProof(source, jkt)) await this.assertBinding(req, source, jkt, context);
     await this.sessions.assertLive(claims);
     return this.admit(req, entry ?? VerifiedToken.of(claims), source.via);
+  }
+
+  /** A DPoP-bound token, a token presented as `DPoP`, or any bearer token when DPoP is required. */
+  private needsProof(source: AccessTokenSource, jkt: string | null): boolean {
+    return jkt !== null || source.dpop === true || (this.dpopRequired && source.via === 'bearer');
+  }
+
+  private async proveThenAdmit(req: GuardedRequest, source: AccessTokenSource, cached: VerifiedToken, context: ExecutionContext): Promise<boolean> {
+    await this.assertBinding(req, source, cached.jkt, context);
+    await this.sessions.assertLive(cached as unknown as AccessClaims);
+    return this.admit(req, cached, source.via);
+  }
+
+  private async assertBinding(req: GuardedRequest, source: AccessTokenSource, jkt: string | null, context: ExecutionContext): Promise<void> {
+    if (!this.dpop) throw new UnauthenticatedError();
+    await this.dpop.assertBinding(req, source.token, jkt, source.dpop === true);
+    if (jkt !== null) this.dpop.nextNonce(context);
   }
 
   /** Leaves the user and the session on the request, as `toAuthenticated` shapes them, from the cached entry. */

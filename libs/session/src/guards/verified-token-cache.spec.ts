@@ -27,7 +27,12 @@ afterEach(() => jest.restoreAllMocks());
 describe('VerifiedToken.of', () => {
   it('keeps sid, sub, the user id in the app’s type, roles, exp and auth_time in ms', () => {
     const entry = VerifiedToken.of(claims(1, { uid: 42, sub: '42' }));
-    expect(entry).toEqual(Object.assign(Object.create(VerifiedToken.prototype), { hit: false, sid: 'sid-1', sub: '42', userId: 42, roles: ['reader'], exp: NOW_S + 600, authenticatedAtMs: (NOW_S - 30) * 1000 }));
+    expect(entry).toEqual(Object.assign(Object.create(VerifiedToken.prototype), { hit: false, sid: 'sid-1', sub: '42', userId: 42, roles: ['reader'], exp: NOW_S + 600, authenticatedAtMs: (NOW_S - 30) * 1000, jkt: null }));
+  });
+
+  it('keeps the DPoP key thumbprint of a bound token (cnf.jkt), so a cache hit still asks for a proof of that key', () => {
+    const jkt = 'x'.repeat(43);
+    expect(VerifiedToken.of(claims(1, { cnf: { jkt } })).jkt).toBe(jkt);
   });
 
   it('falls back to sub, and null without auth_time', () => {

@@ -23,11 +23,13 @@ export class VerifiedToken {
     readonly exp: number,
     /** `auth_time` in milliseconds, or null when the token has none. */
     readonly authenticatedAtMs: number | null,
+    /** `cnf.jkt`: the DPoP key the token is bound to, or null for a plain token. */
+    readonly jkt: string | null,
   ) {}
 
   static of(claims: AccessClaims, roles: readonly string[] = claims.roles): VerifiedToken {
     const authTime = claims.auth_time;
-    return new VerifiedToken(claims.sid, claims.sub, claims.uid ?? claims.sub, roles, claims.exp, typeof authTime === 'number' ? authTime * 1000 : null);
+    return new VerifiedToken(claims.sid, claims.sub, claims.uid ?? claims.sub, roles, claims.exp, typeof authTime === 'number' ? authTime * 1000 : null, claims.cnf?.jkt ?? null);
   }
 }
 

@@ -10,6 +10,9 @@ export interface RequestLike {
   /** Express 5 and Fastify: the host, from `X-Forwarded-Host` only when the app trusts its proxy. */
   host?: string;
   body?: unknown;
+  /** The path and query as received: Express's `originalUrl` (before any mount), else `url`. */
+  originalUrl?: string;
+  url?: string;
   socket?: { remoteAddress?: string };
 }
 

@@ -60,7 +60,7 @@ function hintAtRewrittenHost(req: RequestLike, origin: string): void {
  * not trust, so both schemes of the host are its own; an attacker's page cannot choose the Origin
  * a browser sends, so this admits no other site.
  */
-function ownOrigins(req: RequestLike, policy: OriginPolicy): string[] {
+export function ownOrigins(req: RequestLike, policy: Pick<OriginPolicy, 'appOrigin'>): string[] {
   if (policy.appOrigin) return [policy.appOrigin];
   const host = ((typeof req.host === 'string' && req.host) || req.headers.host)?.toLowerCase();
   if (!host) return [];

@@ -4,11 +4,13 @@ import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionService } from '../session.service';
 import type { IssueClient, SessionGrant } from '../session-grant';
-import { toHttpError } from '../errors/session-error';
+import { SessionStoreUnavailableError, toHttpError } from '../errors/session-error';
 import type { SessionInfo, SessionUser, UserId } from '../session.types';
 import type { RequestLike, ResponseLike } from './http-types';
 import { clearedCookies, csrfCookie, grantCookies } from './session-cookies';
 import { resolveRefreshPath } from './refresh-path';
+import { DpopProofs } from '../dpop/dpop-proofs';
+import { DpopProofRequiredError } from '../errors/session-error';
 
 /** What a login or refresh answers: the tokens themselves only in bearer transport. */
 export interface SessionGrantBody {
@@ -17,6 +19,8 @@ export interface SessionGrantBody {
   sessionExpiresAt: Date;
   accessToken?: string;
   refreshToken?: string;
+  /** Bearer transport: `DPoP` when the session is bound to the client's key (send the token as `Authorization: DPoP`), else `Bearer`. */
+  tokenType?: 'Bearer' | 'DPoP';
 }
 
 /**
@@ -42,6 +46,7 @@ export class SessionHttp implements OnModuleInit {
     private readonly sessions: SessionService,
     private readonly adapterHost: HttpAdapterHost,
     @Optional() private readonly appConfig?: ApplicationConfig,
+    @Optional() private readonly dpop?: DpopProofs,
   ) {
     this.refreshPath = options.cookies.refreshPath ?? `/${options.routePrefix}`;
   }
@@ -63,13 +68,69 @@ export class SessionHttp implements OnModuleInit {
    * so no live session is left that nobody holds.
    */
   async login(req: RequestLike, res: ResponseLike, user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrantBody> {
-    const grant = await this.storeFailureAs503(() => this.sessions.issue(user, { ...this.clientOf(req), ...client }));
+    const who = { ...this.clientOf(req), ...client };
+    const jkt = who.transport === 'bearer' ? await this.dpopKeyOf(req, res) : null;
+    const grant = await this.storeFailureAs503(() => this.sessions.issue(user, jkt ? { ...who, jkt } : who));
     try {
       return this.send(res, grant);
     } catch (error) {
       await this.sessions.abandon(grant.sessionId);
       throw error;
     }
+  }
+
+  /**
+   * The key a bearer login's DPoP proof binds the session to (RFC 9449 §5), or null: DPoP off (the
+   * header is then ignored, as RFC 9449 asks of a server without it) or no proof where it is only
+   * allowed. A bad proof, or none where one is required, is refused with its challenge.
+   */
+  private async dpopKeyOf(req: RequestLike, res: ResponseLike): Promise<string | null> {
+    if (!this.dpop || this.dpop.mode === 'off') return null;
+    try {
+      const proof = await this.dpop.proofOf(req);
+      if (!proof && this.dpop.mode === 'required') throw new DpopProofRequiredError(400);
+      if (proof) this.dpop.nextNonceOn(res);
+      return proof?.jkt ?? null;
+    } catch (error) {
+      this.dpop.challengeOn(res, error);
+      throw toHttpError(error);
+    }
+  }
+
+  /**
+   * The key of a refresh's DPoP proof (null: none, or DPoP off). A bad proof is refused with its
+   * challenge; whether the session needs one is the refresh's to decide.
+   */
+  async refreshKeyOf(req: RequestLike, res: ResponseLike): Promise<string | null> {
+    if (!this.dpop || this.dpop.mode === 'off') return null;
+    try {
+      const proof = await this.dpop.proofOf(req);
+      if (proof) this.dpop.nextNonceOn(res);
+      return proof?.jkt ?? null;
+    } catch (error) {
+      this.dpop.challengeOn(res, error);
+      throw toHttpError(error);
+    }
+  }
+
+  /**
+   * For logout: the key of the request's DPoP proof (checked against the access token it
+   * presents, if any), or null for no proof or a bad one: logout never fails on it, it only
+   * proves less.
+   */
+  async logoutKeyOf(req: RequestLike, accessToken?: string): Promise<string | null> {
+    if (!this.dpop || this.dpop.mode === 'off') return null;
+    try {
+      return (await this.dpop.proofOf(req, accessToken))?.jkt ?? null;
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailableError) throw error;
+      return null;
+    }
+  }
+
+  /** Writes the `WWW-Authenticate` challenge of a DPoP refusal. */
+  challenge(res: ResponseLike, error: unknown): void {
+    this.dpop?.challengeOn(res, error);
   }
 
   /** User agent, IP (as the platform resolved it: `trust proxy` decides) and the transport asked for. */
@@ -92,6 +153,7 @@ export class SessionHttp implements OnModuleInit {
       sessionExpiresAt: grant.sessionExpiresAt,
     };
     if (grant.transport === 'bearer') {
+      body.tokenType = grant.dpopBound ? 'DPoP' : 'Bearer';
       body.accessToken = grant.accessToken;
       if (grant.refreshToken) body.refreshToken = grant.refreshToken;
       return body;

@@ -11,6 +11,9 @@ export type SecretMatch = 'current' | 'previous' | 'older' | null;
  * - `expired`: it ran out now (idle or absolute): it is ended for that reason;
  * - `reuse`: an earlier secret outside the grace window: the session is revoked;
  * - `transport_mismatch`: a cookie secret in a body or the reverse: it was taken out of its client;
+ * - `key_mismatch`: a secret of a DPoP-bound session without a proof by its key: copied off its
+ *   device; refused, and the session goes on (a thief cannot end it, nor use it);
+ * - `unbound`: a bearer session with no DPoP key where the app requires one: log in again;
  * - `grace`: the secret rotated out a moment ago (parallel tabs): an access token, no rotation;
  * - `rotate`: the current secret: rotate it.
  */
@@ -20,6 +23,8 @@ export type RefreshDecision =
   | { kind: 'expired'; reason: 'idle_timeout' | 'absolute_timeout' }
   | { kind: 'reuse' }
   | { kind: 'transport_mismatch' }
+  | { kind: 'key_mismatch' }
+  | { kind: 'unbound' }
   | { kind: 'grace' }
   | { kind: 'rotate' };
 
@@ -34,12 +39,17 @@ export function decideRefresh(
   via: PresentedRefreshToken['via'],
   nowMs: number,
   reuseGraceMs: number,
+  jkt: string | null = null,
+  keyRequired = false,
 ): RefreshDecision {
   if (!row || !match) return { kind: 'unknown' };
   if (row.revokedAt) return { kind: 'ended', ranOut: row.revokeReason === 'idle_timeout' || row.revokeReason === 'absolute_timeout' };
   if (nowMs >= row.expiresAt.getTime()) {
     return { kind: 'expired', reason: nowMs >= row.absoluteExpiresAt.getTime() ? 'absolute_timeout' : 'idle_timeout' };
   }
+  // Before reuse: without the key, an old secret proves nothing, so it must not end the session.
+  if (row.dpopJkt !== null && row.dpopJkt !== jkt) return { kind: 'key_mismatch' };
+  if (keyRequired && row.dpopJkt === null && row.transport === 'bearer') return { kind: 'unbound' };
   const inGrace = match === 'previous' && reuseGraceMs > 0 && row.rotatedAt !== null && nowMs - row.rotatedAt.getTime() <= reuseGraceMs;
   if (match !== 'current' && !inGrace) return { kind: 'reuse' };
   if ((row.transport === 'cookie') !== (via === 'cookie')) return { kind: 'transport_mismatch' };

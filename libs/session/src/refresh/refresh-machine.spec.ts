@@ -33,6 +33,7 @@ const OPTIONS: RefreshMachineParts['options'] = {
   idleTimeoutMs: 7 * DAY,
   lineageSize: 5,
   csrfKey: CSRF_KEY,
+  dpop: 'allowed',
 };
 
 /** A row as the store keeps it: the whole lineage (`previous_hashes`) and the grace count. */
@@ -62,11 +63,12 @@ class FakeStore implements RefreshStore {
     }
     const current = row && r.hashes.some((h) => h.equals(row.secretHash));
     if (!row || !current || row.revokedAt || row.expiresAt <= r.now || (row.transport === 'cookie') !== r.viaCookie) return { outcome: 'not_current' };
+    if (row.dpopJkt !== null ? row.dpopJkt !== r.jkt : r.keyRequired) return { outcome: 'not_current' };
     const previousRotatedAt = row.rotatedAt;
     const expiresAt = new Date(Math.min(row.absoluteExpiresAt.getTime(), r.now.getTime() + (row.idleTimeoutMs ?? r.idleTimeoutMs)));
     this.rotateRow(row, r.newHash, r.now, expiresAt, r.lineageSize);
-    const { userId, userIdNumeric, transport, generation, absoluteExpiresAt, authenticatedAt, persistent } = row;
-    return { outcome: 'rotated', row: { userId, userIdNumeric, transport, generation, expiresAt, absoluteExpiresAt, authenticatedAt, persistent, previousRotatedAt } };
+    const { userId, userIdNumeric, transport, generation, absoluteExpiresAt, authenticatedAt, persistent, dpopJkt } = row;
+    return { outcome: 'rotated', row: { userId, userIdNumeric, transport, generation, expiresAt, absoluteExpiresAt, authenticatedAt, persistent, dpopJkt, previousRotatedAt } };
   }
 
   async findForRefresh(id: string): Promise<RefreshRow | null> {
@@ -138,6 +140,7 @@ function session(overrides: Partial<FakeRow> = {}): FakeRow {
     idleTimeoutMs: null,
     persistent: true,
     graceHits: 0,
+    dpopJkt: null,
     ...overrides,
   };
 }
@@ -196,9 +199,9 @@ function world(row: FakeRow | null = session(), options: Partial<RefreshMachineP
 
 type Outcome = 'rotated' | 'grace' | string;
 
-async function outcomeOf(w: World, presented: PresentedRefreshToken): Promise<{ outcome: Outcome; grant?: SessionGrant }> {
+async function outcomeOf(w: World, presented: PresentedRefreshToken, jkt: string | null = null): Promise<{ outcome: Outcome; grant?: SessionGrant }> {
   try {
-    const grant = await w.machine.refresh(presented, { ip: '203.0.113.9' });
+    const grant = await w.machine.refresh(presented, { ip: '203.0.113.9', jkt });
     return { outcome: grant.refreshToken ? 'rotated' : 'grace', grant };
   } catch (error) {
     return { outcome: error instanceof SessionError ? error.code : `thrown: ${(error as Error).message}` };
@@ -206,12 +209,16 @@ async function outcomeOf(w: World, presented: PresentedRefreshToken): Promise<{ 
 }
 
 const cookie = (n: number, sessionId = SID): PresentedRefreshToken => ({ token: token(n, sessionId), via: 'cookie' });
+const body = (n: number, sessionId = SID): PresentedRefreshToken => ({ token: token(n, sessionId), via: 'body' });
+const JKT = 'A'.repeat(43);
 
 interface Case {
   name: string;
   row?: FakeRow | null;
   options?: Partial<RefreshMachineParts['options']>;
   presented: PresentedRefreshToken;
+  /** The thumbprint of the request's DPoP proof key; default none. */
+  jkt?: string | null;
   arrange?: (w: World) => void;
   outcome: Outcome;
   /** The row's revoke reason afterwards; null: still open. */
@@ -389,7 +396,7 @@ const cases: Case[] = [
     presented: cookie(2),
     arrange: (w) => {
       w.store.missCurrentOnce = true;
-      w.store.beforeRotate = () => void w.store.rotateCurrent({ id: SID, hashes: [hash(2)], newHash: hash(7), now: new Date(T0), idleTimeoutMs: DAY, lineageSize: 5, viaCookie: true, limits: [] });
+      w.store.beforeRotate = () => void w.store.rotateCurrent({ id: SID, hashes: [hash(2)], newHash: hash(7), now: new Date(T0), idleTimeoutMs: DAY, lineageSize: 5, viaCookie: true, jkt: null, keyRequired: false, limits: [] });
     },
     outcome: 'grace',
     revokedFor: null,
@@ -417,13 +424,101 @@ const cases: Case[] = [
     generation: 2,
     events: ['refresh_failed'],
   },
+  {
+    name: 'DPoP-bound session, current secret with a proof by its key: rotates',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(2),
+    jkt: JKT,
+    outcome: 'rotated',
+    revokedFor: null,
+    generation: 3,
+    events: ['refreshed'],
+  },
+  {
+    name: 'DPoP-bound session, current secret without a proof: refused as theft, the session goes on',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(2),
+    outcome: 'DPOP_PROOF_INVALID',
+    revokedFor: null,
+    generation: 2,
+    events: ['theft_suspected', 'refresh_failed'],
+  },
+  {
+    name: 'DPoP-bound session, current secret with a proof by another key: refused as theft, the session goes on',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(2),
+    jkt: 'B'.repeat(43),
+    outcome: 'DPOP_PROOF_INVALID',
+    revokedFor: null,
+    generation: 2,
+    events: ['theft_suspected', 'refresh_failed'],
+  },
+  {
+    name: 'DPoP-bound session, an old secret without the key: refused as theft, not reuse (a thief cannot end the session)',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(0),
+    outcome: 'DPOP_PROOF_INVALID',
+    revokedFor: null,
+    generation: 2,
+    events: ['theft_suspected', 'refresh_failed'],
+  },
+  {
+    name: 'DPoP-bound session, an old secret with its key: reuse, the session is revoked',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(0),
+    jkt: JKT,
+    outcome: 'SESSION_REVOKED',
+    revokedFor: 'reuse_detected',
+    generation: 2,
+    events: ['revoked', 'reuse_detected', 'refresh_failed'],
+  },
+  {
+    name: "dpop 'required': an unbound bearer session refreshes nothing, even with a proof (log in again with a key)",
+    row: session({ transport: 'bearer' }),
+    options: { dpop: 'required' },
+    presented: body(2),
+    jkt: JKT,
+    outcome: 'DPOP_PROOF_REQUIRED',
+    revokedFor: null,
+    generation: 2,
+    events: ['refresh_failed'],
+  },
+  {
+    name: "dpop 'required': a bound session rotates with its key",
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    options: { dpop: 'required' },
+    presented: body(2),
+    jkt: JKT,
+    outcome: 'rotated',
+    revokedFor: null,
+    generation: 3,
+    events: ['refreshed'],
+  },
+  {
+    name: "dpop 'required': a cookie session is not concerned",
+    options: { dpop: 'required' },
+    presented: cookie(2),
+    outcome: 'rotated',
+    revokedFor: null,
+    generation: 3,
+    events: ['refreshed'],
+  },
+  {
+    name: 'DPoP-bound session, a secret it never issued: unknown, no theft signal',
+    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    presented: body(9),
+    outcome: 'UNAUTHENTICATED',
+    revokedFor: null,
+    generation: 2,
+    events: ['refresh_failed'],
+  },
 ];
 
 describe('RefreshMachine: every transition', () => {
   it.each(cases)('$name', async (c) => {
     const w = world(c.row === undefined ? session() : c.row, c.options);
     c.arrange?.(w);
-    const { outcome } = await outcomeOf(w, c.presented);
+    const { outcome } = await outcomeOf(w, c.presented, c.jkt);
     expect(outcome).toBe(c.outcome);
     const row = w.store.rows.get(SID);
     expect(row ? row.generation : null).toBe(c.generation);

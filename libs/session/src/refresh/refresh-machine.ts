@@ -5,7 +5,7 @@ import { formatRefreshToken, hashesEqual, hashRefreshSecret, newRefreshSecret, p
 import type { SessionStore, RefreshRow } from '../store/session.store';
 import type { SessionEvents } from '../events/session-events';
 import type { SessionRateLimiter, PendingRateLimit } from '../rate-limit/session-rate-limiter';
-import { RateLimitedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
+import { DpopProofInvalidError, DpopProofRequiredError, RateLimitedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
 import type { SessionEnder } from '../session-ender';
 import type { SessionUsers } from '../session-users';
 import { grantOf, type PresentedRefreshToken, type RefreshClient, type SessionGrant } from '../session-grant';
@@ -20,7 +20,7 @@ export type RefreshStore = Pick<SessionStore, 'rotateCurrent' | 'findForRefresh'
 export interface RefreshMachineParts {
   options: Pick<
     ResolvedSessionOptions,
-    'refreshPepper' | 'refreshPeppers' | 'refreshReuseGraceMs' | 'graceRefreshLimit' | 'idleTimeoutMs' | 'lineageSize' | 'csrfKey'
+    'refreshPepper' | 'refreshPeppers' | 'refreshReuseGraceMs' | 'graceRefreshLimit' | 'idleTimeoutMs' | 'lineageSize' | 'csrfKey' | 'dpop'
   >;
   store: RefreshStore;
   tokens: Pick<AccessTokenService, 'sign'>;
@@ -60,12 +60,16 @@ export class RefreshMachine {
     }
   }
 
-  /** The session a refresh token proves it holds (any secret it issued), or null: for logout. */
-  async sessionOf(presented: PresentedRefreshToken | null): Promise<string | null> {
+  /**
+   * The session a refresh token proves it holds (any secret it issued), or null: for logout. A
+   * DPoP-bound session's secret proves it only with a proof by its key (`jkt`), so a copied secret
+   * cannot sign its owner out.
+   */
+  async sessionOf(presented: PresentedRefreshToken | null, jkt: string | null = null): Promise<string | null> {
     const parsed = presented ? parseRefreshToken(presented.token) : null;
     if (!parsed) return null;
     const row = await this.parts.store.findForRefresh(parsed.sessionId);
-    if (!row) return null;
+    if (!row || (row.dpopJkt !== null && row.dpopJkt !== jkt)) return null;
     return (await this.classify(parsed.sessionId, row, this.hashesOf(parsed.secret))) ? parsed.sessionId : null;
   }
 
@@ -81,7 +85,8 @@ export class RefreshMachine {
       throw new UnauthenticatedError();
     }
     const hashes = this.hashesOf(parsed.secret);
-    const rotated = await this.rotateCurrent(parsed.sessionId, hashes, presented.via, limits, seen);
+    const jkt = client.jkt ?? null;
+    const rotated = await this.rotateCurrent(parsed.sessionId, hashes, presented.via, jkt, limits, seen);
     if (rotated) return rotated;
     // Not the current secret of an open session of this transport: classify it with the full
     // row. A second pass only follows a lost compare-and-swap, which makes the secret previous.
@@ -89,18 +94,18 @@ export class RefreshMachine {
       const row = await store.findForRefresh(parsed.sessionId);
       if (row) seen.userId = restoreUserId(row.userId, row.userIdNumeric);
       const match = row ? await this.classify(parsed.sessionId, row, hashes) : null;
-      const granted = await this.apply(parsed.sessionId, row, match, presented.via);
+      const granted = await this.apply(parsed.sessionId, row, match, presented.via, jkt);
       if (granted) return granted;
     }
     throw new SessionRevokedError();
   }
 
   /** Carries out the decision for this row; null when a parallel refresh won the rotation. */
-  private async apply(sessionId: string, row: RefreshRow | null, match: SecretMatch, via: PresentedRefreshToken['via']): Promise<SessionGrant | null> {
+  private async apply(sessionId: string, row: RefreshRow | null, match: SecretMatch, via: PresentedRefreshToken['via'], jkt: string | null): Promise<SessionGrant | null> {
     const { options, store, ender, logger, events } = this.parts;
     const nowMs = this.parts.clock();
     const now = new Date(nowMs);
-    const decision = decideRefresh(row, match, via, nowMs, options.refreshReuseGraceMs);
+    const decision = decideRefresh(row, match, via, nowMs, options.refreshReuseGraceMs, jkt, options.dpop === 'required');
     switch (decision.kind) {
       case 'unknown':
         throw new UnauthenticatedError();
@@ -115,6 +120,12 @@ export class RefreshMachine {
         logger.warn(`refresh token reuse detected; session ${sessionId} of user ${row!.userId} revoked`);
         events.emit('reuse_detected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
         throw new SessionRevokedError();
+      case 'key_mismatch':
+        logger.warn(`refresh secret of DPoP-bound session ${sessionId} of user ${row!.userId} presented without its key; refused, session kept`);
+        events.emit('theft_suspected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
+        throw new DpopProofInvalidError();
+      case 'unbound':
+        throw new DpopProofRequiredError();
       case 'transport_mismatch':
         await ender.end(sessionId, 'transport_mismatch', now);
         logger.warn(`refresh token sent over the wrong transport; session ${sessionId} of user ${row!.userId} revoked`);
@@ -128,17 +139,17 @@ export class RefreshMachine {
       if (!(await store.countGraceHit(sessionId, open.generation, options.graceRefreshLimit))) {
         throw new RateLimitedError(Math.max(1, Math.ceil(options.refreshReuseGraceMs / 1000)));
       }
-      const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime());
-      return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: open.expiresAt, persistent: open.persistent });
+      const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), open.dpopJkt);
+      return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: open.expiresAt, persistent: open.persistent, jkt: open.dpopJkt });
     }
     const secret = newRefreshSecret();
     const expiresAt = new Date(Math.min(nowMs + (open.idleTimeoutMs ?? options.idleTimeoutMs), open.absoluteExpiresAt.getTime()));
     const newHash = hashRefreshSecret(secret, options.refreshPepper);
     if (!(await store.rotate(sessionId, open.generation, newHash, now, expiresAt, options.lineageSize))) return null;
-    const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime());
+    const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), open.dpopJkt);
     events.emit('refreshed', { sessionId, userId: user.id, at: now });
     const refreshToken = formatRefreshToken(sessionId, secret);
-    return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: open.persistent, refreshToken });
+    return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: open.persistent, refreshToken, jkt: open.dpopJkt });
   }
 
   /**
@@ -148,13 +159,20 @@ export class RefreshMachine {
    * connection is held then; if it fails, the rotation is undone, so the secret the client still
    * holds stays current instead of turning into reuse.
    */
-  private async rotateCurrent(sessionId: string, hashes: Buffer[], via: PresentedRefreshToken['via'], limits: PendingRateLimit[], seen: Seen): Promise<SessionGrant | null> {
+  private async rotateCurrent(
+    sessionId: string,
+    hashes: Buffer[],
+    via: PresentedRefreshToken['via'],
+    jkt: string | null,
+    limits: PendingRateLimit[],
+    seen: Seen,
+  ): Promise<SessionGrant | null> {
     const { options, store, limiter } = this.parts;
     const secret = newRefreshSecret();
     const newHash = hashRefreshSecret(secret, options.refreshPepper);
     const nowMs = this.parts.clock();
     const now = new Date(nowMs);
-    const rotation = { id: sessionId, hashes, newHash, now, idleTimeoutMs: options.idleTimeoutMs, lineageSize: options.lineageSize, viaCookie: via === 'cookie', limits };
+    const rotation = { id: sessionId, hashes, newHash, now, idleTimeoutMs: options.idleTimeoutMs, lineageSize: options.lineageSize, viaCookie: via === 'cookie', jkt, keyRequired: via === 'body' && options.dpop === 'required', limits };
     const result = await store.rotateCurrent(rotation).catch((error: unknown) => {
       limiter.explainFailure(error);
       throw error;
@@ -169,10 +187,10 @@ export class RefreshMachine {
       if (!(error instanceof SessionRevokedError)) await store.undoRotation(sessionId, row.generation, newHash, row.previousRotatedAt).catch(() => false);
       throw error;
     });
-    const access = await this.parts.tokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime());
+    const access = await this.parts.tokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime(), row.dpopJkt);
     this.parts.events.emit('refreshed', { sessionId, userId: user.id, at: now });
     const refreshToken = formatRefreshToken(sessionId, secret);
-    return grantOf(options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, refreshToken });
+    return grantOf(options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, refreshToken, jkt: row.dpopJkt });
   }
 
   /** Under every pepper still accepted: a session rotated before a `sessionSecret` change still matches. */

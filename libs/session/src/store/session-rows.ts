@@ -23,6 +23,8 @@ export interface RefreshRow {
   /** This session's idle timeout; null: the app's. */
   idleTimeoutMs: number | null;
   persistent: boolean;
+  /** The DPoP key thumbprint of a bound session; null otherwise. */
+  dpopJkt: string | null;
 }
 
 /** A rotation of the current secret, as `rotateCurrent` asks for it. */
@@ -37,6 +39,10 @@ export interface CurrentRotation {
   lineageSize: number;
   /** The token came in the refresh cookie (a cookie session), else in a body (a bearer one). */
   viaCookie: boolean;
+  /** The thumbprint of the key that signed the request's DPoP proof, or null: a bound session rotates only with its key. */
+  jkt: string | null;
+  /** Only a session bound to `jkt` rotates (`dpop: 'required'`, a bearer refresh). */
+  keyRequired: boolean;
   /** Rate limits to spend first, in order; each only if the ones before allowed the attempt. */
   limits: Array<{ key: string; rule: RateLimitRule }>;
 }
@@ -59,6 +65,7 @@ export interface RotatedRow {
   absoluteExpiresAt: Date;
   authenticatedAt: Date;
   persistent: boolean;
+  dpopJkt: string | null;
   /** `rotated_at` before this rotation, for `undoRotation`. */
   previousRotatedAt: Date | null;
 }
@@ -77,6 +84,8 @@ export interface NewSessionRow {
   /** Null: the app's idle timeout. */
   idleTimeoutMs: number | null;
   persistent: boolean;
+  /** Bound to this DPoP key (a bearer login with a proof); null otherwise. */
+  dpopJkt: string | null;
 }
 
 export interface LiveSessionRow {

@@ -59,6 +59,10 @@ export class SessionEntity {
   @Column('boolean', { default: true })
   persistent!: boolean;
 
+  /** DPoP-bound sessions: the RFC 7638 thumbprint of the client's key; null otherwise. */
+  @Column('text', { name: 'dpop_jkt', nullable: true })
+  dpopJkt!: string | null;
+
   /** When the user last proved who they are (login or re-authentication); null: at `created_at`. */
   @Column('timestamptz', { name: 'authenticated_at', nullable: true })
   authenticatedAt!: Date | null;

@@ -19,6 +19,8 @@ export interface AccessClaims {
   roles: string[];
   /** When the user last proved who they are (login or re-authentication), in seconds (OIDC's `auth_time`). */
   auth_time?: number;
+  /** DPoP-bound sessions only: the RFC 7638 thumbprint of the client's key (RFC 9449 §6). */
+  cnf?: { jkt: string };
 }
 
 /** A token's header and payload once its signature has verified (jsonwebtoken's `complete: true` shape). */
@@ -95,7 +97,7 @@ export function checkClaims(
   if (header.typ !== ACCESS_TOKEN_TYP && header.typ !== `application/${ACCESS_TOKEN_TYP}`) throw new UnauthenticatedError();
   if (header.crit !== undefined || !keyForHeader(options.keys, header)) throw new UnauthenticatedError();
   if (typeof payload !== 'object' || payload === null) throw new UnauthenticatedError();
-  const { sub, uid, sid, jti, iat, exp, nbf, roles, auth_time: authTime } = payload;
+  const { sub, uid, sid, jti, iat, exp, nbf, roles, auth_time: authTime, cnf } = payload;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new UnauthenticatedError();
   if (uid !== undefined && !(typeof uid === 'number' && Number.isSafeInteger(uid) && String(uid) === sub)) throw new UnauthenticatedError();
   if (!isSessionId(sid)) throw new UnauthenticatedError();
@@ -103,6 +105,7 @@ export function checkClaims(
   if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
     throw new UnauthenticatedError();
   }
+  if (cnf !== undefined && !isKeyConfirmation(cnf)) throw new UnauthenticatedError();
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
     throw new UnauthenticatedError();
   }
@@ -114,6 +117,14 @@ export function checkClaims(
   const claims = payload as unknown as AccessClaims;
   if (!allowExpired && isExpired(claims, nowMs, skew)) throw new AccessTokenExpiredError();
   return { ...claims, roles: (roles as string[] | undefined) ?? [] };
+}
+
+/** `cnf` as the library writes it: exactly `{ jkt }`, a SHA-256 thumbprint in base64url. */
+function isKeyConfirmation(cnf: unknown): cnf is { jkt: string } {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return false;
+  const keys = Object.keys(cnf);
+  const jkt = (cnf as Record<string, unknown>).jkt;
+  return keys.length === 1 && typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt);
 }
 
 export function isExpired(claims: Pick<AccessClaims, 'exp'>, nowMs: number, skewSeconds: number): boolean {

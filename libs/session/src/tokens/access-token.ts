@@ -40,6 +40,8 @@ export class AccessTokenService {
     nowMs: number,
     sessionEndsAtMs: number,
     authenticatedAtMs = nowMs,
+    /** The session's DPoP key thumbprint: the token then carries `cnf.jkt` and is useless without the key. */
+    jkt: string | null = null,
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(nowMs / 1000);
     const exp = Math.min(iat + this.options.accessTokenTtlMs / 1000, Math.floor(sessionEndsAtMs / 1000));
@@ -55,6 +57,7 @@ export class AccessTokenService {
       exp,
       roles: user.roles,
       auth_time: Math.floor(authenticatedAtMs / 1000),
+      ...(jkt === null ? {} : { cnf: { jkt } }),
     };
     // resolveKeySet refuses a current key without its private part. A KeyObject either way: given
     // a string, jsonwebtoken would parse the key again on every call.
@@ -77,11 +80,14 @@ export class AccessTokenService {
 
   /**
    * The session a token names if its signature and claims verify, expired or not; null
-   * otherwise. For finding which session a cookie or a logout belongs to, never for admitting.
+   * otherwise (and for a DPoP-bound token, unless `jkt` is its key). For finding which session a
+   * cookie or a logout belongs to, never for admitting.
    */
-  async sessionIdOf(token: string, nowMs: number): Promise<string | null> {
+  async sessionIdOf(token: string, nowMs: number, jkt: string | null = null): Promise<string | null> {
     try {
-      return (await this.verify(token, nowMs, true)).sid;
+      const claims = await this.verify(token, nowMs, true);
+      // A DPoP-bound token names its session only beside a proof by its key.
+      return claims.cnf && claims.cnf.jkt !== jkt ? null : claims.sid;
     } catch {
       return null;
     }

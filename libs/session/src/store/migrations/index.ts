@@ -7,8 +7,9 @@ import { CreateRateLimits1764200005000 } from './1764200005000-create-rate-limit
 import { RecordAuthenticationTime1764200006000 } from './1764200006000-record-authentication-time';
 import { RecordSessionProfile1764200007000 } from './1764200007000-record-session-profile';
 import { IndexOpenSessionsByEnd1764200008000 } from './1764200008000-index-open-sessions-by-end';
+import { BindSessionsToKeys1764200009000 } from './1764200009000-bind-sessions-to-keys';
 
 /** The library's migrations, in order. Add them to your DataSource's `migrations`. */
 // Typed as migration classes: each class's name is TypeORM's record of it, not an API.
-export const sessionMigrations: Array<new () => MigrationInterface> = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000];
-export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000 };
+export const sessionMigrations: Array<new () => MigrationInterface> = [CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000, BindSessionsToKeys1764200009000];
+export { CreateAuthSessions1764200000000, IndexSessionsByEnd1764200002000, RecordUserIdType1764200003000, CountGraceHits1764200004000, CreateRateLimits1764200005000, RecordAuthenticationTime1764200006000, RecordSessionProfile1764200007000, IndexOpenSessionsByEnd1764200008000, BindSessionsToKeys1764200009000 };
