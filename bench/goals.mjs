@@ -170,6 +170,14 @@ export function judgeGoals(results) {
     }
   }
 
+  // 9. DPoP: a proof verified and spent per request, against a plain bearer GET on the same server
+  const dpop = results.dpop;
+  const dpopGoal = '9. DPoP-bound GET ≥ 0.6× bearer GET (same server, same round)';
+  if (!dpop) notMeasured(dpopGoal, skipped('dpop') ?? 'dpop scenario failed');
+  else
+    judge(dpopGoal, dpop.ratio, (x) => x >= 0.6,
+      `${span(dpop.ratio)}× (${span(dpop.dpop.rate, fmt)} against ${span(dpop.bearer.rate, fmt)} req/s; p99 ${r2(dpop.dpop.p99.median)} against ${r2(dpop.bearer.p99.median)} ms)`);
+
   // 7. better-auth
   if (guard) {
     for (const row of guard.rows.filter((r) => r.peer === 'better-auth')) {

@@ -42,6 +42,7 @@ import { goalsText, judgeGoals } from './goals.mjs';
 import { benchGuardedGet, buildPeers } from './guarded-get.mjs';
 import { benchLogin, benchRefresh } from './refresh-login.mjs';
 import { benchMicro } from './micro.mjs';
+import { benchDpop } from './dpop.mjs';
 import { benchScale } from './scale.mjs';
 import {
   CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
@@ -117,6 +118,7 @@ async function main() {
   if (wants('refresh')) await part('refresh', () => benchRefresh(scenario));
   if (wants('login')) await part('login', () => benchLogin(scenario));
   if (wants('micro')) await part('micro', () => benchMicro(scenario));
+  if (wants('dpop')) await part('dpop', () => benchDpop(scenario));
 
   // ------------------------------------------------------------ 5. Memory (before the cleanup scenario fills the table)
   if (wants('memory')) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import * as DPoP from 'dpop';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair as joseKeyPair } from 'jose';
+import { io } from 'socket.io-client';
 import { startApp, type TestApp } from './support/app';
 import { PASSWORD, uniqueEmail } from './support/browser';
 
@@ -208,6 +209,25 @@ describe('DPoP-bound bearer sessions (SESSION_DPOP=allowed)', () => {
     expect(res.body.code).toBe('DPOP_PROOF_INVALID');
     expect(res.body.accessToken).toBeUndefined();
     expect(res.headers['www-authenticate']).toContain('invalid_dpop_proof');
+  });
+
+  it('a socket of a bound session opens only with a proof of its key in the handshake (auth.dpop)', async () => {
+    const key = await DPoP.generateKeyPair('ES256');
+    const { accessToken } = await boundLogin(key);
+    /** The handshake's answer: the session id, or the refusal's code. */
+    const handshake = (auth: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        const socket = io(`${origin}/events`, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5_000, auth });
+        const done = (value: string) => {
+          socket.close();
+          resolve(value);
+        };
+        socket.once('session', (payload: { sessionId: string }) => done(`session ${payload.sessionId}`));
+        socket.once('connect_error', (error) => done(String((error as { data?: { code?: string } }).data?.code)));
+      });
+    expect(await handshake({ token: accessToken })).toBe('DPOP_PROOF_INVALID');
+    expect(await handshake({ token: accessToken, dpop: await proof(await DPoP.generateKeyPair('ES256'), 'GET', '/socket.io/', accessToken) })).toBe('DPOP_PROOF_INVALID');
+    expect(await handshake({ token: accessToken, dpop: await proof(key, 'GET', '/socket.io/', accessToken) })).toBe(`session ${decodeJwt(accessToken).sid as string}`);
   });
 
   it('Ed25519, PS256 and RS256 keys bind as well as ES256', async () => {

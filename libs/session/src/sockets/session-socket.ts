@@ -12,8 +12,13 @@ export interface SessionSocket {
   data: Record<string, unknown>;
   readonly handshake: {
     headers: IncomingHttpHeaders;
-    /** The client's `auth` option: a bearer client sends `{ token }`. */
+    /**
+     * The client's `auth` option: a bearer client sends `{ token }`, and a DPoP-bound one
+     * `{ token, dpop }` with a proof for `GET` and the handshake's URL (`https://host/socket.io/`).
+     */
     auth?: Record<string, unknown>;
+    /** The handshake request's path and query (`/socket.io/?EIO=4&…`). */
+    url?: string;
     /** True when the handshake came over TLS to this process. */
     secure?: boolean;
   };

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import { setRequestSession } from '../http/request-session';
@@ -13,6 +13,7 @@ import { CsrfRejectedError, ReauthenticationRequiredError, SessionError, Session
 import type { UserId } from '../session.types';
 import type { SessionSocket, SessionSocketError, SessionSocketMiddleware } from './session-socket';
 import { BoundSessions, type Binding } from './bound-sessions';
+import { DpopProofs } from '../dpop/dpop-proofs';
 
 /**
  * Sessions for socket.io gateways: authenticates the handshake (the access cookie, or a bearer
@@ -60,6 +61,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: SessionService,
     private readonly accessTokens: AccessTokenService,
     private readonly moduleRef: ModuleRef,
+    @Optional() private readonly dpop?: DpopProofs,
   ) {
     this.bound = new BoundSessions(options, sessions, this.logger);
   }
@@ -102,6 +104,7 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     // with the rule CsrfGuard applies to unsafe requests. Bearer clients prove themselves.
     if (source.via === 'cookie' && !isAllowedOrigin(this.requestOf(socket), this.options.csrf)) throw new CsrfRejectedError();
     const claims = await this.accessTokens.verify(source.token, Date.now());
+    await this.assertBinding(socket, source, claims.cnf?.jkt ?? null);
     await this.sessions.assertLive(claims);
     // Ended while the check was in flight (a broadcast that arrived after the read).
     const ended = this.bound.endedFor(claims.sid);
@@ -135,6 +138,20 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
   /** How many sockets are bound on this instance (all sessions, or one). */
   count(sessionId?: string): number {
     return this.bound.count(sessionId);
+  }
+
+  /**
+   * A DPoP-bound token opens a socket only with a proof of its key, in `auth.dpop` (or the
+   * `DPoP` header), made for `GET` and the handshake's URL; with `dpop: 'required'` every bearer
+   * token needs one. A proof presented for a plain token is refused, as on HTTP.
+   */
+  private async assertBinding(socket: SessionSocket, source: AccessTokenSource, jkt: string | null): Promise<void> {
+    const proof = socket.handshake.auth?.dpop;
+    const presentedAsDpop = source.dpop === true || (source.via === 'bearer' && proof !== undefined);
+    if (jkt === null && !presentedAsDpop && !(this.options.dpop === 'required' && source.via === 'bearer')) return;
+    if (!this.dpop) throw new UnauthenticatedError();
+    const headers = proof === undefined ? socket.handshake.headers : { ...socket.handshake.headers, dpop: typeof proof === 'string' ? proof : [] };
+    await this.dpop.assertBinding({ ...this.requestOf(socket), headers, method: 'GET', url: socket.handshake.url }, source.token, jkt, presentedAsDpop);
   }
 
   /** The access token: `auth.token` (bearer), else `Authorization: Bearer` or the access cookie. */
