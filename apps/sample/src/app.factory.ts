@@ -20,7 +20,7 @@ export interface SampleAppOptions {
  * the `sample` config namespace reads the same variables once the module compiles.
  */
 export async function createSampleApp(options: SampleAppOptions = {}): Promise<SampleApp> {
-  const { httpAdapter, trustProxy } = loadSampleHttpConfig(process.env);
+  const { httpAdapter, trustProxy, tls } = loadSampleHttpConfig(process.env);
   // Express parses JSON through `useBodyParser` in configureSampleApp, under its limit; Fastify
   // through its own parser, under `bodyLimit`.
   const appOptions: NestApplicationOptions = { bodyParser: false, abortOnError: options.abortOnError, logger: options.logger };
@@ -33,11 +33,12 @@ export async function createSampleApp(options: SampleAppOptions = {}): Promise<S
       logger: false,
       // Express routing ignores a trailing slash (`/api/` is the page under GLOBAL_PREFIX=api).
       routerOptions: { ignoreTrailingSlash: true },
+      ...(tls ? { https: tls } : {}),
     });
     return configureSampleApp(await NestFactory.create<NestFastifyApplication>(AppModule, adapter, appOptions));
   }
   const { ExpressAdapter } = await import('@nestjs/platform-express');
-  return configureSampleApp(await NestFactory.create<NestExpressApplication>(AppModule, new ExpressAdapter(), appOptions));
+  return configureSampleApp(await NestFactory.create<NestExpressApplication>(AppModule, new ExpressAdapter(), { ...appOptions, ...(tls ? { httpsOptions: tls } : {}) }));
 }
 
 /**

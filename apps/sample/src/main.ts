@@ -4,10 +4,10 @@ import { sampleConfig, type SampleConfig } from './config/sample-config';
 
 export async function bootstrap(): Promise<SampleApp> {
   const app = await createSampleApp();
-  const { port, globalPrefix } = app.get<SampleConfig>(sampleConfig.KEY);
+  const { port, globalPrefix, tls } = app.get<SampleConfig>(sampleConfig.KEY);
   await app.listen(port, process.env.HOST ?? '127.0.0.1');
   const adapter = app.getHttpAdapter().getType();
-  console.log(`nest-sessions sample app (${adapter}) listening on http://localhost:${port}${globalPrefix ? `/${globalPrefix}` : ''}`);
+  console.log(`nest-sessions sample app (${adapter}) listening on ${tls ? 'https' : 'http'}://localhost:${port}${globalPrefix ? `/${globalPrefix}` : ''}`);
   return app;
 }
 

@@ -55,6 +55,8 @@ export interface ResolvedSessionOptions {
   dpop: 'off' | 'allowed' | 'required';
   /** Makes and checks DPoP server nonces; null: proofs need none. */
   dpopNonceKey: Buffer | null;
+  /** Makes and checks DBSC challenges; null: DBSC is off. */
+  dbscKey: Buffer | null;
   cookies: {
     secure: boolean;
     accessName: string;
@@ -225,6 +227,10 @@ export function resolveSessionOptions(
 
   const cookies = options.cookies ?? {};
   const secure = cookies.secure ?? D.cookies.secure;
+  const dbsc = options.dbsc ?? D.dbsc;
+  if (typeof dbsc !== 'boolean') throw new SessionConfigError('dbsc must be true or false.');
+  if (dbsc && !transports.has('cookie')) throw new SessionConfigError('dbsc binds cookie sessions: add "cookie" to transports, or turn dbsc off.');
+  if (dbsc && !secure) throw new SessionConfigError('dbsc needs secure cookies: browsers ignore DBSC over plain http.');
   if (!secure && !DEVELOPMENT_ENVS.has(nodeEnv)) {
     throw new SessionConfigError(
       `cookies.secure=false (plain-http cookies) is for development only: it is allowed when NODE_ENV is "development" or "test", ` +
@@ -269,6 +275,7 @@ export function resolveSessionOptions(
     transports,
     dpop,
     dpopNonceKey: (options.dpopNonce ?? D.dpopNonce) ? derive(rootBytes, 'dpop-nonce') : null,
+    dbscKey: dbsc ? derive(rootBytes, 'dbsc-challenge') : null,
     cookies: {
       secure,
       accessName: cookieName(cookies.accessName ?? D.cookies.accessName, secure, '__Host-'),

@@ -38,8 +38,12 @@ export interface SessionGrant {
   persistent: boolean;
   /** Absent after a grace-window refresh: the client keeps the refresh token it has. */
   refreshToken?: string;
-  /** Bound to a DPoP key: the access token must be sent as `Authorization: DPoP` with a proof. */
-  dpopBound: boolean;
+  /**
+   * Bound to a key the client's device holds: a bearer session's access token must be sent as
+   * `Authorization: DPoP` with a proof; a cookie session (DBSC) gets an access cookie that lives
+   * only as long as its token, so the browser refreshes it with a proof.
+   */
+  keyBound: boolean;
 }
 
 /** The session a grant is for, and the access token just signed for it. */
@@ -64,7 +68,7 @@ export function grantOf(csrfKey: Buffer, parts: GrantParts): SessionGrant {
     accessTokenExpiresAt: parts.access.expiresAt,
     sessionExpiresAt: parts.sessionExpiresAt,
     persistent: parts.persistent,
-    dpopBound: typeof parts.jkt === 'string',
+    keyBound: typeof parts.jkt === 'string',
     ...(parts.refreshToken ? { refreshToken: parts.refreshToken } : {}),
   };
 }

@@ -85,7 +85,7 @@ export function createSessionController(prefix: string): Type<unknown> {
       },
       headers: [CSRF_HEADER],
       success: { status: 200, description: 'Rotated. Cookie transport: new cookies are set and the tokens are not in the body.', schema: REFRESHED },
-      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED', 'DPOP_PROOF_INVALID', 'DPOP_PROOF_REQUIRED'], 403: ['CSRF_REJECTED'], 429: ['RATE_LIMITED'], ...UNAVAILABLE },
+      errors: { 401: ['UNAUTHENTICATED', 'SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED', 'DPOP_PROOF_INVALID', 'DPOP_PROOF_REQUIRED', 'DEVICE_PROOF_REQUIRED'], 403: ['CSRF_REJECTED'], 429: ['RATE_LIMITED'], ...UNAVAILABLE },
     })
     async refresh(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
       this.http.noStore(res);

@@ -19,6 +19,7 @@ export const SESSION_DEFAULTS = deepFreeze({
   transports: ['cookie', 'bearer'],
   dpop: 'off',
   dpopNonce: false,
+  dbsc: false,
   cookies: { secure: true, accessName: 'ns-at', refreshName: 'ns-rt', csrfName: 'ns-csrf' },
   clearSiteData: true,
   auditLog: true,

@@ -32,6 +32,8 @@ import { SessionAuditLog } from './events/session-audit-log';
 import { JwksController } from './http/jwks.controller';
 import { FreshSessionGuard } from './guards/fresh-session.guard';
 import { DpopProofs } from './dpop/dpop-proofs';
+import { DeviceSessions } from './dbsc/device-sessions';
+import { createDbscController } from './dbsc/dbsc.controller';
 
 const EXPORTED = [
   SessionService,
@@ -92,7 +94,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
   return {
     ...definition,
     global: true,
-    controllers: extras.controller === false ? [] : [createSessionController(routePrefix), JwksController],
+    controllers: extras.controller === false ? [] : [createSessionController(routePrefix), createDbscController(routePrefix), JwksController],
     providers: [
       ...(definition.providers ?? []),
       resolved,
@@ -116,6 +118,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionHealthIndicator,
       SessionRateLimiter,
       DpopProofs,
+      DeviceSessions,
       SessionAuditLog,
     ],
     exports: [...(definition.exports ?? []), ...EXPORTED],

@@ -112,6 +112,14 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    */
   dpopNonce?: boolean;
   /**
+   * Device Bound Session Credentials (W3C DBSC) for the cookie transport: after a cookie login the
+   * browser is offered to bind the session to a key it keeps (in the TPM where there is one); once
+   * bound, only the browser refreshes it, proving the key to `…/dbsc/refresh`, and the access
+   * cookie lives as long as its token, so copied cookies stop working at the next refresh. Needs
+   * secure cookies (HTTPS). Browsers without DBSC work as before. Default `false`. See docs/dbsc.md.
+   */
+  dbsc?: boolean;
+  /**
    * Log every session event (login, refresh, refused refresh, reuse, revocation, CSRF refusal)
    * as one JSON line under the `SessionAudit` logger: time, user id, session id, never a token.
    * Default `true`.

@@ -82,7 +82,7 @@ export class SessionService {
       ip: truncate(client.ip, 64),
       idleTimeoutMs: profile.idleTimeoutMs === this.options.idleTimeoutMs ? null : profile.idleTimeoutMs,
       persistent: profile.persistent,
-      dpopJkt: jkt,
+      keyJkt: jkt,
     };
     const limit = this.options.sessionLimit;
     if (!limit) {
@@ -218,9 +218,9 @@ export class SessionService {
     const row = await this.store.markAuthenticated(sessionId, storeUserId(userId).text, now);
     if (!row) throw new SessionRevokedError();
     const user = await this.users.current(sessionId, restoreUserId(storeUserId(userId).text, row.userIdNumeric), now);
-    const access = await this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs, row.dpopJkt);
+    const access = await this.accessTokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), nowMs, row.transport === 'bearer' ? row.keyJkt : null);
     this.events.emit('reauthenticated', { sessionId, userId: user.id, at: now });
-    return grantOf(this.options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, jkt: row.dpopJkt });
+    return grantOf(this.options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, jkt: row.keyJkt });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
@@ -18,6 +19,8 @@ export interface SampleConfig {
   /** Without leading or trailing slashes (`api`, `api/v1`); unset: none. */
   globalPrefix?: string;
   trustProxy: TrustProxy;
+  /** `TLS_CERT_FILE` and `TLS_KEY_FILE` (PEM): the app serves HTTPS itself (DBSC needs valid TLS); unset: plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
   databaseUrl: string;
   databasePoolSize: number;
   databaseStatementTimeoutMs: number;
@@ -76,10 +79,26 @@ function secret(env: NodeJS.ProcessEnv, name: string): string {
 }
 
 /** What must be known before the app exists: the adapter is chosen before `NestFactory.create`. */
-export type SampleHttpConfig = Pick<SampleConfig, 'httpAdapter' | 'globalPrefix' | 'trustProxy'>;
+export type SampleHttpConfig = Pick<SampleConfig, 'httpAdapter' | 'globalPrefix' | 'trustProxy' | 'tls'>;
 
 export function loadSampleHttpConfig(env: NodeJS.ProcessEnv = process.env): SampleHttpConfig {
-  return { httpAdapter: httpAdapter(env.HTTP_ADAPTER), globalPrefix: globalPrefix(env.GLOBAL_PREFIX), trustProxy: trustProxy(env.TRUST_PROXY) };
+  return { httpAdapter: httpAdapter(env.HTTP_ADAPTER), globalPrefix: globalPrefix(env.GLOBAL_PREFIX), trustProxy: trustProxy(env.TRUST_PROXY), tls: tlsFiles(env) };
+}
+
+/** Both PEM files or neither; a file that cannot be read stops the start naming the variable. */
+function tlsFiles(env: NodeJS.ProcessEnv): SampleConfig['tls'] {
+  const certFile = env.TLS_CERT_FILE || undefined;
+  const keyFile = env.TLS_KEY_FILE || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error('TLS_CERT_FILE and TLS_KEY_FILE go together: set both (PEM files) or neither.');
+  const read = (file: string, name: string) => {
+    try {
+      return readFileSync(file);
+    } catch {
+      throw new Error(`${name}: cannot read ${JSON.stringify(file)}`);
+    }
+  };
+  return { cert: read(certFile, 'TLS_CERT_FILE'), key: read(keyFile, 'TLS_KEY_FILE') };
 }
 
 function httpAdapter(value: string | undefined): HttpAdapterName {
@@ -219,6 +238,7 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
     }, seconds('REVOCATION_HEARTBEAT')),
     transports: set('SESSION_TRANSPORTS') ? (list(env.SESSION_TRANSPORTS) as SessionTransport[]) : undefined,
     dpop: set('SESSION_DPOP') ? dpopMode(env.SESSION_DPOP!) : undefined,
+    dbsc: set('SESSION_DBSC') ? onOff(env.SESSION_DBSC!, 'SESSION_DBSC') : undefined,
     cookies: set('COOKIE_SECURE') ? { secure: bool(env.COOKIE_SECURE, true, 'COOKIE_SECURE') } : undefined,
     clearSiteData: set('CLEAR_SITE_DATA') ? bool(env.CLEAR_SITE_DATA, true, 'CLEAR_SITE_DATA') : undefined,
     auditLog: set('SESSION_AUDIT_LOG') ? bool(env.SESSION_AUDIT_LOG, true, 'SESSION_AUDIT_LOG') : undefined,
@@ -235,6 +255,12 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
         : undefined,
   };
   return withoutUndefined(options);
+}
+
+/** `SESSION_DBSC`: `on` or `off` (CONTRACT D20). */
+function onOff(value: string, name: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new Error(`${name} must be "on" or "off"; got ${JSON.stringify(value)}`);
 }
 
 /** `SESSION_DPOP`: `off`, `allowed` or `required` (CONTRACT D20). */

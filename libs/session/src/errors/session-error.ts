@@ -18,6 +18,7 @@ export type SessionErrorCode =
   | 'DPOP_PROOF_INVALID'
   | 'DPOP_PROOF_REQUIRED'
   | 'DPOP_NONCE_REQUIRED'
+  | 'DEVICE_PROOF_REQUIRED'
   | 'SERVICE_UNAVAILABLE';
 
 /**
@@ -133,6 +134,16 @@ export class DpopNonceRequiredError extends SessionError {
 
   constructor(readonly dpopNonce: string) {
     super('DPOP_NONCE_REQUIRED', HttpStatus.UNAUTHORIZED, 'Retry with the nonce in the DPoP-Nonce header.');
+  }
+}
+
+/**
+ * 401: the refresh cookie of a session bound to the browser's device key (DBSC) came to the plain
+ * refresh route: only the browser, with a proof of that key, refreshes it (`…/dbsc/refresh`).
+ */
+export class DeviceProofRequiredError extends SessionError {
+  constructor() {
+    super('DEVICE_PROOF_REQUIRED', HttpStatus.UNAUTHORIZED, 'This session is refreshed by the browser with its device key.');
   }
 }
 

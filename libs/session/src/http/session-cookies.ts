@@ -11,6 +11,12 @@ export interface CookieGrant {
   sessionExpiresAt: Date;
   /** False: session cookies, which end with the browser session ("remember me" not asked for). */
   persistent: boolean;
+  /**
+   * Bound to the browser's device key (DBSC): the access cookie then lives only as long as its
+   * token, since the browser refreshes a bound cookie when it is missing or about to expire.
+   */
+  keyBound?: boolean;
+  accessTokenExpiresAt?: Date;
 }
 
 type CookieNames = ResolvedSessionOptions['cookies'];
@@ -18,12 +24,14 @@ type CookieNames = ResolvedSessionOptions['cookies'];
 /**
  * The `Set-Cookie` values: access (`__Host-`, HttpOnly, Lax, Path=/), refresh
  * (`__Secure-`, HttpOnly, Strict, Path = the refresh route's mount path), CSRF (`__Host-`,
- * readable, Strict, Path=/). Each lives as long as what is left of the session.
+ * readable, Strict, Path=/). Each lives as long as what is left of the session, except the access
+ * cookie of a DBSC-bound session, which lives as long as its token.
  */
 export function grantCookies(names: CookieNames, refreshPath: string, grant: CookieGrant, nowMs: number): string[] {
   const maxAge = grant.persistent ? (grant.sessionExpiresAt.getTime() - nowMs) / 1000 : null;
+  const accessMaxAge = grant.keyBound && grant.accessTokenExpiresAt ? (grant.accessTokenExpiresAt.getTime() - nowMs) / 1000 : maxAge;
   const out = [
-    serializeCookie(names.accessName, grant.accessToken, attrs(names, maxAge, '/', true, 'Lax')),
+    serializeCookie(names.accessName, grant.accessToken, attrs(names, accessMaxAge, '/', true, 'Lax')),
     csrfCookie(names, grant.csrfToken, grant.sessionExpiresAt, nowMs, grant.persistent),
   ];
   if (grant.refreshToken) out.push(serializeCookie(names.refreshName, grant.refreshToken, attrs(names, maxAge, refreshPath, true, 'Strict')));

@@ -10,6 +10,7 @@ import type { RequestLike, ResponseLike } from './http-types';
 import { clearedCookies, csrfCookie, grantCookies } from './session-cookies';
 import { resolveRefreshPath } from './refresh-path';
 import { DpopProofs } from '../dpop/dpop-proofs';
+import { DeviceSessions } from '../dbsc/device-sessions';
 import { DpopProofRequiredError } from '../errors/session-error';
 
 /** What a login or refresh answers: the tokens themselves only in bearer transport. */
@@ -21,6 +22,11 @@ export interface SessionGrantBody {
   refreshToken?: string;
   /** Bearer transport: `DPoP` when the session is bound to the client's key (send the token as `Authorization: DPoP`), else `Bearer`. */
   tokenType?: 'Bearer' | 'DPoP';
+  /**
+   * Cookie login with `dbsc` on: the browser was offered to bind the session to its device key
+   * (DBSC). If it does, the browser refreshes the session itself; a client script leaves it to it.
+   */
+  deviceBinding?: true;
 }
 
 /**
@@ -47,6 +53,7 @@ export class SessionHttp implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     @Optional() private readonly appConfig?: ApplicationConfig,
     @Optional() private readonly dpop?: DpopProofs,
+    @Optional() private readonly devices?: DeviceSessions,
   ) {
     this.refreshPath = options.cookies.refreshPath ?? `/${options.routePrefix}`;
   }
@@ -72,7 +79,12 @@ export class SessionHttp implements OnModuleInit {
     const jkt = who.transport === 'bearer' ? await this.dpopKeyOf(req, res) : null;
     const grant = await this.storeFailureAs503(() => this.sessions.issue(user, jkt ? { ...who, jkt } : who));
     try {
-      return this.send(res, grant);
+      const body = this.send(res, grant);
+      if (grant.transport === 'cookie' && this.devices?.enabled) {
+        this.adapter.setHeader(res, 'Secure-Session-Registration', this.devices.registrationHeader(grant.sessionId, this.refreshPath));
+        body.deviceBinding = true;
+      }
+      return body;
     } catch (error) {
       await this.sessions.abandon(grant.sessionId);
       throw error;
@@ -153,7 +165,7 @@ export class SessionHttp implements OnModuleInit {
       sessionExpiresAt: grant.sessionExpiresAt,
     };
     if (grant.transport === 'bearer') {
-      body.tokenType = grant.dpopBound ? 'DPoP' : 'Bearer';
+      body.tokenType = grant.keyBound ? 'DPoP' : 'Bearer';
       body.accessToken = grant.accessToken;
       if (grant.refreshToken) body.refreshToken = grant.refreshToken;
       return body;
@@ -185,6 +197,11 @@ export class SessionHttp implements OnModuleInit {
     for (const cookie of clearedCookies(this.options.cookies, this.refreshPath)) this.append(res, cookie);
     if (siteData && this.options.clearSiteData) this.adapter.setHeader(res, 'Clear-Site-Data', '"cookies"');
     this.noStore(res);
+  }
+
+  /** Any other header the library's own routes answer with (DBSC's challenges). */
+  header(res: ResponseLike, name: string, value: string): void {
+    this.adapter.setHeader(res, name, value);
   }
 
   /** `Retry-After` on a 429, in whole seconds. */

@@ -11,7 +11,7 @@ export type SecretMatch = 'current' | 'previous' | 'older' | null;
  * - `expired`: it ran out now (idle or absolute): it is ended for that reason;
  * - `reuse`: an earlier secret outside the grace window: the session is revoked;
  * - `transport_mismatch`: a cookie secret in a body or the reverse: it was taken out of its client;
- * - `key_mismatch`: a secret of a DPoP-bound session without a proof by its key: copied off its
+ * - `key_mismatch`: a secret of a session bound to a device key (DPoP, DBSC) without a proof by that key: copied off its
  *   device; refused, and the session goes on (a thief cannot end it, nor use it);
  * - `unbound`: a bearer session with no DPoP key where the app requires one: log in again;
  * - `grace`: the secret rotated out a moment ago (parallel tabs): an access token, no rotation;
@@ -48,8 +48,8 @@ export function decideRefresh(
     return { kind: 'expired', reason: nowMs >= row.absoluteExpiresAt.getTime() ? 'absolute_timeout' : 'idle_timeout' };
   }
   // Before reuse: without the key, an old secret proves nothing, so it must not end the session.
-  if (row.dpopJkt !== null && row.dpopJkt !== jkt) return { kind: 'key_mismatch' };
-  if (keyRequired && row.dpopJkt === null && row.transport === 'bearer') return { kind: 'unbound' };
+  if (row.keyJkt !== null && row.keyJkt !== jkt) return { kind: 'key_mismatch' };
+  if (keyRequired && row.keyJkt === null && row.transport === 'bearer') return { kind: 'unbound' };
   const inGrace = match === 'previous' && reuseGraceMs > 0 && row.rotatedAt !== null && nowMs - row.rotatedAt.getTime() <= reuseGraceMs;
   if (match !== 'current' && !inGrace) return { kind: 'reuse' };
   if ((row.transport === 'cookie') !== (via === 'cookie')) return { kind: 'transport_mismatch' };

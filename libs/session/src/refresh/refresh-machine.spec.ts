@@ -63,12 +63,12 @@ class FakeStore implements RefreshStore {
     }
     const current = row && r.hashes.some((h) => h.equals(row.secretHash));
     if (!row || !current || row.revokedAt || row.expiresAt <= r.now || (row.transport === 'cookie') !== r.viaCookie) return { outcome: 'not_current' };
-    if (row.dpopJkt !== null ? row.dpopJkt !== r.jkt : r.keyRequired) return { outcome: 'not_current' };
+    if (row.keyJkt !== null ? row.keyJkt !== r.jkt : r.keyRequired) return { outcome: 'not_current' };
     const previousRotatedAt = row.rotatedAt;
     const expiresAt = new Date(Math.min(row.absoluteExpiresAt.getTime(), r.now.getTime() + (row.idleTimeoutMs ?? r.idleTimeoutMs)));
     this.rotateRow(row, r.newHash, r.now, expiresAt, r.lineageSize);
-    const { userId, userIdNumeric, transport, generation, absoluteExpiresAt, authenticatedAt, persistent, dpopJkt } = row;
-    return { outcome: 'rotated', row: { userId, userIdNumeric, transport, generation, expiresAt, absoluteExpiresAt, authenticatedAt, persistent, dpopJkt, previousRotatedAt } };
+    const { userId, userIdNumeric, transport, generation, absoluteExpiresAt, authenticatedAt, persistent, keyJkt } = row;
+    return { outcome: 'rotated', row: { userId, userIdNumeric, transport, generation, expiresAt, absoluteExpiresAt, authenticatedAt, persistent, keyJkt, previousRotatedAt } };
   }
 
   async findForRefresh(id: string): Promise<RefreshRow | null> {
@@ -140,7 +140,8 @@ function session(overrides: Partial<FakeRow> = {}): FakeRow {
     idleTimeoutMs: null,
     persistent: true,
     graceHits: 0,
-    dpopJkt: null,
+    keyJkt: null,
+    deviceKey: null,
     ...overrides,
   };
 }
@@ -426,7 +427,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, current secret with a proof by its key: rotates',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(2),
     jkt: JKT,
     outcome: 'rotated',
@@ -436,7 +437,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, current secret without a proof: refused as theft, the session goes on',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(2),
     outcome: 'DPOP_PROOF_INVALID',
     revokedFor: null,
@@ -445,7 +446,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, current secret with a proof by another key: refused as theft, the session goes on',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(2),
     jkt: 'B'.repeat(43),
     outcome: 'DPOP_PROOF_INVALID',
@@ -455,7 +456,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, an old secret without the key: refused as theft, not reuse (a thief cannot end the session)',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(0),
     outcome: 'DPOP_PROOF_INVALID',
     revokedFor: null,
@@ -464,7 +465,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, an old secret with its key: reuse, the session is revoked',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(0),
     jkt: JKT,
     outcome: 'SESSION_REVOKED',
@@ -485,7 +486,7 @@ const cases: Case[] = [
   },
   {
     name: "dpop 'required': a bound session rotates with its key",
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     options: { dpop: 'required' },
     presented: body(2),
     jkt: JKT,
@@ -505,7 +506,7 @@ const cases: Case[] = [
   },
   {
     name: 'DPoP-bound session, a secret it never issued: unknown, no theft signal',
-    row: session({ transport: 'bearer', dpopJkt: JKT }),
+    row: session({ transport: 'bearer', keyJkt: JKT }),
     presented: body(9),
     outcome: 'UNAUTHENTICATED',
     revokedFor: null,

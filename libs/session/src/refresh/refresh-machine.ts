@@ -5,7 +5,7 @@ import { formatRefreshToken, hashesEqual, hashRefreshSecret, newRefreshSecret, p
 import type { SessionStore, RefreshRow } from '../store/session.store';
 import type { SessionEvents } from '../events/session-events';
 import type { SessionRateLimiter, PendingRateLimit } from '../rate-limit/session-rate-limiter';
-import { DpopProofInvalidError, DpopProofRequiredError, RateLimitedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
+import { DeviceProofRequiredError, DpopProofInvalidError, DpopProofRequiredError, RateLimitedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
 import type { SessionEnder } from '../session-ender';
 import type { SessionUsers } from '../session-users';
 import { grantOf, type PresentedRefreshToken, type RefreshClient, type SessionGrant } from '../session-grant';
@@ -69,7 +69,7 @@ export class RefreshMachine {
     const parsed = presented ? parseRefreshToken(presented.token) : null;
     if (!parsed) return null;
     const row = await this.parts.store.findForRefresh(parsed.sessionId);
-    if (!row || (row.dpopJkt !== null && row.dpopJkt !== jkt)) return null;
+    if (!row || (row.keyJkt !== null && row.keyJkt !== jkt)) return null;
     return (await this.classify(parsed.sessionId, row, this.hashesOf(parsed.secret))) ? parsed.sessionId : null;
   }
 
@@ -121,9 +121,9 @@ export class RefreshMachine {
         events.emit('reuse_detected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
         throw new SessionRevokedError();
       case 'key_mismatch':
-        logger.warn(`refresh secret of DPoP-bound session ${sessionId} of user ${row!.userId} presented without its key; refused, session kept`);
+        logger.warn(`refresh secret of device-bound session ${sessionId} of user ${row!.userId} presented without its key; refused, session kept`);
         events.emit('theft_suspected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
-        throw new DpopProofInvalidError();
+        throw row!.transport === 'cookie' ? new DeviceProofRequiredError() : new DpopProofInvalidError();
       case 'unbound':
         throw new DpopProofRequiredError();
       case 'transport_mismatch':
@@ -139,17 +139,17 @@ export class RefreshMachine {
       if (!(await store.countGraceHit(sessionId, open.generation, options.graceRefreshLimit))) {
         throw new RateLimitedError(Math.max(1, Math.ceil(options.refreshReuseGraceMs / 1000)));
       }
-      const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), open.dpopJkt);
-      return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: open.expiresAt, persistent: open.persistent, jkt: open.dpopJkt });
+      const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), confirmation(open));
+      return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: open.expiresAt, persistent: open.persistent, jkt: open.keyJkt });
     }
     const secret = newRefreshSecret();
     const expiresAt = new Date(Math.min(nowMs + (open.idleTimeoutMs ?? options.idleTimeoutMs), open.absoluteExpiresAt.getTime()));
     const newHash = hashRefreshSecret(secret, options.refreshPepper);
     if (!(await store.rotate(sessionId, open.generation, newHash, now, expiresAt, options.lineageSize))) return null;
-    const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), open.dpopJkt);
+    const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), confirmation(open));
     events.emit('refreshed', { sessionId, userId: user.id, at: now });
     const refreshToken = formatRefreshToken(sessionId, secret);
-    return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: open.persistent, refreshToken, jkt: open.dpopJkt });
+    return grantOf(options.csrfKey, { transport: open.transport, sessionId, access, sessionExpiresAt: expiresAt, persistent: open.persistent, refreshToken, jkt: open.keyJkt });
   }
 
   /**
@@ -187,10 +187,10 @@ export class RefreshMachine {
       if (!(error instanceof SessionRevokedError)) await store.undoRotation(sessionId, row.generation, newHash, row.previousRotatedAt).catch(() => false);
       throw error;
     });
-    const access = await this.parts.tokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime(), row.dpopJkt);
+    const access = await this.parts.tokens.sign(user, sessionId, nowMs, row.absoluteExpiresAt.getTime(), row.authenticatedAt.getTime(), confirmation(row));
     this.parts.events.emit('refreshed', { sessionId, userId: user.id, at: now });
     const refreshToken = formatRefreshToken(sessionId, secret);
-    return grantOf(options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, refreshToken, jkt: row.dpopJkt });
+    return grantOf(options.csrfKey, { transport: row.transport, sessionId, access, sessionExpiresAt: row.expiresAt, persistent: row.persistent, refreshToken, jkt: row.keyJkt });
   }
 
   /** Under every pepper still accepted: a session rotated before a `sessionSecret` change still matches. */
@@ -214,4 +214,12 @@ export class RefreshMachine {
     for (let i = 1; i < lineage.length; i++) found = matches(lineage[i]) || found;
     return found ? 'older' : null;
   }
+}
+
+/**
+ * The `cnf.jkt` an access token carries: a DPoP-bound bearer session's key. A DBSC-bound cookie
+ * session's token carries none: the browser proves its key to the refresh route, not per request.
+ */
+function confirmation(row: { transport: 'cookie' | 'bearer'; keyJkt: string | null }): string | null {
+  return row.transport === 'bearer' ? row.keyJkt : null;
 }

@@ -23,8 +23,10 @@ export interface RefreshRow {
   /** This session's idle timeout; null: the app's. */
   idleTimeoutMs: number | null;
   persistent: boolean;
-  /** The DPoP key thumbprint of a bound session; null otherwise. */
-  dpopJkt: string | null;
+  /** The thumbprint of the device key a session is bound to (DPoP or DBSC); null otherwise. */
+  keyJkt: string | null;
+  /** A DBSC-bound session's public key (JWK JSON); null otherwise. */
+  deviceKey: string | null;
 }
 
 /** A rotation of the current secret, as `rotateCurrent` asks for it. */
@@ -65,7 +67,7 @@ export interface RotatedRow {
   absoluteExpiresAt: Date;
   authenticatedAt: Date;
   persistent: boolean;
-  dpopJkt: string | null;
+  keyJkt: string | null;
   /** `rotated_at` before this rotation, for `undoRotation`. */
   previousRotatedAt: Date | null;
 }
@@ -85,7 +87,7 @@ export interface NewSessionRow {
   idleTimeoutMs: number | null;
   persistent: boolean;
   /** Bound to this DPoP key (a bearer login with a proof); null otherwise. */
-  dpopJkt: string | null;
+  keyJkt: string | null;
 }
 
 export interface LiveSessionRow {

@@ -59,9 +59,13 @@ export class SessionEntity {
   @Column('boolean', { default: true })
   persistent!: boolean;
 
-  /** DPoP-bound sessions: the RFC 7638 thumbprint of the client's key; null otherwise. */
-  @Column('text', { name: 'dpop_jkt', nullable: true })
-  dpopJkt!: string | null;
+  /** Sessions bound to a device key (DPoP for bearer, DBSC for cookies): its RFC 7638 thumbprint; null otherwise. */
+  @Column('text', { name: 'key_jkt', nullable: true })
+  keyJkt!: string | null;
+
+  /** DBSC-bound cookie sessions: the device's public key (a JWK, as JSON), which verifies its refresh proofs. */
+  @Column('text', { name: 'device_key', nullable: true })
+  deviceKey!: string | null;
 
   /** When the user last proved who they are (login or re-authentication); null: at `created_at`. */
   @Column('timestamptz', { name: 'authenticated_at', nullable: true })

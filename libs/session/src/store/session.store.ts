@@ -14,11 +14,11 @@ const MIN_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 const INSERT_SESSION = `INSERT INTO auth_sessions (id, user_id, user_id_numeric, transport, secret_hash, created_at, last_seen_at, expires_at,
-    absolute_expires_at, user_agent, ip, authenticated_at, idle_timeout_ms, persistent, dpop_jkt)
+    absolute_expires_at, user_agent, ip, authenticated_at, idle_timeout_ms, persistent, key_jkt)
   VALUES ($1, $2, $10, $3, $4, $5, $5, $6, $7, $8, $9, $5, $11, $12, $13)`;
 
 function insertParams(row: NewSessionRow): unknown[] {
-  return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric, row.idleTimeoutMs, row.persistent, row.dpopJkt];
+  return [row.id, row.userId, row.transport, row.secretHash, row.now, row.expiresAt, row.absoluteExpiresAt, row.userAgent, row.ip, row.userIdNumeric, row.idleTimeoutMs, row.persistent, row.keyJkt];
 }
 
 /**
@@ -77,7 +77,8 @@ export class SessionStore {
               rotated_at AS "rotatedAt", generation, expires_at AS "expiresAt",
               absolute_expires_at AS "absoluteExpiresAt", revoked_at AS "revokedAt", revoke_reason AS "revokeReason",
               COALESCE(authenticated_at, created_at) AS "authenticatedAt",
-              idle_timeout_ms::float8 AS "idleTimeoutMs", persistent, dpop_jkt AS "dpopJkt"
+              idle_timeout_ms::float8 AS "idleTimeoutMs", persistent, key_jkt AS "keyJkt",
+              device_key AS "deviceKey"
          FROM auth_sessions WHERE id = $1`,
       [id],
       'nest_sessions_find_for_refresh',
@@ -140,10 +141,10 @@ export class SessionStore {
                 secret_hash = $3, rotated_at = $4, last_seen_at = $4, generation = s.generation + 1, grace_hits = 0,
                 expires_at = LEAST(s.absolute_expires_at, $4::timestamptz + COALESCE(s.idle_timeout_ms::float8, $5::float8) * interval '1 millisecond')
           WHERE s.id = $1 AND s.secret_hash = ANY($2::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > $4
-            AND (s.transport = 'cookie') = $7 AND ${r.keyRequired ? 's.dpop_jkt = $8::text' : '(s.dpop_jkt IS NULL OR s.dpop_jkt = $8::text)'} ${allowed}
+            AND (s.transport = 'cookie') = $7 AND ${r.keyRequired ? 's.key_jkt = $8::text' : '(s.key_jkt IS NULL OR s.key_jkt = $8::text)'} ${allowed}
           RETURNING s.user_id AS "userId", s.user_id_numeric AS "userIdNumeric", s.transport, s.generation,
                     s.expires_at AS "expiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
-                    COALESCE(s.authenticated_at, s.created_at) AS "authenticatedAt", s.persistent, s.dpop_jkt AS "dpopJkt")
+                    COALESCE(s.authenticated_at, s.created_at) AS "authenticatedAt", s.persistent, s.key_jkt AS "keyJkt")
        SELECT ${[...checks, 'r.*', 'b.rotated_at AS "previousRotatedAt"'].join(', ')}
          FROM (SELECT 1) one LEFT JOIN rotated r ON true LEFT JOIN before b ON r."userId" IS NOT NULL`,
       params,
@@ -155,6 +156,22 @@ export class SessionStore {
     }
     if (result.userId === null || result.userId === undefined) return { outcome: 'not_current' };
     return { outcome: 'rotated', row: result as unknown as RotatedRow };
+  }
+
+  /**
+   * Binds an open cookie session to a DBSC device key, once: a session already bound keeps its
+   * key (a copy of its cookies must not be able to bind another). Returns the session's row for
+   * the access token, or null when nothing was bound.
+   */
+  async bindDeviceKey(id: string, jkt: string, publicJwk: string, now: Date): Promise<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent'> | null> {
+    const rows = await this.run<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent'>>(
+      `UPDATE auth_sessions SET key_jkt = $2, device_key = $3
+        WHERE id = $1 AND key_jkt IS NULL AND transport = 'cookie' AND revoked_at IS NULL AND expires_at > $4
+        RETURNING user_id AS "userId", user_id_numeric AS "userIdNumeric", expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt",
+                  COALESCE(authenticated_at, created_at) AS "authenticatedAt", persistent`,
+      [id, jkt, publicJwk, now],
+    );
+    return rows[0] ?? null;
   }
 
   /**
@@ -201,12 +218,12 @@ export class SessionStore {
    * Records a re-authentication on an open session of `userId`; returns what a new access token
    * needs, or null when there is no such open session.
    */
-  async markAuthenticated(id: string, userId: string, now: Date): Promise<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent' | 'dpopJkt'> | null> {
-    const rows = await this.run<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent' | 'dpopJkt'>>(
+  async markAuthenticated(id: string, userId: string, now: Date): Promise<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent' | 'keyJkt'> | null> {
+    const rows = await this.run<Pick<RefreshRow, 'transport' | 'expiresAt' | 'absoluteExpiresAt' | 'userIdNumeric' | 'persistent' | 'keyJkt'>>(
       `UPDATE auth_sessions SET authenticated_at = $3
         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3
         RETURNING transport, expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt", user_id_numeric AS "userIdNumeric", persistent,
-                  dpop_jkt AS "dpopJkt"`,
+                  key_jkt AS "keyJkt"`,
       [id, userId, now],
     );
     return rows[0] ?? null;
