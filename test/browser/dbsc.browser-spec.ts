@@ -78,9 +78,10 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
       { method, path, body },
     );
 
+  const detail = (event: Record<string, unknown>, kind: string) => event[kind] as Record<string, unknown> | undefined;
   const boundKey = async (sessionId: string): Promise<string | null> =>
     (await t.dataSource.query(`SELECT key_jkt AS "jkt" FROM auth_sessions WHERE id = $1`, [sessionId]))[0]?.jkt ?? null;
-  const refreshCookie = async (context: BrowserContext) => (await context.cookies(base)).find((c) => c.name === REFRESH)?.value;
+  const refreshCookie = async (context: BrowserContext) => (await context.cookies()).find((c) => c.name === REFRESH)?.value;
 
   it('binds the session at login, refreshes it with a proof when the access cookie is gone, and copied cookies die at their first refresh', async () => {
     const context = await browser.newContext();
@@ -94,11 +95,12 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
     // Registration happens in the background after the login answer: the session row gets its key.
     const sessionId = (await refreshCookie(context))!.split('.')[0];
     await within(10_000, async () => (await boundKey(sessionId)) !== null);
-    const creation = await within(10_000, async () => events.some((e) => JSON.stringify(e).includes(sessionId)));
-    expect(creation).toBeGreaterThanOrEqual(0);
+    // DevTools saw the browser create the session (Chromium's own account, not the server's).
+    await within(10_000, async () => events.some((e) => detail(e, 'creationEventDetails')?.fetchResult === 'Success'));
+    expect(JSON.stringify(events)).toContain(sessionId);
 
     // A thief's copy of the whole cookie jar, taken now, into a browser context with no key.
-    const stolen = await context.cookies(base);
+    const stolen = await context.cookies();
     expect(stolen.map((c) => c.name).sort()).toEqual([ACCESS, CSRF, REFRESH].sort());
 
     // The bound cookie disappears (as when it expires): the browser refreshes with its key before
@@ -109,6 +111,7 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
     expect(await refreshCookie(context)).not.toBe(before);
     const generation = (await t.dataSource.query(`SELECT generation FROM auth_sessions WHERE id = $1`, [sessionId]))[0].generation;
     expect(generation).toBeGreaterThanOrEqual(1);
+    expect(events.some((e) => detail(e, 'refreshEventDetails')?.refreshResult === 'Refreshed')).toBe(true);
 
     const thief = await browser.newContext();
     await thief.addCookies(stolen);
