@@ -129,4 +129,34 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
     await thief.close();
     await context.close();
   });
+
+  it('the sample page\'s client leaves refreshing a bound session to the browser: no refresh of its own, no theft signal', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The page's clock (not the browser's cookie clock) can be moved: the client then believes
+    // the access token is about to expire, when a client that refreshed by itself would.
+    await page.clock.install();
+    await page.goto(`${base}/`);
+    const from = t.logger.lines.length;
+    await page.fill('#register-email', uniqueEmail('dbsc-page'));
+    await page.fill('#register-password', PASSWORD);
+    await page.click('#register-form button[type=submit]');
+    await page.waitForSelector('#signed-in:not([hidden])');
+    const sessionId = (await refreshCookie(context))!.split('.')[0];
+    await within(10_000, async () => (await boundKey(sessionId)) !== null);
+    await page.clock.fastForward('09:45');
+    await page.fill('#note-form input[name=text]', 'written on a bound session');
+    await page.click('#note-form button');
+    await page.waitForSelector('#notes li');
+    // And when the bound cookie is gone, the browser refreshes under the client's request.
+    await context.clearCookies({ name: ACCESS });
+    await page.fill('#note-form input[name=text]', 'written after the browser refreshed');
+    await page.click('#note-form button');
+    await page.waitForSelector('#notes li:nth-child(2)');
+    expect(await page.isVisible('#signed-in')).toBe(true);
+    const lines = t.logger.lines.slice(from);
+    expect(lines.filter((l) => l.includes('"event":"session.refreshed"') && l.includes(sessionId)).length).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.includes('session.theft_suspected'))).toEqual([]);
+    await context.close();
+  });
 });

@@ -33,7 +33,7 @@ export interface SessionClient {
   /** Refreshes once for every concurrent caller, in this tab and across tabs. Resolves false when the session has ended. */
   refresh(since?: number): Promise<boolean>;
   /** Adopts a login or refresh body (`csrfToken`, `accessTokenExpiresAt`). */
-  adopt(body: { csrfToken?: string; accessTokenExpiresAt?: string }): void;
+  adopt(body: { csrfToken?: string; accessTokenExpiresAt?: string; deviceBinding?: boolean }): void;
   /** Forgets the session locally (after a logout). */
   clear(): void;
   /** How many refresh round trips this tab made. */

@@ -13,6 +13,9 @@
 //   the rare overlap.
 // - SESSION_REVOKED and REAUTHENTICATION_REQUIRED (or a refresh refused) end in one `signedout`
 //   event.
+// - A login that offered device binding (DBSC, `deviceBinding: true`) leaves refreshing to the
+//   browser, which refreshes a bound cookie before it expires: no refresh ahead, and a plain
+//   refresh refused with DEVICE_PROOF_REQUIRED means the browser holds the key, not a sign-out.
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const SIGNED_OUT_CODES = new Set(['SESSION_REVOKED', 'REAUTHENTICATION_REQUIRED']);
@@ -45,6 +48,7 @@ export function createSessionClient(options = {}) {
   let inFlight = null;
   let refreshCount = 0;
   let refreshedAt = 0; // when this tab last completed a refresh (ms)
+  let deviceBinding = false; // the login offered DBSC: the browser may refresh the session itself
 
   // --- state shared with the other tabs --------------------------------------------------------
 
@@ -103,6 +107,7 @@ export function createSessionClient(options = {}) {
   function adopt(body, serverDate) {
     if (!body || typeof body !== 'object') return;
     if (typeof body.csrfToken === 'string') csrfToken = body.csrfToken;
+    if (body.deviceBinding === true) deviceBinding = true;
     if (typeof body.accessTokenExpiresAt === 'string') {
       const serverExpiry = Date.parse(body.accessTokenExpiresAt);
       const serverNow = serverDate ? Date.parse(serverDate) : NaN;
@@ -113,6 +118,7 @@ export function createSessionClient(options = {}) {
 
   function forget() {
     csrfToken = null;
+    deviceBinding = false;
     expiresAt = null;
     lifetime = null;
     void writeShared(null);
@@ -165,13 +171,15 @@ export function createSessionClient(options = {}) {
     }
     if (!response.ok) {
       const code = await codeOf(response);
+      // Bound to this browser's key: the browser refreshes it (before the retried request goes out).
+      if (code === 'DEVICE_PROOF_REQUIRED') return (deviceBinding = true);
       if (response.status === 401) signedOut(code ?? 'UNAUTHENTICATED');
       return false;
     }
     refreshCount += 1;
     adopt(await response.json().catch(() => null), response.headers.get('date'));
     refreshedAt = Date.now();
-    await writeShared({ refreshedAt, expiresAt, csrfToken });
+    await writeShared({ refreshedAt, expiresAt, csrfToken, deviceBinding });
     return true;
   }
 
@@ -227,7 +235,7 @@ export function createSessionClient(options = {}) {
     const own = isOwn(url);
     const target = pathOf(url);
     const isLogin = target.endsWith(loginPath);
-    if (own && !isLogin) {
+    if (own && !isLogin && !deviceBinding && !shared()?.deviceBinding) {
       const expiry = knownExpiry();
       // Ahead by refreshAheadMs, but never more than a quarter of the token's life, and never
       // more often than every few seconds however the clocks disagree.
@@ -247,7 +255,7 @@ export function createSessionClient(options = {}) {
     if (response.ok && (isLogin || target.endsWith(refreshPath))) {
       adopt(await response.clone().json().catch(() => null), response.headers.get('date'));
       refreshedAt = Date.now();
-      await writeShared({ refreshedAt, expiresAt, csrfToken });
+      await writeShared({ refreshedAt, expiresAt, csrfToken, deviceBinding });
     }
     if (logoutPaths.some((p) => target.endsWith(p)) && response.status < 500) forget();
     return response;
