@@ -170,13 +170,20 @@ export function judgeGoals(results) {
     }
   }
 
-  // 9. DPoP: a proof verified and spent per request, against a plain bearer GET on the same server
+  // 9. Device-bound sessions: a DPoP proof verified and spent per request against a plain bearer
+  // GET, and a DBSC refresh (a proof, then the rotation) against a plain cookie refresh
   const dpop = results.dpop;
   const dpopGoal = '9. DPoP-bound GET ≥ 0.6× bearer GET (same server, same round)';
-  if (!dpop) notMeasured(dpopGoal, skipped('dpop') ?? 'dpop scenario failed');
+  if (!dpop) notMeasured(dpopGoal, skipped('bound') ?? 'bound-sessions scenario failed');
   else
     judge(dpopGoal, dpop.ratio, (x) => x >= 0.6,
       `${span(dpop.ratio)}× (${span(dpop.dpop.rate, fmt)} against ${span(dpop.bearer.rate, fmt)} req/s; p99 ${r2(dpop.dpop.p99.median)} against ${r2(dpop.bearer.p99.median)} ms)`);
+  const dbsc = results.dbsc;
+  const dbscGoal = '9. DBSC refresh ≥ 0.8× plain cookie refresh (same server, 16 clients each, same round)';
+  if (!dbsc) notMeasured(dbscGoal, skipped('bound') ?? 'bound-sessions scenario failed');
+  else
+    judge(dbscGoal, dbsc.ratio, (x) => x >= 0.8,
+      `${span(dbsc.ratio)}× (${span(dbsc.dbsc.rate, fmt)} against ${span(dbsc.plain.rate, fmt)}/s; p99 ${r2(dbsc.dbsc.p99.median)} against ${r2(dbsc.plain.p99.median)} ms)`);
 
   // 7. better-auth
   if (guard) {

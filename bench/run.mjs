@@ -16,7 +16,7 @@
 //
 // Knobs (environment):
 //   BENCH_ROUNDS=5 BENCH_SECONDS=5 BENCH_CLEANUP_ROUNDS=4   rounds, seconds per run, cleanup rounds
-//   BENCH_ONLY=guard,refresh,login,micro,memory,cleanup,scale  run a subset: prints the goals it can
+//   BENCH_ONLY=guard,refresh,login,micro,bound,memory,cleanup,scale  run a subset: prints the goals it can
 //       judge (the others "not measured"), writes bench/out/results-only.json, leaves BENCHMARKS.md alone
 //   BENCH_WARMUP=2 BENCH_ROUND_WARMUP=1                      warm-up seconds (not counted)
 //   BENCH_PIN=0                                              no CPU pinning
@@ -30,7 +30,7 @@
 //   BENCH_SCALE_ENDED=10000000                               ended rows for the scale part's cleanup (0: skip it)
 //   BENCH_GUARD_MICRO_ARGS, BENCH_MEMORY_ARGS                extra node flags for bench/guard-micro.mjs, bench/memory.mjs
 //
-// The parts live beside this file: guarded-get.mjs, refresh-login.mjs, micro.mjs, cleanup.mjs,
+// The parts live beside this file: guarded-get.mjs, refresh-login.mjs, micro.mjs, bound-sessions.mjs, cleanup.mjs,
 // memory.mjs, scale.mjs; what they share (knobs, statistics, servers, wrk, pinning) is in harness.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ import { goalsText, judgeGoals } from './goals.mjs';
 import { benchGuardedGet, buildPeers } from './guarded-get.mjs';
 import { benchLogin, benchRefresh } from './refresh-login.mjs';
 import { benchMicro } from './micro.mjs';
-import { benchDpop } from './dpop.mjs';
+import { benchBoundSessions } from './bound-sessions.mjs';
 import { benchScale } from './scale.mjs';
 import {
   CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
@@ -118,7 +118,7 @@ async function main() {
   if (wants('refresh')) await part('refresh', () => benchRefresh(scenario));
   if (wants('login')) await part('login', () => benchLogin(scenario));
   if (wants('micro')) await part('micro', () => benchMicro(scenario));
-  if (wants('dpop')) await part('dpop', () => benchDpop(scenario));
+  if (wants('bound')) await part('bound', () => benchBoundSessions(scenario));
 
   // ------------------------------------------------------------ 5. Memory (before the cleanup scenario fills the table)
   if (wants('memory')) {
