@@ -51,7 +51,7 @@ import {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  if (wants('guard') || wants('memory') || wants('scale')) ensureWrk();
+  if (wants('guard') || wants('bound') || wants('memory') || wants('scale')) ensureWrk();
   log(`parts: ${(ONLY ?? PARTS).join(', ')}${ONLY ? ' (BENCH_ONLY)' : ''}; ${PIN.note}`);
   const DATABASE_URL = await ensureDatabase();
   log(`database: ${DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')}`);

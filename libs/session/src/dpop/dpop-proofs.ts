@@ -2,8 +2,9 @@ import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
-import { DpopNonceRequiredError, DpopProofInvalidError, DpopProofRequiredError, RateLimitedError } from '../errors/session-error';
+import { DpopNonceRequiredError, DpopProofInvalidError, DpopProofRequiredError } from '../errors/session-error';
 import { DpopNonces } from './dpop-nonce';
+import { ProofLedger } from './proof-ledger';
 import { SessionRateLimiter } from '../rate-limit/session-rate-limiter';
 import type { RequestLike } from '../http/http-types';
 import { ownOrigins } from '../http/request-origin';
@@ -22,6 +23,7 @@ export const DPOP_PROOF_MAX_AGE_MS = 60_000;
 @Injectable()
 export class DpopProofs {
   private readonly nonces: DpopNonces | null;
+  private readonly ledger: ProofLedger;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -29,6 +31,7 @@ export class DpopProofs {
     private readonly adapterHost: HttpAdapterHost,
   ) {
     this.nonces = options.dpopNonceKey ? new DpopNonces(options.dpopNonceKey) : null;
+    this.ledger = new ProofLedger(limiter);
   }
 
   get mode(): ResolvedSessionOptions['dpop'] {
@@ -60,12 +63,8 @@ export class DpopProofs {
     }
     // Checked before the proof is spent: the client retries with a new proof anyway.
     if (this.nonces && !this.nonces.isValid(proof.nonce, nowMs)) throw new DpopNonceRequiredError(this.nonces.current(nowMs));
-    try {
-      // A limit of one per window is a set of seen ids that forgets each after the window.
-      await this.limiter.consume(`dpop:${proof.jkt}:${proof.jti}`, { limit: 1, window: Math.ceil((DPOP_PROOF_MAX_AGE_MS + 2 * skewMs) / 1000) });
-    } catch (error) {
-      throw error instanceof RateLimitedError ? this.invalid() : error;
-    }
+    // Kept for as long as the proof could be accepted: its age window and the skew either side.
+    if (!(await this.ledger.firstSight(`dpop:${proof.jkt}:${proof.jti}`, DPOP_PROOF_MAX_AGE_MS + 2 * skewMs))) throw this.invalid();
     return proof;
   }
 

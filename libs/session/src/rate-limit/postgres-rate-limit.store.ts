@@ -77,6 +77,33 @@ export class PostgresRateLimitStore implements SessionRateLimitStore {
     return allowed ? { allowed: true, retryAfterMs: 0 } : refusedVerdict(prior, rule, nowUs);
   }
 
+  /**
+   * Records keys that must be seen once only until `untilMs` (DPoP proof ids), many in one
+   * statement: a key is new if absent or past its time. Returns the keys that were new; the others
+   * were seen before, on this instance or another. `keys` must be distinct (one statement cannot
+   * write a row twice). Commits asynchronously, as `consume` does.
+   */
+  async firstSight(keys: string[], nowMs: number, untilMs: number): Promise<Set<string>> {
+    let rows: { fresh: string[] }[];
+    try {
+      rows = await runStatement(
+        this.dataSource,
+        this.logger,
+        `WITH fresh AS (
+           INSERT INTO auth_rate_limits AS r (key, tat_us) SELECT k, $2::bigint FROM unnest($1::text[]) AS k
+           ON CONFLICT (key) DO UPDATE SET tat_us = EXCLUDED.tat_us WHERE r.tat_us <= $3::bigint
+           RETURNING key)
+         SELECT array(SELECT key FROM fresh) AS fresh, set_config('synchronous_commit', 'off', true) AS "asyncCommit"`,
+        [keys, untilMs * 1000, nowMs * 1000],
+        'nest_sessions_first_sight',
+      );
+    } catch (error) {
+      this.explainMissingTable(error);
+      throw error;
+    }
+    return new Set(rows[0].fresh);
+  }
+
   /** Says once which migration creates the table, when a statement found it missing. */
   explainMissingTable(error: unknown): void {
     if (this.warnedMissingTable || (error as { reason?: unknown })?.reason !== '42P01') return;

@@ -71,6 +71,20 @@ export class SessionRateLimiter {
     return [];
   }
 
+  /**
+   * True the first time `key` is spent within `windowMs`, false again until then: a limit of one
+   * per window, which is a set of seen keys that forgets each after the window (DPoP proof ids).
+   */
+  async consumeOnce(key: string, windowMs: number): Promise<boolean> {
+    const verdict = await this.store.consume(this.storedKey(key), { limit: 1, windowMs }, Date.now());
+    return verdict.allowed;
+  }
+
+  /** A key as the store keeps it: an HMAC, so no address, email or proof id is stored in the clear. */
+  storedKey(key: string): string {
+    return this.hashKey(key);
+  }
+
   /** Spends pending limits on their own (a refresh that never reaches the rotation's statement). */
   async spend(pending: PendingRateLimit[]): Promise<void> {
     for (const limit of pending) {
