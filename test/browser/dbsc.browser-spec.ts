@@ -13,6 +13,18 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run
 // DBSC-FACTS.md: the protocol, with a software key (no TPM here) and no refresh quota.
 const DBSC_FEATURES = '--enable-features=DeviceBoundSessions:RefreshQuota/false,EnableBoundSessionCredentialsSoftwareKeysForManualTesting';
 
+/** A certificate for localhost, and the SPKI hash Chromium is told to trust it by. */
+function selfSigned(dir: string): { cert: string; key: string; spki: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+  ], { stdio: 'ignore' });
+  const spki = createHash('sha256').update(new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return { cert, key, spki };
+}
+
 /** What `fetch` in the page answered: the status and the body's `code`, if any. */
 type Answer = { status: number; code?: string };
 
@@ -30,18 +42,14 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
   let base: string;
   const events: Array<Record<string, unknown>> = [];
 
+  let tls: { cert: string; key: string; spki: string };
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ns-dbsc-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-    ], { stdio: 'ignore' });
-    const spki = createHash('sha256').update(new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-    t = await startApp({ SESSION_DBSC: 'on', TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
+    tls = selfSigned(dir);
+    t = await startApp({ SESSION_DBSC: 'on', TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key });
     base = `https://localhost:${(t.server.address() as { port: number }).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, DBSC_FEATURES, `--ignore-certificate-errors-spki-list=${spki}`], headless: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, DBSC_FEATURES, `--ignore-certificate-errors-spki-list=${tls.spki}`], headless: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -158,5 +166,34 @@ describe('DBSC in Chromium (SESSION_DBSC=on, HTTPS)', () => {
     expect(lines.filter((l) => l.includes('"event":"session.refreshed"') && l.includes(sessionId)).length).toBeGreaterThanOrEqual(1);
     expect(lines.filter((l) => l.includes('session.theft_suspected'))).toEqual([]);
     await context.close();
+  });
+
+  it('a bound access cookie that expires (a 3 s token) is refreshed by the browser with a proof before the request goes out', async () => {
+    // An app and a browser of its own: Chromium keeps DBSC sessions per site (https://localhost,
+    // whatever the port), and this one refreshes on every request once its cookie is short.
+    const short = await startApp({ SESSION_DBSC: 'on', TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key, ACCESS_TOKEN_TTL: '3' });
+    const own = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, DBSC_FEATURES, `--ignore-certificate-errors-spki-list=${tls.spki}`], headless: true });
+    const context = await own.newContext();
+    try {
+      const origin = `https://localhost:${(short.server.address() as { port: number }).port}`;
+      const page = await context.newPage();
+      await watch(page);
+      await page.goto(`${origin}/`);
+      const email = uniqueEmail('dbsc-expiry');
+      expect((await call(page, 'POST', '/auth/register', { email, password: PASSWORD })).status).toBe(201);
+      expect((await call(page, 'POST', '/auth/login', { email, password: PASSWORD })).status).toBe(200);
+      const sessionId = (await refreshCookie(context))!.split('.')[0];
+      const bound = async () => (await short.dataSource.query(`SELECT key_jkt AS "jkt" FROM auth_sessions WHERE id = $1`, [sessionId]))[0]?.jkt ?? null;
+      await within(10_000, async () => (await bound()) !== null);
+      const refreshes = () => events.filter((e) => detail(e, 'refreshEventDetails')?.refreshResult === 'Refreshed' && JSON.stringify(e).includes(sessionId)).length;
+      const before = refreshes();
+      await new Promise((r) => setTimeout(r, 4_000)); // the access cookie and its token have expired
+      expect((await context.cookies()).some((c) => c.name === ACCESS && c.expires * 1000 > Date.now())).toBe(false);
+      expect((await call(page, 'GET', '/me')).status).toBe(200);
+      expect(refreshes()).toBeGreaterThan(before);
+    } finally {
+      await own.close();
+      await short.close();
+    }
   });
 });
