@@ -168,6 +168,18 @@ describe('CSRF protection', () => {
     expect((await request(t.server).post('/auth/login').set('Origin', APP).send({ email, password: PASSWORD })).status).toBe(200);
   });
 
+  it('case 45: a login or register asking for the bearer transport is not login CSRF: another site may start it, and it sets no cookie', async () => {
+    const email = uniqueEmail();
+    const bearer = { 'Sec-Fetch-Site': 'cross-site', Origin: 'https://front-end.example', 'X-Session-Transport': 'bearer' };
+    expect((await request(t.server).post('/auth/register').set(bearer).send({ email, password: PASSWORD })).status).toBe(201);
+    const login = await request(t.server).post('/auth/login').set(bearer).send({ email, password: PASSWORD });
+    expect(login.status).toBe(200);
+    expect(login.headers['set-cookie']).toBeUndefined();
+    expect(typeof login.body.accessToken).toBe('string');
+    // The same login without the header is a cookie login, and refused.
+    expectRejected(await request(t.server).post('/auth/login').set({ 'Sec-Fetch-Site': 'cross-site' }).send({ email, password: PASSWORD }));
+  });
+
   it('case 46: CORS pre-flight from an origin outside the list gets no Access-Control-Allow-Origin and no credentials', async () => {
     const evil = await request(t.server).options('/notes').set('Origin', 'https://evil.test').set('Access-Control-Request-Method', 'POST');
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
@@ -224,6 +236,15 @@ describe('CSRF protection', () => {
       expect(res.headers['set-cookie']).toBeUndefined();
       const foreign = await request(t.server).post('/auth/logout').set('Origin', 'https://evil.test');
       expectRejected(foreign);
+    });
+
+    it('a bearer client\'s logout from another site (its refresh token in the body, no cookie) ends its session and touches no cookie', async () => {
+      const { refreshToken } = await bearerLogin(t);
+      const res = await request(t.server).post('/auth/logout').set('Sec-Fetch-Site', 'cross-site').set('Origin', 'https://front-end.example').send({ refreshToken });
+      expect(res.status).toBe(204);
+      expect(res.headers['clear-site-data']).toBeUndefined();
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect((await request(t.server).post('/auth/refresh').send({ refreshToken })).status).toBe(401);
     });
 
     it('a logout that proves no session clears our cookies but sends no Clear-Site-Data', async () => {

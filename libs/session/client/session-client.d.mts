@@ -45,3 +45,34 @@ export interface SessionClient {
 }
 
 export function createSessionClient(options?: SessionClientOptions): SessionClient;
+
+/** Options of `createDpopClient`. Defaults match the library's routes. */
+export interface DpopClientOptions {
+  /** The app's address (another site's front end names it): `'https://api.example.com'`. Default `''` (same origin). */
+  baseUrl?: string;
+  /** Default `'/auth/login'`. */
+  loginPath?: string;
+  /** Default `'/auth/refresh'`. */
+  refreshPath?: string;
+  /** Default `'/auth/logout'`. */
+  logoutPath?: string;
+  /** The IndexedDB entry holding the key pair. Default `'nest-sessions-dpop-key'`. */
+  keyName?: string;
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export interface DpopClient {
+  /** Logs in with the app's login body; the session is bound to this browser's non-extractable key. */
+  login(body: unknown): Promise<Response>;
+  /** `fetch` for the app's API: `Authorization: DPoP` and a fresh proof; refreshes once on `ACCESS_TOKEN_EXPIRED`. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Rotates the refresh token with a proof; false when the session has ended. */
+  refresh(): Promise<boolean>;
+  /** Ends the session and forgets the tokens. */
+  logout(): Promise<Response>;
+  readonly signedIn: boolean;
+}
+
+/** DPoP (RFC 9449) for the bearer transport: a front end on another site, tokens in memory, the key in IndexedDB. */
+export function createDpopClient(options?: DpopClientOptions): DpopClient;

@@ -312,3 +312,140 @@ function isRelative(path) {
   const scheme = destinationOf(pageAddress())?.protocol ?? 'https:';
   return destinationOf(path, `${scheme}//nest-sessions.invalid/`)?.host === 'nest-sessions.invalid';
 }
+
+// --- DPoP: the bearer transport bound to a key this browser keeps --------------------------------
+
+/**
+ * A client for the bearer transport with DPoP (RFC 9449), for a front end on another site, where
+ * the app's cookies cannot go: the session is bound to an ECDSA P-256 key made non-extractable and
+ * kept in IndexedDB (this page's script can sign with it, nothing can read it out), and the tokens
+ * live in this page's memory only. Every request carries `Authorization: DPoP` and a fresh proof;
+ * a server nonce (`use_dpop_nonce`) is fetched and retried once; `ACCESS_TOKEN_EXPIRED` refreshes
+ * (with a proof) and retries once. A reload forgets the tokens: log in again.
+ */
+export function createDpopClient(options = {}) {
+  const base = (options.baseUrl ?? '').replace(/\/$/, '');
+  const loginPath = options.loginPath ?? '/auth/login';
+  const refreshPath = options.refreshPath ?? '/auth/refresh';
+  const logoutPath = options.logoutPath ?? '/auth/logout';
+  const keyName = options.keyName ?? 'nest-sessions-dpop-key';
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const encoder = new TextEncoder();
+  let accessToken = null;
+  let refreshToken = null;
+  let nonce = null;
+  let keys = null; // Promise<CryptoKeyPair>
+  let header = null; // the proofs' protected header, base64url
+
+  /** The key pair: the one kept in IndexedDB, else a new one kept there. */
+  function keyPair() {
+    keys ??= (async () => {
+      const db = await openKeyStore();
+      const stored = db ? await request(db.transaction('keys', 'readonly').objectStore('keys').get(keyName)) : null;
+      if (stored) return stored;
+      const made = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+      if (db) await request(db.transaction('keys', 'readwrite').objectStore('keys').put(made, keyName));
+      return made;
+    })();
+    return keys;
+  }
+
+  async function proof(method, url, token) {
+    const { privateKey, publicKey } = await keyPair();
+    if (!header) {
+      const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', publicKey);
+      header = b64(encoder.encode(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })));
+    }
+    const htu = new URL(url, globalThis.location?.href);
+    htu.search = '';
+    htu.hash = '';
+    const claims = { jti: crypto.randomUUID(), htm: method, htu: htu.href, iat: Math.floor(Date.now() / 1000) };
+    if (nonce) claims.nonce = nonce;
+    if (token) claims.ath = b64(await crypto.subtle.digest('SHA-256', encoder.encode(token)));
+    const input = `${header}.${b64(encoder.encode(JSON.stringify(claims)))}`;
+    return `${input}.${b64(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, encoder.encode(input)))}`;
+  }
+
+  /** One request with a proof (and the access token, when `token`); once more with the server's nonce if it asks for one. */
+  async function send(method, path, init, token) {
+    const url = base + path;
+    for (let attempt = 0; ; attempt++) {
+      const headers = new Headers(init.headers ?? {});
+      headers.set('DPoP', await proof(method, url, token));
+      if (token) headers.set('Authorization', `DPoP ${token}`);
+      const response = await doFetch(url, { ...init, method, headers, credentials: 'omit' });
+      const next = response.headers.get('DPoP-Nonce');
+      if (next) nonce = next;
+      const asksNonce = response.status === 401 && /error="use_dpop_nonce"/.test(response.headers.get('WWW-Authenticate') ?? '');
+      if (!asksNonce || attempt > 0 || !next) return response;
+    }
+  }
+
+  async function adopt(response) {
+    if (!response.ok) return response;
+    const body = await response.clone().json().catch(() => null);
+    if (typeof body?.accessToken === 'string') accessToken = body.accessToken;
+    if (typeof body?.refreshToken === 'string') refreshToken = body.refreshToken;
+    return response;
+  }
+
+  const json = (body) => ({ headers: { 'content-type': 'application/json', 'x-session-transport': 'bearer' }, body: JSON.stringify(body) });
+
+  async function refresh() {
+    if (!refreshToken) return false;
+    const response = await adopt(await send('POST', refreshPath, json({ refreshToken })));
+    if (!response.ok) accessToken = refreshToken = null;
+    return response.ok;
+  }
+
+  return {
+    /** Logs in (`body` as the app's login route takes it); the session is bound to this browser's key. */
+    async login(body) {
+      return adopt(await send('POST', loginPath, json(body)));
+    },
+    /** `fetch` for the app's API with the access token and a proof; refreshes once on ACCESS_TOKEN_EXPIRED. */
+    async fetch(path, init = {}) {
+      const method = (init.method ?? 'GET').toUpperCase();
+      let response = await send(method, path, init, accessToken);
+      if (response.status === 401 && (await response.clone().json().catch(() => null))?.code === 'ACCESS_TOKEN_EXPIRED' && (await refresh())) {
+        response = await send(method, path, init, accessToken);
+      }
+      return response;
+    },
+    refresh,
+    /** Ends the session (the refresh token and a proof of the key) and forgets the tokens. */
+    async logout() {
+      const response = await send('POST', logoutPath, json({ refreshToken }));
+      accessToken = refreshToken = null;
+      return response;
+    },
+    get signedIn() {
+      return accessToken !== null;
+    },
+  };
+}
+
+/** The key store: `nest-sessions-keys`, one object store `keys`; null without IndexedDB. */
+function openKeyStore() {
+  if (!globalThis.indexedDB) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const open = globalThis.indexedDB.open('nest-sessions-keys', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => resolve(null);
+  });
+}
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function b64(bytes) {
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
+  let text = '';
+  for (const byte of view) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

@@ -107,8 +107,9 @@ export function createSessionController(prefix: string): Type<unknown> {
 
     /**
      * Always clears the cookies and answers 204, whatever credential it is given, so a planted or
-     * stale cookie can never keep a user signed in. Requests started by another site are refused
-     * first: they could otherwise sign users out, and `Clear-Site-Data` clears the whole site.
+     * stale cookie can never keep a user signed in. Requests with the auth cookies started by
+     * another site are refused first: they could otherwise sign users out, and `Clear-Site-Data`
+     * clears the whole site.
      */
     @Public()
     @Post('logout')
@@ -117,7 +118,8 @@ export function createSessionController(prefix: string): Type<unknown> {
       summary: 'End this session',
       description:
         'Revokes the session proven by the refresh token (cookie or `{ refreshToken }`) or by a genuine, even expired, access token; ' +
-        'always clears the auth cookies and answers 204, whatever it is given. Refused only when another site started the request or the CSRF token is wrong.',
+        'clears the auth cookies (a bearer client\'s logout, its refresh token in the body and no cookie, touches none) and answers 204, whatever it is given. ' +
+        'Refused only when another site started a request that is not a bearer client\'s, or the CSRF token is wrong.',
       body: {
         required: false,
         description: 'Bearer clients may send their refresh token.',
@@ -129,8 +131,13 @@ export function createSessionController(prefix: string): Type<unknown> {
     })
     @SetMetadata(CSRF_LENIENT_COOKIES_KEY, true)
     async logout(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike, @Body() body: unknown) {
-      this.csrf.assertAllowedOrigin(req, 'SessionController.logout');
       const presented = attempt(() => this.credentials.refreshToken(req, body));
+      // A bearer client's logout (its refresh token in the body, no auth cookie) proves itself and
+      // touches no cookie: a front end on another site may send it. Anything else started by
+      // another site is refused: the browser leaves SameSite cookies out of it, and the answer
+      // would still clear them (and Clear-Site-Data the whole site).
+      const bearer = presented?.via === 'body' && !this.credentials.hasAuthCookie(req);
+      if (!bearer) this.csrf.assertAllowedOrigin(req, 'SessionController.logout');
       const access = attempt(() => this.credentials.accessToken(req));
       const accessToken = access?.token ?? null;
       let ended: string | null = null;
@@ -138,8 +145,9 @@ export function createSessionController(prefix: string): Type<unknown> {
         const jkt = await this.http.logoutKeyOf(req, access?.dpop ? access.token : undefined);
         ended = await this.sessions.logout(presented, accessToken, jkt);
       } finally {
-        // Clear-Site-Data wipes every cookie of the site: only for a session that was proven.
-        this.http.clear(res, ended !== null);
+        // Clear-Site-Data wipes every cookie of the site: only for a cookie session that was proven.
+        if (bearer) this.http.noStore(res);
+        else this.http.clear(res, ended !== null);
       }
     }
 

@@ -17,6 +17,12 @@ export class SessionCredentials {
     return findAccessToken(req, this.options.cookies.accessName);
   }
 
+  /** Whether the request carries the access or the refresh cookie (present at all, even malformed). */
+  hasAuthCookie(req: RequestLike): boolean {
+    const { accessName, refreshName } = this.options.cookies;
+    return readCookie(req, accessName).status !== 'absent' || readCookie(req, refreshName).status !== 'absent';
+  }
+
   /** The refresh cookie, or `{ refreshToken }` from a bearer client; both at once is refused. */
   refreshToken(req: RequestLike, body: unknown): PresentedRefreshToken | null {
     const cookie = readCookie(req, this.options.cookies.refreshName);
