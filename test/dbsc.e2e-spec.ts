@@ -1,5 +1,6 @@
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { startApp, type TestApp } from './support/app';
+import { useFakeDate } from './support/clock';
 import { ACCESS, Browser, PASSWORD, REFRESH, setCookies, uniqueEmail } from './support/browser';
 
 /**
@@ -125,6 +126,52 @@ describe('DBSC for cookie sessions (SESSION_DBSC=on)', () => {
     const own = await owner.browser.send('post', '/auth/dbsc/refresh', { headers: { 'Secure-Session-Response': await refreshProof(owner.key.privateKey, challenge) }, csrf: false });
     expect(own.status).toBe(200);
     expect(own.body.session_identifier).toBe(sessionId);
+  });
+
+  it('a copied cookie jar cannot bind an older session to the thief\'s key: the login\'s challenge is spent after two minutes, and a refresh challenge registers nothing', async () => {
+    const clock = useFakeDate();
+    try {
+      const { browser, path, challenge } = await login();
+      const thief = new Browser(t);
+      for (const [name, c] of browser.cookies) thief.cookies.set(name, { ...c });
+      // An unbound session gets no refresh challenge at all: the DBSC refresh ends it for this client.
+      const asked = await thief.send('post', '/auth/dbsc/refresh', { csrf: false });
+      expect(asked.headers['secure-session-challenge']).toBeUndefined();
+      expect(asked.body.continue).toBe(false);
+      clock.advance(3 * 60_000);
+      const late = await thief.send('post', path, { headers: { 'Secure-Session-Response': await registrationProof(await keyPair(), challenge) }, csrf: false });
+      expect(late.status).toBe(401);
+      expect((await browser.send('get', '/me')).status).toBe(200);
+    } finally {
+      clock.restore();
+    }
+  });
+
+  it('a refresh proof answers one refresh: the same proof again is refused (continue: false), and the owner goes on with the next challenge', async () => {
+    const { browser, key, registration } = await boundSession();
+    const challenge = /^"([^"]+)"/.exec(registration.headers['secure-session-challenge'] as string)![1];
+    const proof = await refreshProof(key.privateKey, challenge);
+    const first = await browser.send('post', '/auth/dbsc/refresh', { headers: { 'Secure-Session-Response': proof }, csrf: false });
+    expect(first.status).toBe(200);
+    const next = /^"([^"]+)"/.exec(first.headers['secure-session-challenge'] as string)![1];
+    const copy = new Browser(t);
+    for (const [name, c] of browser.cookies) copy.cookies.set(name, { ...c });
+    const replayed = await copy.send('post', '/auth/dbsc/refresh', { headers: { 'Secure-Session-Response': proof }, csrf: false });
+    expect(replayed.body.continue).toBe(false);
+    const own = await browser.send('post', '/auth/dbsc/refresh', { headers: { 'Secure-Session-Response': await refreshProof(key.privateKey, next) }, csrf: false });
+    expect(own.status).toBe(200);
+    expect(own.body.continue).toBeUndefined();
+  });
+
+  it('the owner logs a bound session out with its cookies, and a refused plain refresh leaves the browser\'s cookies alone', async () => {
+    const { browser } = await boundSession();
+    const sessionId = browser.get(REFRESH)!.split('.')[0];
+    const plain = await browser.post('/auth/refresh');
+    expect(plain.body.code).toBe('DEVICE_PROOF_REQUIRED');
+    expect(plain.headers['set-cookie']).toBeUndefined();
+    expect((await browser.post('/auth/logout')).status).toBe(204);
+    expect(browser.get(REFRESH)).toBeUndefined();
+    expect((await t.dataSource.query(`SELECT revoke_reason AS "reason" FROM auth_sessions WHERE id = $1`, [sessionId]))[0].reason).toBe('logout');
   });
 
   it('a session binds once: a second registration, with another key or the same, is refused', async () => {

@@ -18,6 +18,11 @@ export interface RefreshClient {
   ip?: string;
   /** The thumbprint of the key of the request's verified DPoP proof; absent or null: no proof. */
   jkt?: string | null;
+  /**
+   * Verifies the request's proof of a device key and returns its thumbprint (null: none), called
+   * only once the attempt has been counted against the rate limits: proof work is not free.
+   */
+  proofKey?: () => Promise<string | null>;
 }
 
 /** A refresh token as the edge found it: the cookie, or a bearer client's body. */

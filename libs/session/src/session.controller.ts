@@ -11,7 +11,7 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { SessionHttp } from './http/session-http';
 import { SessionCredentials } from './http/session-credentials';
 import type { RequestLike, ResponseLike } from './http/http-types';
-import { NotFoundError, RateLimitedError, SessionError, UnauthenticatedError } from './errors/session-error';
+import { DeviceProofRequiredError, NotFoundError, RateLimitedError, SessionError, UnauthenticatedError } from './errors/session-error';
 import type { SessionInfo, SessionUser, UserId } from './session.types';
 import { ApiRoute, ApiTagged, GUARD_401_CODES } from './openapi/api-docs';
 import type { OpenApiSchema } from './openapi/session-openapi';
@@ -92,13 +92,15 @@ export function createSessionController(prefix: string): Type<unknown> {
       const presented = this.credentials.refreshToken(req, body);
       if (!presented) throw new UnauthenticatedError();
       try {
-        const jkt = presented.via === 'body' ? await this.http.refreshKeyOf(req, res) : null;
-        const grant = await this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip, jkt });
+        const proofKey = presented.via === 'body' ? () => this.http.refreshKeyOf(req, res) : undefined;
+        const grant = await this.sessions.refresh(presented, { ip: this.http.clientOf(req).ip, proofKey });
         const { sessionExpiresAt: _e, ...visible } = this.http.send(res, grant);
         return visible;
       } catch (error) {
-        // A refresh that fails for good leaves the browser with nothing stale to resend.
-        if (presented.via === 'cookie' && error instanceof SessionError && error.getStatus() === 401) this.http.clear(res, false);
+        // A refresh that fails for good leaves the browser with nothing stale to resend. Not a
+        // device-bound session's: the browser refreshes it with its key, and needs its cookies.
+        const forGood = error instanceof SessionError && error.getStatus() === 401 && !(error instanceof DeviceProofRequiredError);
+        if (presented.via === 'cookie' && forGood) this.http.clear(res, false);
         if (error instanceof RateLimitedError) this.http.retryAfter(res, error.retryAfterSeconds);
         this.http.challenge(res, error);
         throw error;

@@ -89,7 +89,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
   const resolved: Provider = {
     provide: RESOLVED_SESSION_OPTIONS,
     inject: [MODULE_OPTIONS_TOKEN],
-    useFactory: (options: SessionModuleOptions) => warnOnMigration(resolveSessionOptions(options, { routePrefix })),
+    useFactory: (options: SessionModuleOptions) => warnAtStart(resolveSessionOptions(options, { routePrefix })),
   };
   return {
     ...definition,
@@ -125,9 +125,12 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
   };
 }
 
-/** A migration setting left on is a weaker key set than the app chose: said at every start. */
-function warnOnMigration(resolved: ResolvedSessionOptions): ResolvedSessionOptions {
+/** Settings weaker than they look (a migration left on, DPoP trusting the Host header): said at every start. */
+function warnAtStart(resolved: ResolvedSessionOptions): ResolvedSessionOptions {
   const logger = new Logger('SessionModule');
+  if (resolved.dpop !== 'off' && resolved.csrf.appOrigin === null) {
+    logger.warn('dpop is on without csrf.appOrigin: a proof\'s htu is checked against the Host the request names; set csrf.appOrigin to the public origin in production');
+  }
   if (resolved.keys.mixed) {
     logger.warn('hs256Migration: HS256 keys verify beside asymmetric ones; remove them and hs256Migration once their tokens have expired');
   }

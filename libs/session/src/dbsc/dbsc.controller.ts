@@ -33,9 +33,9 @@ export function createDbscController(prefix: string): Type<unknown> {
     async register(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike) {
       this.http.noStore(res);
       const access = readOrNull(() => this.credentials.accessToken(req));
-      const grant = await this.devices.register(access?.via === 'cookie' ? access.token : null, headerOf(req, 'secure-session-response'));
+      const { grant, nextChallenge } = await this.devices.register(access?.via === 'cookie' ? access.token : null, headerOf(req, 'secure-session-response'));
       this.http.send(res, grant);
-      this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(grant.sessionId));
+      this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(grant.sessionId, nextChallenge));
       return this.devices.sessionJson(grant.sessionId, this.http.refreshCookiePath);
     }
 
@@ -57,13 +57,16 @@ export function createDbscController(prefix: string): Type<unknown> {
       if (!presented || !sessionId || (named !== undefined && named !== sessionId)) return this.ended(res, named ?? sessionId);
       const proof = headerOf(req, 'secure-session-response');
       if (!proof) {
-        this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(sessionId));
+        // Only a bound, open session gets a challenge; and a refresh challenge serves no registration.
+        const challenge = await this.devices.refreshChallenge(sessionId);
+        if (!challenge) return this.ended(res, sessionId);
+        this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(sessionId, challenge));
         throw new SessionError('DEVICE_PROOF_REQUIRED', HttpStatus.FORBIDDEN, 'Answer the challenge with a proof of the session key.');
       }
       try {
-        const grant = await this.devices.refresh(presented, proof, this.http.clientOf(req).ip);
+        const { grant, nextChallenge } = await this.devices.refresh(presented, proof, this.http.clientOf(req).ip);
         this.http.send(res, grant);
-        this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(sessionId));
+        this.http.header(res, 'Secure-Session-Challenge', this.devices.challengeHeader(sessionId, nextChallenge));
         return this.devices.sessionJson(sessionId, this.http.refreshCookiePath);
       } catch (error) {
         if (error instanceof SessionError && error.getStatus() === HttpStatus.UNAUTHORIZED) return this.ended(res, sessionId);

@@ -61,8 +61,9 @@ const keys = new Map<string, ProofKey>();
 export async function verifyDpopProof(proof: string, expected: DpopExpectation): Promise<VerifiedDpopProof> {
   if (proof.length > MAX_PROOF_BYTES || !COMPACT_JWS.test(proof)) throw new DpopProofError('not a compact JWS');
   const [headerText, payloadText, signatureText] = proof.split('.');
-  const proofKey = keys.get(headerText) ?? (await parseHeader(headerText));
-  if (!proofKey.verify(Buffer.from(`${headerText}.${payloadText}`), Buffer.from(signatureText, 'base64url'))) throw new DpopProofError('signature');
+  const cached = keys.get(headerText);
+  const proofKey = cached ?? (await parseHeader(headerText));
+  // The cheap checks first: a signature check is the dearest step, and anyone can make proofs.
   const payload = parseJson(payloadText);
   const { jti, htm, htu, iat, ath, nonce } = payload;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new DpopProofError('jti');
@@ -74,10 +75,13 @@ export async function verifyDpopProof(proof: string, expected: DpopExpectation):
   if (expected.accessToken !== undefined) {
     if (ath !== createHash('sha256').update(expected.accessToken).digest('base64url')) throw new DpopProofError('ath');
   }
+  if (!proofKey.verify(Buffer.from(`${headerText}.${payloadText}`), Buffer.from(signatureText, 'base64url'))) throw new DpopProofError('signature');
+  // Kept only once a proof of the key verified: made-up headers cannot push real clients' keys out.
+  if (!cached) remember(headerText, proofKey);
   return { jkt: proofKey.jkt, jti, nonce };
 }
 
-/** Checks a header never seen before and remembers it: `typ`, `alg`, no `crit`, a public key of the `alg`'s type. */
+/** Checks a header never seen before: `typ`, `alg`, no `crit`, a public key of the `alg`'s type. */
 async function parseHeader(headerText: string): Promise<ProofKey> {
   const header = parseJson(headerText);
   const { typ, alg, jwk, crit } = header;
@@ -90,10 +94,12 @@ async function parseHeader(headerText: string): Promise<ProofKey> {
   } catch {
     throw new DpopProofError('not a key');
   }
-  const proofKey = { key, verify: verifierFor(alg, key), jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256') };
+  return { key, verify: verifierFor(alg, key), jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256') };
+}
+
+function remember(headerText: string, proofKey: ProofKey): void {
   if (keys.size >= KEY_CACHE_SIZE) keys.delete(keys.keys().next().value as string);
   keys.set(headerText, proofKey);
-  return proofKey;
 }
 
 /** The signature check of `alg`, refusing a key of another type (an RSA key cannot make an ES256 proof). */
@@ -105,7 +111,10 @@ function verifierFor(alg: string, key: KeyObject): ProofKey['verify'] {
     return (data: Buffer, signature: Buffer) => verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   };
   const rsa = (padding?: number) => {
-    if (type !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new DpopProofError('key type');
+    // 2048 to 4096 bits and the usual exponent: a huge one would make each check as dear as signing.
+    const details = key.asymmetricKeyDetails;
+    const bits = details?.modulusLength ?? 0;
+    if (type !== 'rsa' || bits < 2048 || bits > 4096 || details?.publicExponent !== 65537n) throw new DpopProofError('key type');
     return (data: Buffer, signature: Buffer) => verify('sha256', data, padding ? { key, padding, saltLength: 32 } : key, signature);
   };
   switch (alg) {

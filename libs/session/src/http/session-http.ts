@@ -4,7 +4,8 @@ import { RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { SessionService } from '../session.service';
 import type { IssueClient, SessionGrant } from '../session-grant';
-import { SessionStoreUnavailableError, toHttpError } from '../errors/session-error';
+import { CsrfRejectedError, SessionStoreUnavailableError, toHttpError } from '../errors/session-error';
+import { isAllowedOrigin } from './request-origin';
 import type { SessionInfo, SessionUser, UserId } from '../session.types';
 import type { RequestLike, ResponseLike } from './http-types';
 import { clearedCookies, csrfCookie, grantCookies } from './session-cookies';
@@ -76,6 +77,9 @@ export class SessionHttp implements OnModuleInit {
    */
   async login(req: RequestLike, res: ResponseLike, user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrantBody> {
     const who = { ...this.clientOf(req), ...client };
+    // LoginCsrfGuard lets a login that asks for bearer through from anywhere; if the app issues a
+    // cookie session instead, the origin check it skipped is made here.
+    if (who.transport === 'cookie' && this.clientOf(req).transport === 'bearer' && !isAllowedOrigin(req, this.options.csrf)) throw new CsrfRejectedError();
     const jkt = who.transport === 'bearer' ? await this.dpopKeyOf(req, res) : null;
     const grant = await this.storeFailureAs503(() => this.sessions.issue(user, jkt ? { ...who, jkt } : who));
     try {

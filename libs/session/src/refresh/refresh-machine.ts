@@ -63,13 +63,15 @@ export class RefreshMachine {
   /**
    * The session a refresh token proves it holds (any secret it issued), or null: for logout. A
    * DPoP-bound session's secret proves it only with a proof by its key (`jkt`), so a copied secret
-   * cannot sign its owner out.
+   * cannot sign its owner out (a DBSC-bound cookie session's can: see docs/dbsc.md).
    */
   async sessionOf(presented: PresentedRefreshToken | null, jkt: string | null = null): Promise<string | null> {
     const parsed = presented ? parseRefreshToken(presented.token) : null;
     if (!parsed) return null;
     const row = await this.parts.store.findForRefresh(parsed.sessionId);
-    if (!row || (row.keyJkt !== null && row.keyJkt !== jkt)) return null;
+    // A DPoP-bound session's secret proves it only beside its key. A DBSC-bound one's proves it
+    // alone: the browser sends no proof with a logout, so its owner could not sign out otherwise.
+    if (!row || (row.transport === 'bearer' && row.keyJkt !== null && row.keyJkt !== jkt)) return null;
     return (await this.classify(parsed.sessionId, row, this.hashesOf(parsed.secret))) ? parsed.sessionId : null;
   }
 
@@ -85,7 +87,13 @@ export class RefreshMachine {
       throw new UnauthenticatedError();
     }
     const hashes = this.hashesOf(parsed.secret);
-    const jkt = client.jkt ?? null;
+    let jkt: string | null;
+    try {
+      jkt = client.proofKey ? await client.proofKey() : client.jkt ?? null;
+    } catch (error) {
+      await limiter.spend(limits);
+      throw error;
+    }
     const rotated = await this.rotateCurrent(parsed.sessionId, hashes, presented.via, jkt, limits, seen);
     if (rotated) return rotated;
     // Not the current secret of an open session of this transport: classify it with the full

@@ -159,17 +159,24 @@ export class SessionStore {
   }
 
   /**
-   * Binds an open cookie session to a DBSC device key, once: a session already bound keeps its
-   * key (a copy of its cookies must not be able to bind another). Returns the session's row for
-   * the access token, or null when nothing was bound.
+   * Binds an open cookie session to a DBSC device key, once, and only while it is new (started
+   * after `startedAfter`: the browser registers right after the login): a session already bound
+   * keeps its key, and a copy of an older session's cookies cannot bind it to a thief's key.
+   * Returns the session's row for the access token, or null when nothing was bound.
    */
-  async bindDeviceKey(id: string, jkt: string, publicJwk: string, now: Date): Promise<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent'> | null> {
-    const rows = await this.run<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent'>>(
+  async bindDeviceKey(
+    id: string,
+    jkt: string,
+    publicJwk: string,
+    now: Date,
+    startedAfter: Date,
+  ): Promise<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent' | 'generation'> | null> {
+    const rows = await this.run<Pick<RefreshRow, 'userId' | 'userIdNumeric' | 'expiresAt' | 'absoluteExpiresAt' | 'authenticatedAt' | 'persistent' | 'generation'>>(
       `UPDATE auth_sessions SET key_jkt = $2, device_key = $3
-        WHERE id = $1 AND key_jkt IS NULL AND transport = 'cookie' AND revoked_at IS NULL AND expires_at > $4
+        WHERE id = $1 AND key_jkt IS NULL AND transport = 'cookie' AND revoked_at IS NULL AND expires_at > $4 AND created_at > $5
         RETURNING user_id AS "userId", user_id_numeric AS "userIdNumeric", expires_at AS "expiresAt", absolute_expires_at AS "absoluteExpiresAt",
-                  COALESCE(authenticated_at, created_at) AS "authenticatedAt", persistent`,
-      [id, jkt, publicJwk, now],
+                  COALESCE(authenticated_at, created_at) AS "authenticatedAt", persistent, generation`,
+      [id, jkt, publicJwk, now, startedAfter],
     );
     return rows[0] ?? null;
   }
