@@ -4,8 +4,8 @@ import { useFakeDate } from './support/clock';
 import { ACCESS, Browser, PASSWORD, REFRESH, setCookies, uniqueEmail } from './support/browser';
 
 /**
- * Device Bound Session Credentials (W3C DBSC) on the wire, as DBSC-FACTS.md records Chromium 156
- * speaking it, played by a scripted browser. The proof that a real browser agrees is
+ * Device Bound Session Credentials (W3C DBSC) on the wire, as Chromium 156
+ * speaks it, played by a scripted browser. The proof that a real browser agrees is
  * test/browser/dbsc.browser-spec.ts (Debian's Chromium over HTTPS); this file pins every refusal.
  */
 describe('DBSC for cookie sessions (SESSION_DBSC=on)', () => {

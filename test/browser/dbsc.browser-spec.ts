@@ -10,7 +10,7 @@ import { within } from '../support/within';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-// DBSC-FACTS.md: the protocol, with a software key (no TPM here) and no refresh quota.
+// The DBSC protocol in Chromium, with a software key (no TPM here) and no refresh quota; no origin-trial token is needed.
 const DBSC_FEATURES = '--enable-features=DeviceBoundSessions:RefreshQuota/false,EnableBoundSessionCredentialsSoftwareKeysForManualTesting';
 
 /** A certificate for localhost, and the SPKI hash Chromium is told to trust it by. */

@@ -257,13 +257,13 @@ function sessionSettings(env: NodeJS.ProcessEnv, trustedOrigins: string[]): Samp
   return withoutUndefined(options);
 }
 
-/** `SESSION_DBSC`: `on` or `off` (CONTRACT D20). */
+/** `SESSION_DBSC`: `on` binds browser sessions to a device key (DBSC); `off`, the default, does not. */
 function onOff(value: string, name: string): boolean {
   if (value === 'on' || value === 'off') return value === 'on';
   throw new Error(`${name} must be "on" or "off"; got ${JSON.stringify(value)}`);
 }
 
-/** `SESSION_DPOP`: `off`, `allowed` or `required` (CONTRACT D20). */
+/** `SESSION_DPOP`: `off` (the default), `allowed` (a bearer login with a proof is bound) or `required` (every bearer login needs one). */
 function dpopMode(value: string): NonNullable<SessionModuleOptions['dpop']> {
   if (value === 'off' || value === 'allowed' || value === 'required') return value;
   throw new Error(`SESSION_DPOP must be "off", "allowed" or "required"; got ${JSON.stringify(value)}`);

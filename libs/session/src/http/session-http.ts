@@ -76,10 +76,11 @@ export class SessionHttp implements OnModuleInit {
    * so no live session is left that nobody holds.
    */
   async login(req: RequestLike, res: ResponseLike, user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrantBody> {
-    const who = { ...this.clientOf(req), ...client };
+    const asked = this.clientOf(req);
+    const who = { ...asked, ...client };
     // LoginCsrfGuard lets a login that asks for bearer through from anywhere; if the app issues a
     // cookie session instead, the origin check it skipped is made here.
-    if (who.transport === 'cookie' && this.clientOf(req).transport === 'bearer' && !isAllowedOrigin(req, this.options.csrf)) throw new CsrfRejectedError();
+    if (who.transport === 'cookie' && asked.transport === 'bearer' && !isAllowedOrigin(req, this.options.csrf)) throw new CsrfRejectedError();
     const jkt = who.transport === 'bearer' ? await this.dpopKeyOf(req, res) : null;
     const grant = await this.storeFailureAs503(() => this.sessions.issue(user, jkt ? { ...who, jkt } : who));
     try {
