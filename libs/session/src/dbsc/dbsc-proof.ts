@@ -1,13 +1,7 @@
-import { EmbeddedJWK, calculateJwkThumbprint, exportJWK, importJWK, jwtVerify, type JWK } from 'jose';
+import { KeyProofError, embeddedKey, parseSegment, signedBy, splitProof, storedKey, type ProofKey, type ProofParts } from '../tokens/key-proof';
 
 /** What the registration header offers; Chromium signs with the first it supports (ES256). */
 export const DBSC_ALGORITHMS = ['ES256', 'RS256'] as const;
-const MAX_PROOF_BYTES = 8192;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-
-/** Why a DBSC proof failed; never shown to a client. */
-export class DbscProofError extends Error {}
 
 /** A registration proof that verified: the device's public key (JWK JSON), its thumbprint, the challenge answered. */
 export interface DbscRegistration {
@@ -19,35 +13,27 @@ export interface DbscRegistration {
 /**
  * Verifies a registration's `Secure-Session-Response` JWT (W3C DBSC, as Chromium 156 sends it):
  * `typ: dbsc+jwt`, ES256 or RS256, signed by the public key in its header (`jwk`; private members
- * refused). The caller checks `jti` against the challenge it gave.
+ * refused). The caller checks `jti` against the challenge it gave. Throws `KeyProofError`.
  */
 export async function verifyDbscRegistration(jwt: string): Promise<DbscRegistration> {
-  if (jwt.length > MAX_PROOF_BYTES || !COMPACT_JWS.test(jwt)) throw new DbscProofError('not a compact JWS');
-  try {
-    const { payload, protectedHeader } = await jwtVerify(jwt, async (header, token) => {
-      const jwk = header.jwk;
-      if (!jwk || typeof jwk !== 'object' || SECRET_MEMBERS.some((member) => member in jwk)) throw new DbscProofError('not a public key');
-      return EmbeddedJWK(header, token);
-    }, { typ: 'dbsc+jwt', algorithms: [...DBSC_ALGORITHMS] });
-    if (typeof payload.jti !== 'string') throw new DbscProofError('jti');
-    const key = await importJWK(protectedHeader.jwk as JWK, protectedHeader.alg);
-    // Stored as exported again: only the public members, whatever else the header carried.
-    const publicJwk = { ...(await exportJWK(key)), alg: protectedHeader.alg };
-    return { publicJwk: JSON.stringify(publicJwk), jkt: await calculateJwkThumbprint(publicJwk, 'sha256'), jti: payload.jti };
-  } catch (error) {
-    throw error instanceof DbscProofError ? error : new DbscProofError('signature, typ or alg');
-  }
+  const parts = splitProof(jwt);
+  const key = await embeddedKey(parts.headerText, 'dbsc+jwt', DBSC_ALGORITHMS);
+  return { publicJwk: JSON.stringify(key.publicJwk), jkt: key.jkt, jti: answeredChallenge(parts, key) };
 }
 
 /** Verifies a refresh's `Secure-Session-Response` JWT against the key the session registered; returns its `jti`. */
 export async function verifyDbscRefresh(jwt: string, publicJwk: string): Promise<string> {
-  if (jwt.length > MAX_PROOF_BYTES || !COMPACT_JWS.test(jwt)) throw new DbscProofError('not a compact JWS');
-  try {
-    const jwk = JSON.parse(publicJwk) as JWK & { alg: string };
-    const { payload } = await jwtVerify(jwt, await importJWK(jwk, jwk.alg), { typ: 'dbsc+jwt', algorithms: [jwk.alg] });
-    if (typeof payload.jti !== 'string') throw new DbscProofError('jti');
-    return payload.jti;
-  } catch (error) {
-    throw error instanceof DbscProofError ? error : new DbscProofError('signature, typ or alg');
-  }
+  const parts = splitProof(jwt);
+  const key = await storedKey(publicJwk);
+  const header = parseSegment(parts.headerText);
+  if (header.typ !== 'dbsc+jwt' || header.crit !== undefined || header.alg !== key.publicJwk.alg) throw new KeyProofError('typ, crit or alg');
+  return answeredChallenge(parts, key);
+}
+
+/** The challenge a proof answers (its `jti`), once its signature is the key's. */
+function answeredChallenge(parts: ProofParts, key: ProofKey): string {
+  const { jti } = parseSegment(parts.payloadText);
+  if (typeof jti !== 'string') throw new KeyProofError('jti');
+  if (!signedBy(parts, key)) throw new KeyProofError('signature');
+  return jti;
 }

@@ -8,7 +8,8 @@ import { parseRefreshToken } from '../tokens/refresh-token';
 import { NotFoundError, UnauthenticatedError } from '../errors/session-error';
 import { grantOf, type PresentedRefreshToken, type SessionGrant } from '../session-grant';
 import { DbscChallenges } from './dbsc-challenges';
-import { DBSC_ALGORITHMS, DbscProofError, verifyDbscRefresh, verifyDbscRegistration } from './dbsc-proof';
+import { DBSC_ALGORITHMS, verifyDbscRefresh, verifyDbscRegistration } from './dbsc-proof';
+import { KeyProofError } from '../tokens/key-proof';
 
 /** A challenge handed out with one answer stays good until the next refresh could come: the token's life and some. */
 const CHALLENGE_SLACK_MS = 5 * 60_000;
@@ -128,5 +129,5 @@ export class DeviceSessions {
 }
 
 function refused(error: unknown): never {
-  throw error instanceof DbscProofError ? new UnauthenticatedError() : error;
+  throw error instanceof KeyProofError ? new UnauthenticatedError() : error;
 }

@@ -9,7 +9,8 @@ import { SessionRateLimiter } from '../rate-limit/session-rate-limiter';
 import type { RequestLike } from '../http/http-types';
 import { ownOrigins } from '../http/request-origin';
 import { contextTypeOf } from '../http/request-of-context';
-import { DpopProofError, verifyDpopProof, type VerifiedDpopProof } from './dpop-proof';
+import { verifyDpopProof, type VerifiedDpopProof } from './dpop-proof';
+import { KeyProofError } from '../tokens/key-proof';
 
 /** How old a proof may be (its `iat`); RFC 9449 §11.1 asks for a short window. */
 export const DPOP_PROOF_MAX_AGE_MS = 60_000;
@@ -59,7 +60,7 @@ export class DpopProofs {
         skewMs,
       });
     } catch (error) {
-      throw error instanceof DpopProofError ? this.invalid() : error;
+      throw error instanceof KeyProofError ? this.invalid() : error;
     }
     // Checked before the proof is spent: the client retries with a new proof anyway.
     if (this.nonces && !this.nonces.isValid(proof.nonce, nowMs)) throw new DpopNonceRequiredError(this.nonces.current(nowMs));
@@ -120,19 +121,28 @@ export class DpopProofs {
   }
 }
 
-/** The request's URL without its query, at each origin the app answers to (`csrf.appOrigin`, else its host). */
+/**
+ * The request's URL without its query, at each origin the app answers to (`csrf.appOrigin`, else
+ * its host), in the form `withoutQuery` gives `htu`. The path is parsed once; the origins need no
+ * parser (appOrigin is normal from the start, a host only loses its scheme's default port).
+ */
 function requestUrls(req: RequestLike, appOrigin: string | null): string[] {
   const target = req.originalUrl ?? req.url ?? '';
   const query = target.indexOf('?');
   const path = query === -1 ? target : target.slice(0, query);
   if (!path.startsWith('/')) return [];
-  return ownOrigins(req, { appOrigin }).flatMap((origin) => {
-    try {
-      // Concatenated, not resolved: a path such as `//other.example` must not change the origin.
-      const url = new URL(origin + path);
-      return [`${url.origin}${url.pathname}`];
-    } catch {
-      return [];
-    }
-  });
+  let pathname: string;
+  try {
+    // Concatenated, not resolved: a path such as `//other.example` must not change the origin.
+    pathname = new URL(`http://host${path}`).pathname;
+  } catch {
+    return [];
+  }
+  return ownOrigins(req, { appOrigin }).map((origin) => `${withoutDefaultPort(origin)}${pathname}`);
+}
+
+function withoutDefaultPort(origin: string): string {
+  if (origin.startsWith('https://') && origin.endsWith(':443')) return origin.slice(0, -4);
+  if (origin.startsWith('http://') && origin.endsWith(':80')) return origin.slice(0, -3);
+  return origin;
 }
