@@ -396,7 +396,8 @@ describe('RevocationCodec.decode (revocation/revocation-codec.ts)', () => {
     origin: fc.oneof(fc.uuid({ version: 4 }), fc.string({ unit: 'binary', maxLength: 30 }).filter((o) => o.length <= 64)),
     sessionIds: fc.array(fc.uuid({ version: 4 }), { maxLength: 10 }),
   });
-  const encoded = fc.tuple(message, fc.integer({ min: -REVOCATION_MESSAGE_MAX_AGE_MS, max: REVOCATION_MESSAGE_MAX_AGE_MS })).map(([m, skew]) => ({ m, raw: codecAt(T0 + skew).encode(m) }));
+  // `m` as decoded: the message and when it was sent (the sender's clock).
+  const encoded = fc.tuple(message, fc.integer({ min: -REVOCATION_MESSAGE_MAX_AGE_MS, max: REVOCATION_MESSAGE_MAX_AGE_MS })).map(([m, skew]) => ({ m: { ...m, sentAt: T0 + skew }, raw: codecAt(T0 + skew).encode(m) }));
   const raws = fc.oneof(
     anyText,
     fc.json(),
@@ -407,13 +408,14 @@ describe('RevocationCodec.decode (revocation/revocation-codec.ts)', () => {
     fc.integer({ min: 1, max: 20_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
   );
 
-  it('never throws; returns null or { origin (≤ 64 chars), sessionIds: ≤ 150 UUIDv4s } (any text)', () => {
+  it('never throws; returns null or { origin (≤ 64 chars), sessionIds: ≤ 150 UUIDv4s, sentAt (within the age limit) } (any text)', () => {
     const codec = codecAt(T0);
     fc.assert(
       fc.property(raws, (raw) => {
         const decoded = codec.decode(raw);
         if (decoded === null) return;
-        same(Object.keys(decoded).sort(), ['origin', 'sessionIds']);
+        same(Object.keys(decoded).sort(), ['origin', 'sentAt', 'sessionIds']);
+        same(Math.abs(decoded.sentAt! - T0) <= REVOCATION_MESSAGE_MAX_AGE_MS, true);
         same(typeof decoded.origin === 'string' && decoded.origin.length <= 64, true);
         same(Array.isArray(decoded.sessionIds) && decoded.sessionIds.length <= MAX_IDS_PER_MESSAGE && decoded.sessionIds.every(isSessionId), true);
         same(raw.length <= MAX_REVOCATION_PAYLOAD_BYTES, true);

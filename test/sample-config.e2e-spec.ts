@@ -1,5 +1,6 @@
 import { SESSION_DEFAULTS } from 'nest-sessions';
 import { loadSampleConfig } from '../apps/sample/src/config/sample-config';
+import { parseMetricsPort } from '../apps/sample/src/telemetry';
 
 const base = { NODE_ENV: 'test', DATABASE_URL: 'postgres://db', JWT_SECRET: 'j'.repeat(43), SESSION_SECRET: 's'.repeat(43) };
 
@@ -40,5 +41,24 @@ describe('the sample\'s SessionModule options', () => {
 
   it('on the embedded engine (one connection) the sample turns the LISTEN bus off', () => {
     expect(loadSampleConfig({ ...base, DATABASE_POOL_SIZE: '1' }).session.revocation?.bus).toBe('none');
+  });
+});
+
+/** METRICS_PORT: its own port or none, never the app's, never a typo taken for "off". */
+describe('the sample\'s METRICS_PORT', () => {
+  it.each([
+    ['unset', undefined, null],
+    ['empty', '', null],
+    ['a port', '9464', 9464],
+  ])('%s gives %s', (_label, value, expected) => {
+    expect(parseMetricsPort(value, '3000')).toBe(expected);
+  });
+
+  it.each([['0'], ['65536'], ['94 64'], ['9464x'], ['-1'], ['3000']])('%s is refused at start', (value) => {
+    expect(() => parseMetricsPort(value, '3000')).toThrow(/METRICS_PORT/);
+  });
+
+  it('the app port counts as 3000 when PORT is unset', () => {
+    expect(() => parseMetricsPort('3000', undefined)).toThrow(/differ from PORT/);
   });
 });

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: the SDK must be in place before `pg` loads and before the session module takes its meter.
+import { sampleTelemetry } from './telemetry.start';
 import { createSampleApp, type SampleApp } from './app.factory';
 import { sampleConfig, type SampleConfig } from './config/sample-config';
 
@@ -7,7 +9,8 @@ export async function bootstrap(): Promise<SampleApp> {
   const { port, globalPrefix, tls } = app.get<SampleConfig>(sampleConfig.KEY);
   await app.listen(port, process.env.HOST ?? '127.0.0.1');
   const adapter = app.getHttpAdapter().getType();
-  console.log(`nest-sessions sample app (${adapter}) listening on ${tls ? 'https' : 'http'}://localhost:${port}${globalPrefix ? `/${globalPrefix}` : ''}`);
+  const metrics = sampleTelemetry?.metricsPort ? `; metrics on http://localhost:${sampleTelemetry.metricsPort}/metrics` : '';
+  console.log(`nest-sessions sample app (${adapter}) listening on ${tls ? 'https' : 'http'}://localhost:${port}${globalPrefix ? `/${globalPrefix}` : ''}${metrics}`);
   return app;
 }
 

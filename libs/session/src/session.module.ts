@@ -1,3 +1,4 @@
+import { SessionTelemetry } from './telemetry/session-telemetry';
 import { Logger, Module, type ConfigurableModuleAsyncOptions, type DynamicModule, type Provider } from '@nestjs/common';
 import {
   SessionConfigurableModule,
@@ -51,6 +52,7 @@ const EXPORTED = [
   SessionHealthIndicator,
   SessionRateLimiter,
   DpopProofs,
+  SessionTelemetry,
   RESOLVED_SESSION_OPTIONS,
 ];
 
@@ -107,6 +109,7 @@ function withProviders(definition: DynamicModule, extras: SessionModuleExtras): 
       SessionCredentials,
       LoginCsrfGuard,
       SessionEvents,
+      SessionTelemetry,
       SessionService,
       SessionJwtStrategy,
       SessionGuard,

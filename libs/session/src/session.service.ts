@@ -1,4 +1,5 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { SessionTelemetry } from './telemetry/session-telemetry';
 import { RESOLVED_SESSION_OPTIONS } from './session.constants';
 import type { ResolvedSessionOptions } from './resolve-options';
 import { AccessTokenService, type AccessClaims } from './tokens/access-token';
@@ -29,6 +30,7 @@ export class SessionService {
   private readonly ender: SessionEnder;
   private readonly users: SessionUsers;
   private readonly refreshes: RefreshMachine;
+  private readonly telemetry: SessionTelemetry;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -37,10 +39,12 @@ export class SessionService {
     private readonly events: SessionEvents,
     private readonly liveness: SessionLiveness,
     limiter: SessionRateLimiter,
+    @Optional() telemetry?: SessionTelemetry,
   ) {
+    this.telemetry = telemetry ?? new SessionTelemetry();
     this.ender = new SessionEnder(store, liveness, events);
     this.users = new SessionUsers(options.loadUser, this.ender, this.logger);
-    this.refreshes = new RefreshMachine({ options, store, tokens: accessTokens, limiter, events, ender: this.ender, users: this.users, logger: this.logger, clock: () => Date.now() });
+    this.refreshes = new RefreshMachine({ options, store, tokens: accessTokens, limiter, events, ender: this.ender, users: this.users, logger: this.logger, telemetry: this.telemetry, clock: () => Date.now() });
   }
 
   /**
@@ -51,7 +55,11 @@ export class SessionService {
    * @example
    * const grant = await sessions.issue({ id: user.id, roles: user.roles }, { transport: 'bearer' });
    */
-  async issue(user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrant> {
+  issue(user: SessionUser<UserId>, client: IssueClient = {}): Promise<SessionGrant> {
+    return this.telemetry.span('issue', {}, () => this.start(user, client));
+  }
+
+  private async start(user: SessionUser<UserId>, client: IssueClient): Promise<SessionGrant> {
     const id = storeUserId(user?.id);
     const roles = normaliseRoles(user?.roles);
     const transport = this.chooseTransport(client.transport);
@@ -92,6 +100,7 @@ export class SessionService {
       if (!inserted) throw new SessionLimitReachedError();
       if (evicted.length > 0) await this.ender.ended(user.id, evicted, 'session_limit', now);
     }
+    this.telemetry.sessionStarted(transport, profile.persistent);
     this.events.emit('issued', { sessionId, userId: user.id, at: now });
     return grant;
   }
@@ -115,7 +124,7 @@ export class SessionService {
    * refused without touching anything.
    */
   refresh(presented: PresentedRefreshToken, client: RefreshClient = {}): Promise<SessionGrant> {
-    return this.refreshes.refresh(presented, client);
+    return this.telemetry.span('refresh', { 'nest_sessions.transport': presented.via === 'cookie' ? 'cookie' : 'bearer' }, () => this.refreshes.refresh(presented, client));
   }
 
   /**
@@ -148,7 +157,11 @@ export class SessionService {
    * null when nothing was proven (logout still clears the cookies). A DPoP-bound session's tokens
    * prove it only beside a proof by its key: `jkt`, the key of the request's verified proof.
    */
-  async logout(refresh: PresentedRefreshToken | null, accessToken: string | null, jkt: string | null = null): Promise<string | null> {
+  logout(refresh: PresentedRefreshToken | null, accessToken: string | null, jkt: string | null = null): Promise<string | null> {
+    return this.telemetry.span('logout', {}, () => this.endProven(refresh, accessToken, jkt));
+  }
+
+  private async endProven(refresh: PresentedRefreshToken | null, accessToken: string | null, jkt: string | null): Promise<string | null> {
     const sessionId = (await this.refreshes.sessionOf(refresh, jkt)) ?? (accessToken ? await this.accessTokens.sessionIdOf(accessToken, Date.now(), jkt) : null);
     if (!sessionId) return null;
     await this.revoke(sessionId, 'logout');
@@ -159,11 +172,13 @@ export class SessionService {
    * Revokes one session. With `userId`, only if it belongs to that user; returns whether a
    * session of that user exists (already revoked counts), so callers can answer 404 otherwise.
    */
-  async revoke(sessionId: string, reason: RevokeReason = 'revoked', userId?: UserId): Promise<boolean> {
-    const now = new Date();
-    const owner = userId === undefined ? undefined : storeUserId(userId).text;
-    if (await this.ender.end(sessionId, reason, now, owner)) return true;
-    return owner === undefined ? false : this.store.belongsTo(sessionId, owner);
+  revoke(sessionId: string, reason: RevokeReason = 'revoked', userId?: UserId): Promise<boolean> {
+    return this.telemetry.span('revoke', { 'nest_sessions.revoke.reason': reason }, async () => {
+      const now = new Date();
+      const owner = userId === undefined ? undefined : storeUserId(userId).text;
+      if (await this.ender.end(sessionId, reason, now, owner)) return true;
+      return owner === undefined ? false : this.store.belongsTo(sessionId, owner);
+    });
   }
 
   /** Ends every session of a user (logout-all, password change, account disabled). */

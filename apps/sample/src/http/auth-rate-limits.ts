@@ -31,16 +31,20 @@ export class AuthRateLimits {
     const account = normaliseEmail(email);
     return this.spend(
       res,
-      [`login:ip:${ip}`, loginPerIp],
-      [`login:account:${account}:ip:${ip}`, loginPerAccount],
+      [`login:ip:${ip}`, { ...loginPerIp, name: 'login_ip' }],
+      [`login:account:${account}:ip:${ip}`, { ...loginPerAccount, name: 'login_account_ip' }],
       // Capped: a per-account limit that high (a benchmark's) leaves no ceiling to speak of anyway.
-      [`login:account:${account}`, { ...loginPerAccount, limit: Math.min(loginPerAccount.limit * ACCOUNT_CEILING_FACTOR, MAX_RATE_LIMIT) }],
+      [`login:account:${account}`, { ...loginPerAccount, limit: Math.min(loginPerAccount.limit * ACCOUNT_CEILING_FACTOR, MAX_RATE_LIMIT), name: 'login_account' }],
     );
   }
 
   register(req: RequestLike, res: ResponseLike, email: string): Promise<void> {
     const limits = this.config.authRateLimits;
-    return this.spend(res, [`register:ip:${this.ip(req)}`, limits.registerPerIp], [`register:account:${normaliseEmail(email)}`, limits.registerPerAccount]);
+    return this.spend(
+      res,
+      [`register:ip:${this.ip(req)}`, { ...limits.registerPerIp, name: 'register_ip' }],
+      [`register:account:${normaliseEmail(email)}`, { ...limits.registerPerAccount, name: 'register_account' }],
+    );
   }
 
   /** A re-authentication spends the account's login attempts, keyed by user id. */

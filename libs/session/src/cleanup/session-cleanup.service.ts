@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { ModuleRef } from '@nestjs/core';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import type { CronJob } from 'cron';
@@ -33,6 +34,8 @@ export interface CleanupReport {
 /** Advisory-lock key shared by every instance: the first 32 bits of sha256("nest-sessions cleanup"). */
 export const CLEANUP_LOCK_KEY = 0x2f6b_91c3;
 const JOB_NAME = 'nest-sessions-cleanup';
+/** The gauges count rows exactly up to this many (a few milliseconds of index scan), then estimate. */
+const GAUGE_EXACT_UP_TO = 100_000;
 
 /**
  * Deletes ended sessions (expired or revoked) once their retention has passed, in batches that
@@ -57,10 +60,12 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
     private readonly store: SessionStore,
     private readonly events: SessionEvents,
     private readonly moduleRef: ModuleRef,
+    @Optional() private readonly telemetry?: SessionTelemetry,
   ) {}
 
   /** Schedules the cleanup when enabled and the app has `ScheduleModule.forRoot()`. */
   onApplicationBootstrap(): void {
+    this.watchTable();
     const { enabled, cron } = this.cleanup;
     if (!enabled) return;
     // Optional peers: an app without @nestjs/schedule still starts, with cleanup on demand only.
@@ -95,7 +100,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
   /** One full pass: batches until nothing eligible is left, or the time budget is spent. */
   runOnce(): Promise<CleanupReport> {
     // Ticks and manual calls on one instance never overlap.
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+    this.running ??= this.traced().finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -106,6 +111,24 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       this.jitterTimer = undefined;
       this.runOnce().catch(() => this.logger.error('session cleanup pass failed; the next tick retries'));
     }, delay);
+  }
+
+  /** Live sessions and the cleanup's backlog as gauges, each counted at most once a minute here. */
+  private watchTable(): void {
+    const telemetry = this.telemetry;
+    if (!telemetry) return;
+    const retentionSeconds = this.cleanup.retentionMs / 1000;
+    telemetry.gaugeFromQuery('nest_sessions.sessions.live', 'Open sessions (exact up to 100,000, the planner\'s estimate beyond).', '{session}', () => this.store.countSessions('live', retentionSeconds, GAUGE_EXACT_UP_TO));
+    telemetry.gaugeFromQuery('nest_sessions.cleanup.backlog', 'Ended sessions past retention, waiting for the cleanup (exact up to 100,000).', '{session}', () => this.store.countSessions('backlog', retentionSeconds, GAUGE_EXACT_UP_TO));
+  }
+
+  private traced(): Promise<CleanupReport> {
+    if (!this.telemetry) return this.pass();
+    return this.telemetry.span('cleanup', {}, async (span) => {
+      const report = await this.pass();
+      span.setAttributes({ 'nest_sessions.cleanup.ran': report.ran, 'nest_sessions.cleanup.deleted': report.deleted, 'nest_sessions.cleanup.batches': report.batches });
+      return report;
+    });
   }
 
   private async pass(): Promise<CleanupReport> {
@@ -124,6 +147,7 @@ export class SessionCleanupService implements OnApplicationBootstrap, OnApplicat
       const upTo = await this.store.endOfCleanupBatch(cutoff, after, batchSize);
       const batch = await this.store.deleteEndedRange(CLEANUP_LOCK_KEY, cutoff, after, upTo);
       const batchMs = performance.now() - batchStarted;
+      if (batch.locked) this.telemetry?.cleanupBatchDone(batchMs / 1000);
       if (!batch.locked) {
         if (batches === 0) {
           return this.report({ ran: false, deleted, batches, durationMs: Date.now() - started, slowestBatchMs: 0, truncated, rateLimitKeysDeleted: 0, expired });

@@ -1,4 +1,5 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { CsrfRejectedError } from '../errors/session-error';
 import type { RequestLike } from '../http/http-types';
 import { CsrfGuard } from './csrf.guard';
@@ -12,6 +13,9 @@ import { CsrfGuard } from './csrf.guard';
  */
 @Injectable()
 export class LoginCsrfGuard implements CanActivate {
+  /** A property, not a constructor parameter, so guards that extend this one keep their constructors. */
+  @Optional() @Inject(SessionTelemetry) private readonly telemetry?: SessionTelemetry;
+
   constructor(protected readonly csrf: CsrfGuard) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -21,7 +25,10 @@ export class LoginCsrfGuard implements CanActivate {
     // That is how a front end on another site logs in (docs/csrf.md).
     const transport = req.headers['x-session-transport'];
     if (typeof transport === 'string' && transport.trim().toLowerCase() === 'bearer') return true;
-    if (!this.csrf.isAllowedOrigin(req)) throw new CsrfRejectedError();
+    if (!this.csrf.isAllowedOrigin(req)) {
+      this.telemetry?.csrfRejected();
+      throw new CsrfRejectedError();
+    }
     return true;
   }
 

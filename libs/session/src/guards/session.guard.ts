@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY, MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
 import { setRequestSession } from '../http/request-session';
@@ -15,6 +15,7 @@ import { authenticatedFrom } from '../authenticated-session';
 import { SessionJwtStrategy } from './jwt.strategy';
 import { VerifiedToken, VerifiedTokenCache } from './verified-token-cache';
 import { DpopProofs } from '../dpop/dpop-proofs';
+import { SessionTelemetry, type GuardCache } from '../telemetry/session-telemetry';
 
 /** The request as the guard sees it: where it leaves `user` and the session for the handler. */
 export type GuardedRequest = RequestLike & Record<string, unknown>;
@@ -44,12 +45,13 @@ export type GuardedRequest = RequestLike & Record<string, unknown>;
  * export class MeResolver { @Query(() => Me) me(@CurrentUser() user: SessionUser) { ... } }
  */
 @Injectable()
-export class SessionGuard implements CanActivate {
+export class SessionGuard implements CanActivate, OnModuleInit {
   private readonly verified: VerifiedTokenCache | null;
   /** Every bearer token needs a DPoP proof (`dpop: 'required'`). */
   private readonly dpopRequired: boolean;
   /** A property, not a constructor parameter, so guards that extend this one keep their constructors. */
   @Optional() @Inject(DpopProofs) private readonly dpop?: DpopProofs;
+  @Optional() @Inject(SessionTelemetry) private readonly telemetry?: SessionTelemetry;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -61,6 +63,12 @@ export class SessionGuard implements CanActivate {
     const max = options.verifiedTokenCacheSize;
     this.verified = max > 0 ? new VerifiedTokenCache(max, options.clockSkewMs / 1000) : null;
     this.dpopRequired = options.dpop === 'required';
+  }
+
+  /** Its cache's size joins `nest_sessions.cache.size` (each guard instance has its own cache). */
+  onModuleInit(): void {
+    const verified = this.verified;
+    if (verified) this.telemetry?.watchCache('token', () => verified.size);
   }
 
   /**
@@ -79,32 +87,53 @@ export class SessionGuard implements CanActivate {
    * while the composed guard still has to authenticate someone.
    */
   authenticate(context: ExecutionContext): boolean | Promise<boolean> {
+    const started = performance.now();
     const req = this.getRequest(context);
     let source: AccessTokenSource | null;
     try {
       source = this.findToken(req, context);
     } catch (error) {
-      return this.fail(error, context);
+      return this.refuse(error, context, 'none');
     }
-    if (!source) return this.fail(new UnauthenticatedError(), context);
+    if (!source) return this.refuse(new UnauthenticatedError(), context, 'none');
     const token = source.token;
     // A cached token is well formed (it verified): the size check bounds the lookup's hashing,
     // the shape check waits for a miss. The key is the whole token, so a hit is that exact token.
     const cached = token.length <= MAX_TOKEN_BYTES ? this.verified?.get(token) : undefined;
     if (cached) {
-      if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.fail(new AccessTokenExpiredError(), context);
-      if (this.needsProof(source, cached.jkt)) return this.proveThenAdmit(req, source, cached, context).catch((error: unknown) => this.fail(error, context));
+      if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.refuse(new AccessTokenExpiredError(), context, 'hit');
       // `isKnownLive` and `assertLive` read `sid` and `sub` only, which the entry keeps.
       const live = cached as unknown as AccessClaims;
-      if (this.sessions.isKnownLive(live)) return this.admit(req, cached, source.via);
+      const known = this.sessions.isKnownLive(live);
+      if (this.needsProof(source, cached.jkt)) return this.timed(this.proveThenAdmit(req, source, cached, context), context, known ? 'hit' : 'session_miss', started);
+      if (known) {
+        this.telemetry?.guardDecided('hit', null);
+        return this.admit(req, cached, source.via);
+      }
       const via = source.via;
-      return this.sessions.assertLive(live).then(
-        () => this.admit(req, cached, via),
-        (error: unknown) => this.fail(error, context),
-      );
+      return this.timed(this.sessions.assertLive(live).then(() => this.admit(req, cached, via)), context, 'session_miss', started);
     }
-    if (!isWellFormedJwt(token)) return this.fail(new UnauthenticatedError(), context);
-    return this.verifyThenAdmit(req, source, context).catch((error: unknown) => this.fail(error, context));
+    if (!isWellFormedJwt(token)) return this.refuse(new UnauthenticatedError(), context, 'miss');
+    return this.timed(this.verifyThenAdmit(req, source, context), context, 'miss', started);
+  }
+
+  /** A decision the caches did not answer alone: counted with its time, a failure through `fail`. */
+  private timed(decision: Promise<true>, context: ExecutionContext, cache: GuardCache, started: number): Promise<boolean> {
+    return decision.then(
+      (admitted) => {
+        this.telemetry?.guardDecided(cache, null, (performance.now() - started) / 1000);
+        return admitted;
+      },
+      (error: unknown) => {
+        this.telemetry?.guardDecided(cache, codeOf(error), (performance.now() - started) / 1000);
+        return this.fail(error, context);
+      },
+    );
+  }
+
+  private refuse(error: unknown, context: ExecutionContext, cache: GuardCache): never {
+    this.telemetry?.guardDecided(cache, codeOf(error));
+    return this.fail(error, context);
   }
 
   /**
@@ -141,7 +170,7 @@ export class SessionGuard implements CanActivate {
     return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
   }
 
-  private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource, context: ExecutionContext): Promise<boolean> {
+  private async verifyThenAdmit(req: GuardedRequest, source: AccessTokenSource, context: ExecutionContext): Promise<true> {
     // A failure here reaches `fail`, which keeps library codes and makes anything else a plain 401.
     const claims = await this.strategy.verifyToken(source.token, Date.now());
     const entry = this.verified?.set(source.token, claims);
@@ -156,7 +185,7 @@ export class SessionGuard implements CanActivate {
     return jkt !== null || source.dpop === true || (this.dpopRequired && source.via === 'bearer');
   }
 
-  private async proveThenAdmit(req: GuardedRequest, source: AccessTokenSource, cached: VerifiedToken, context: ExecutionContext): Promise<boolean> {
+  private async proveThenAdmit(req: GuardedRequest, source: AccessTokenSource, cached: VerifiedToken, context: ExecutionContext): Promise<true> {
     await this.assertBinding(req, source, cached.jkt, context);
     await this.sessions.assertLive(cached as unknown as AccessClaims);
     return this.admit(req, cached, source.via);
@@ -175,4 +204,10 @@ export class SessionGuard implements CanActivate {
     setRequestSession(req, session);
     return true;
   }
+}
+
+/** The stable code a refusal answers with (what `fail` maps it to). */
+function codeOf(error: unknown): string {
+  const mapped = toHttpError(error);
+  return mapped instanceof SessionError ? mapped.code : 'UNAUTHENTICATED';
 }

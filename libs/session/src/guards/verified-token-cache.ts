@@ -71,6 +71,11 @@ export class VerifiedTokenCache {
     return entry;
   }
 
+  /** Tokens held now. */
+  get size(): number {
+    return this.map.size;
+  }
+
   private evictOne(): void {
     const now = Date.now();
     for (const [token, entry] of this.map) {

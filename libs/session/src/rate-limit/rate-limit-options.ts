@@ -8,6 +8,20 @@ import type { SessionRateLimitOptions } from '../session.options';
 export interface RateLimit {
   limit: number;
   window: Duration;
+  /**
+   * What metrics call this limit (`nest_sessions.rate_limit.refusals`, attribute `limit`): a fixed
+   * word such as `login_ip`, never a value from the request. `app` when not given.
+   */
+  name?: string;
+}
+
+const LIMIT_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/** The metric name of an app's limit, checked: a value from a request must not become a series. */
+export function rateLimitName(value: RateLimit, name: string): string {
+  if (value.name === undefined) return 'app';
+  if (typeof value.name !== 'string' || !LIMIT_NAME.test(value.name)) throw new SessionConfigError(`${name}.name must be a fixed word like "login_ip" (lower case, digits, _ . -).`);
+  return value.name;
 }
 
 /** Checks and converts an app's `{ limit, window }`; `name` says which option was wrong. */

@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { RESOLVED_SESSION_OPTIONS, SESSION_DATA_SOURCE } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { RateLimitedError } from '../errors/session-error';
 import type { RateLimitRule } from './gcra';
-import { resolveRateLimit, type RateLimit } from './rate-limit-options';
+import { rateLimitName, resolveRateLimit, type RateLimit } from './rate-limit-options';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 import type { SessionRateLimitStore } from './session-rate-limit-store';
 import { MemoryRateLimitStore } from './memory-rate-limit.store';
 import { PostgresRateLimitStore, refusedVerdict } from './postgres-rate-limit.store';
@@ -17,6 +18,8 @@ export interface PendingRateLimit {
   rule: RateLimitRule;
   /** Per client address: a refusal may mean an untrusted proxy. */
   perIp: string | null;
+  /** What metrics call the limit. */
+  name: string;
 }
 
 /**
@@ -37,6 +40,7 @@ export class SessionRateLimiter {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     @Inject(SESSION_DATA_SOURCE) dataSource: DataSource,
+    @Optional() private readonly telemetry?: SessionTelemetry,
   ) {
     const store = options.rateLimits.store;
     this.store = store === 'postgres' ? new PostgresRateLimitStore(dataSource) : store === 'memory' ? new MemoryRateLimitStore() : store;
@@ -48,7 +52,7 @@ export class SessionRateLimiter {
    * failure is a `SessionStoreUnavailableError` (503): limits fail closed.
    */
   async consume(key: string, limit: RateLimit): Promise<void> {
-    await this.spend([{ key: this.hashKey(key), rule: resolveRateLimit(limit, 'limit'), perIp: null }]);
+    await this.spend([{ key: this.hashKey(key), rule: resolveRateLimit(limit, 'limit'), perIp: null, name: rateLimitName(limit, 'limit') }]);
   }
 
   /**
@@ -63,9 +67,9 @@ export class SessionRateLimiter {
    */
   async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<PendingRateLimit[]> {
     const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
-    if (refreshPerIp && ip) await this.spend([{ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip }]);
+    if (refreshPerIp && ip) await this.spend([{ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip, name: 'refresh_ip' }]);
     const pending: PendingRateLimit[] = [];
-    if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null });
+    if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null, name: 'refresh_session' });
     if (this.store instanceof PostgresRateLimitStore) return pending;
     await this.spend(pending);
     return [];
@@ -104,6 +108,7 @@ export class SessionRateLimiter {
   }
 
   private refuse(limit: PendingRateLimit, retryAfterMs: number): never {
+    this.telemetry?.rateLimited(limit.name);
     if (limit.perIp) this.warnIfProxy(limit.perIp);
     throw new RateLimitedError(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   }

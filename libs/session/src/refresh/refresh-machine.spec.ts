@@ -156,6 +156,8 @@ interface World {
   loadUser: jest.Mock;
   limiter: { refreshAttempt: jest.Mock; spend: jest.Mock; refusedInline: jest.Mock; explainFailure: jest.Mock };
   warnings: string[];
+  /** What each refresh reported to telemetry. */
+  outcomes: string[];
 }
 
 function world(row: FakeRow | null = session(), options: Partial<RefreshMachineParts['options']> = {}): World {
@@ -184,6 +186,7 @@ function world(row: FakeRow | null = session(), options: Partial<RefreshMachineP
       return { token: `access:${sessionId}:${nowMs}`, expiresAt: new Date(Math.min(nowMs + 15 * MINUTE, endsAtMs)) };
     },
   };
+  const outcomes: string[] = [];
   const machine = new RefreshMachine({
     options: { ...OPTIONS, ...options },
     store,
@@ -193,9 +196,10 @@ function world(row: FakeRow | null = session(), options: Partial<RefreshMachineP
     ender,
     users,
     logger: { warn: (message: string) => void warnings.push(message) },
+    telemetry: { refreshed: (outcome) => void outcomes.push(outcome), rateLimited: () => undefined },
     clock: () => clock.now,
   });
-  return { machine, store, clock, events, revoked, signed, loadUser, limiter, warnings };
+  return { machine, store, clock, events, revoked, signed, loadUser, limiter, warnings, outcomes };
 }
 
 type Outcome = 'rotated' | 'grace' | string;
@@ -527,8 +531,19 @@ describe('RefreshMachine: every transition', () => {
     expect(w.events.map(([name]) => name)).toEqual(c.events);
     // Every revocation went through the ender: the caches heard of it.
     expect(w.revoked).toEqual(c.events.includes('revoked') ? [[SID]] : []);
+    // One outcome reported per refresh, named as the metric's attribute names it.
+    expect(w.outcomes).toEqual([metricOutcome(c.outcome, c.events)]);
   });
 });
+
+/** The `outcome` attribute of `nest_sessions.refreshes` a transition should report. */
+function metricOutcome(outcome: string, events: string[]): string {
+  if (events.includes('reuse_detected')) return 'reuse_detected';
+  if (events.includes('theft_suspected')) return 'theft_suspected';
+  const byCode: Record<string, string> = { RATE_LIMITED: 'rate_limited', REAUTHENTICATION_REQUIRED: 'expired', SESSION_REVOKED: 'revoked', SERVICE_UNAVAILABLE: 'error' };
+  if (outcome.startsWith('thrown:')) return 'error';
+  return outcome === 'rotated' || outcome === 'grace' ? outcome : byCode[outcome] ?? 'invalid';
+}
 
 describe('RefreshMachine: what a grant carries', () => {
   it('a rotation hands out the new secret, which is then the current one, and the old one becomes previous', async () => {

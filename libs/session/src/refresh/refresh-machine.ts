@@ -4,6 +4,7 @@ import type { AccessTokenService } from '../tokens/access-token';
 import { formatRefreshToken, hashesEqual, hashRefreshSecret, newRefreshSecret, parseRefreshToken } from '../tokens/refresh-token';
 import type { SessionStore, RefreshRow } from '../store/session.store';
 import type { SessionEvents } from '../events/session-events';
+import type { RefreshOutcome, SessionTelemetry } from '../telemetry/session-telemetry';
 import type { SessionRateLimiter, PendingRateLimit } from '../rate-limit/session-rate-limiter';
 import { DeviceProofRequiredError, DpopProofInvalidError, DpopProofRequiredError, RateLimitedError, ReauthenticationRequiredError, SessionError, SessionRevokedError, UnauthenticatedError } from '../errors/session-error';
 import type { SessionEnder } from '../session-ender';
@@ -29,14 +30,16 @@ export interface RefreshMachineParts {
   ender: Pick<SessionEnder, 'end'>;
   users: Pick<SessionUsers, 'current'>;
   logger: Pick<Logger, 'warn'>;
+  telemetry: Pick<SessionTelemetry, 'refreshed' | 'rateLimited'>;
   /** The server clock in milliseconds: every expiry is decided by it, never by the client. */
   clock: () => number;
 }
 
-/** What the token named, for the `refresh_failed` event. */
+/** What the token named, for the `refresh_failed` event, and what a refusal turned out to be. */
 interface Seen {
   sessionId: string | null;
   userId: UserId | null;
+  outcome?: RefreshOutcome;
 }
 
 /**
@@ -51,11 +54,15 @@ export class RefreshMachine {
   /** Rotates a refresh token; a refusal also emits `refresh_failed` with its code. */
   async refresh(presented: PresentedRefreshToken, client: RefreshClient = {}): Promise<SessionGrant> {
     const seen: Seen = { sessionId: null, userId: null };
+    const started = performance.now();
     try {
-      return await this.rotate(presented, client, seen);
+      const grant = await this.rotate(presented, client, seen);
+      this.parts.telemetry.refreshed(grant.refreshToken ? 'rotated' : 'grace', (performance.now() - started) / 1000);
+      return grant;
     } catch (error) {
       const code = error instanceof SessionError ? error.code : 'SERVICE_UNAVAILABLE';
-      this.parts.events.emit('refresh_failed', { ...seen, at: new Date(this.parts.clock()), code });
+      this.parts.telemetry.refreshed(seen.outcome ?? outcomeOf(code), (performance.now() - started) / 1000);
+      this.parts.events.emit('refresh_failed', { sessionId: seen.sessionId, userId: seen.userId, at: new Date(this.parts.clock()), code });
       throw error;
     }
   }
@@ -102,14 +109,14 @@ export class RefreshMachine {
       const row = await store.findForRefresh(parsed.sessionId);
       if (row) seen.userId = restoreUserId(row.userId, row.userIdNumeric);
       const match = row ? await this.classify(parsed.sessionId, row, hashes) : null;
-      const granted = await this.apply(parsed.sessionId, row, match, presented.via, jkt);
+      const granted = await this.apply(parsed.sessionId, row, match, presented.via, jkt, seen);
       if (granted) return granted;
     }
     throw new SessionRevokedError();
   }
 
   /** Carries out the decision for this row; null when a parallel refresh won the rotation. */
-  private async apply(sessionId: string, row: RefreshRow | null, match: SecretMatch, via: PresentedRefreshToken['via'], jkt: string | null): Promise<SessionGrant | null> {
+  private async apply(sessionId: string, row: RefreshRow | null, match: SecretMatch, via: PresentedRefreshToken['via'], jkt: string | null, seen: Seen): Promise<SessionGrant | null> {
     const { options, store, ender, logger, events } = this.parts;
     const nowMs = this.parts.clock();
     const now = new Date(nowMs);
@@ -124,11 +131,13 @@ export class RefreshMachine {
         await ender.end(sessionId, decision.reason, now);
         throw new ReauthenticationRequiredError();
       case 'reuse':
+        seen.outcome = 'reuse_detected';
         await ender.end(sessionId, 'reuse_detected', now);
         logger.warn(`refresh token reuse detected; session ${sessionId} of user ${row!.userId} revoked`);
         events.emit('reuse_detected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
         throw new SessionRevokedError();
       case 'key_mismatch':
+        seen.outcome = 'theft_suspected';
         logger.warn(`refresh secret of device-bound session ${sessionId} of user ${row!.userId} presented without its key; refused, session kept`);
         events.emit('theft_suspected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
         throw row!.transport === 'cookie' ? new DeviceProofRequiredError() : new DpopProofInvalidError();
@@ -145,6 +154,7 @@ export class RefreshMachine {
     if (decision.kind === 'grace') {
       // The previous secret may mint a few access tokens (parallel tabs), not any number of them.
       if (!(await store.countGraceHit(sessionId, open.generation, options.graceRefreshLimit))) {
+        this.parts.telemetry.rateLimited('refresh_grace');
         throw new RateLimitedError(Math.max(1, Math.ceil(options.refreshReuseGraceMs / 1000)));
       }
       const access = await this.parts.tokens.sign(user, sessionId, nowMs, open.absoluteExpiresAt.getTime(), open.authenticatedAt.getTime(), confirmation(open));
@@ -230,4 +240,20 @@ export class RefreshMachine {
  */
 function confirmation(row: { transport: 'cookie' | 'bearer'; keyJkt: string | null }): string | null {
   return row.transport === 'bearer' ? row.keyJkt : null;
+}
+
+/** A refusal's outcome by its code, when the decision did not name it. */
+function outcomeOf(code: string): RefreshOutcome {
+  switch (code) {
+    case 'RATE_LIMITED':
+      return 'rate_limited';
+    case 'REAUTHENTICATION_REQUIRED':
+      return 'expired';
+    case 'SESSION_REVOKED':
+      return 'revoked';
+    case 'SERVICE_UNAVAILABLE':
+      return 'error';
+    default:
+      return 'invalid';
+  }
 }

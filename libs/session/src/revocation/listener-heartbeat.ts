@@ -46,6 +46,11 @@ export class ListenerHeartbeat {
     clearInterval(this.timer);
   }
 
+  /** Seconds since the last heartbeat came back; null before the first. */
+  ageSeconds(now: number): number | null {
+    return Number.isFinite(this.lastBeatAt) ? (now - this.lastBeatAt) / 1000 : null;
+  }
+
   /** True while the last heartbeat came back within two periods. */
   isAlive(now: number): boolean {
     return now - this.lastBeatAt <= this.lapseMs;

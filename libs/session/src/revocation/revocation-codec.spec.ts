@@ -13,15 +13,15 @@ describe('RevocationCodec', () => {
   const ids = [randomUUID(), randomUUID()];
   const message = { origin: randomUUID(), sessionIds: ids };
 
-  it('round-trips a message from an instance with the same key', () => {
-    expect(codec.decode(codec.encode(message))).toEqual(message);
+  it('round-trips a message from an instance with the same key, with when it was sent', () => {
+    expect(codec.decode(codec.encode(message))).toEqual({ ...message, sentAt: now });
   });
 
   it('while sessionSecret rotates, a message under the previous key is accepted, and new messages use the current key', () => {
     const current = randomBytes(32);
     const rotating = new RevocationCodec([current, key], () => now);
-    expect(rotating.decode(codec.encode(message))).toEqual(message);
-    expect(new RevocationCodec(current, () => now).decode(rotating.encode(message))).toEqual(message);
+    expect(rotating.decode(codec.encode(message))).toEqual({ ...message, sentAt: now });
+    expect(new RevocationCodec(current, () => now).decode(rotating.encode(message))).toEqual({ ...message, sentAt: now });
     expect(codec.decode(rotating.encode(message))).toBeNull();
   });
 
@@ -48,7 +48,7 @@ describe('RevocationCodec', () => {
     now -= 2 * (REVOCATION_MESSAGE_MAX_AGE_MS + 1);
     expect(codec.decode(raw)).toBeNull();
     now += REVOCATION_MESSAGE_MAX_AGE_MS + 1;
-    expect(codec.decode(raw)).toEqual(message);
+    expect(codec.decode(raw)).toEqual({ ...message, sentAt: now });
   });
 });
 

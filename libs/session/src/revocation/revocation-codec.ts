@@ -49,7 +49,7 @@ export class RevocationCodec {
       const expected = Buffer.from(this.mac(o, t, s as string[], key), 'base64url');
       return given.length === expected.length && timingSafeEqual(given, expected);
     });
-    return genuine ? { origin: o, sessionIds: s as string[] } : null;
+    return genuine ? { origin: o, sessionIds: s as string[], sentAt: t } : null;
   }
 
   private mac(origin: string, t: number, sessionIds: readonly string[], key = this.keys[0]): string {

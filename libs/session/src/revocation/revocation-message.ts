@@ -3,6 +3,8 @@ export interface RevocationMessage {
   /** The sender, so an instance ignores its own echo. */
   origin: string;
   sessionIds: string[];
+  /** When the sender encoded it (its clock, ms): set on a decoded message. */
+  sentAt?: number;
 }
 
 /** What a transport reports to the cache. */

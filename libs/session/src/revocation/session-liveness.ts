@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -57,6 +58,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly store: SessionStore,
     @Inject(SESSION_DATA_SOURCE) private readonly dataSource: DataSource,
+    @Optional() private readonly telemetry?: SessionTelemetry,
   ) {
     const { max, ttlMs } = options.revocationCache;
     this.codec = new RevocationCodec(options.revocationKeys);
@@ -64,6 +66,13 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    const cache = this.cache;
+    if (cache) this.telemetry?.watchCache('session', () => cache.size);
+    this.telemetry?.gauge('nest_sessions.listener.up', 'Whether this instance hears revocations from the others (1) or not (0); absent without a bus.', '1', () => {
+      const listening = this.isListenerConnected();
+      return listening === null ? null : Number(listening);
+    });
+    this.telemetry?.gauge('nest_sessions.listener.heartbeat.age', 'Seconds since this instance last heard its own heartbeat on the bus.', 's', () => this.heartbeat?.ageSeconds(Date.now()) ?? null);
     if (this.options.revocation !== 'strict') return;
     const transport = this.createTransport(this.origin);
     if (!transport) return;
@@ -186,7 +195,9 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   private handlePayload(payload: string): void {
     const message = this.codec.decode(payload);
     if (!message) return this.refused();
-    if (message.origin !== this.origin) this.forget(message.sessionIds);
+    if (message.origin === this.origin) return;
+    this.forget(message.sessionIds);
+    if (message.sentAt !== undefined) this.telemetry?.revocationApplied(message.sentAt, Date.now());
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { SessionTelemetry } from '../telemetry/session-telemetry';
 import type { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { ResolvedSessionOptions } from '../resolve-options';
@@ -62,6 +63,7 @@ export class BoundSessions {
     private readonly options: ResolvedSessionOptions,
     private readonly sessions: Pick<SessionService, 'sessionEnd' | 'currentUser'>,
     private readonly logger: Logger,
+    private readonly telemetry?: Pick<SessionTelemetry, 'socketEnded'>,
   ) {}
 
   /** Subscribes to ended sessions and, in strict mode, starts the periodic check. */
@@ -168,6 +170,7 @@ export class BoundSessions {
       socket.emit(SOCKET_SESSION_ENDED_EVENT, { sessionId, reason } satisfies SessionEndedPayload);
       // engine.io flushes what is queued (the event above) before it closes the connection.
       socket.disconnect(true);
+      this.telemetry?.socketEnded(reason);
     } catch {
       this.logger.error('could not disconnect a socket of an ended session');
     }

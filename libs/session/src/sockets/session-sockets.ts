@@ -1,3 +1,4 @@
+import { SessionTelemetry } from '../telemetry/session-telemetry';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { MAX_TOKEN_BYTES, RESOLVED_SESSION_OPTIONS } from '../session.constants';
@@ -62,8 +63,9 @@ export class SessionSockets implements OnModuleInit, OnApplicationShutdown {
     private readonly accessTokens: AccessTokenService,
     private readonly moduleRef: ModuleRef,
     @Optional() private readonly dpop?: DpopProofs,
+    @Optional() telemetry?: SessionTelemetry,
   ) {
-    this.bound = new BoundSessions(options, sessions, this.logger);
+    this.bound = new BoundSessions(options, sessions, this.logger, telemetry);
   }
 
   /** Subscribes to ended sessions and, in strict mode, starts the periodic check. */

@@ -378,6 +378,20 @@ export class SessionStore {
   }
 
   /** `name`: a prepared statement, for the hot paths (planned once per connection). */
+  /**
+   * Sessions open now (`live`), or ended more than `retentionSeconds` ago (`backlog`, what the
+   * cleanup has yet to delete): exact up to `cap` rows (an index scan that stops there), the
+   * planner's estimate beyond, so a table of millions costs a plan, not a count.
+   */
+  async countSessions(kind: 'live' | 'backlog', retentionSeconds: number, cap: number): Promise<number> {
+    const where = kind === 'live' ? 'revoked_at IS NULL AND expires_at > now()' : `expires_at < now() - make_interval(secs => ${Math.floor(retentionSeconds)})`;
+    const rows = await this.run<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM auth_sessions WHERE ${where} LIMIT ${Math.floor(cap)}) capped`, []);
+    const counted = Number(rows[0]?.n ?? 0);
+    if (counted < cap) return counted;
+    const plan = await this.run<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM auth_sessions WHERE ${where}`, []);
+    return Math.max(cap, plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? cap);
+  }
+
   private run<T = unknown>(sql: string, params: unknown[], name?: string): Promise<T[]> {
     return runStatement<T>(this.dataSource, this.logger, sql, params, name);
   }

@@ -1,0 +1,175 @@
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { SpanStatusCode, ValueType, metrics, trace, type Attributes, type Histogram, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
+import { SessionEvents } from '../events/session-events';
+
+/** Instrumentation scope: what a backend shows as the source of these metrics and spans. */
+export const TELEMETRY_SCOPE = 'nest-sessions';
+
+/** Seconds: a guard miss is a fraction of a millisecond, a stalled refresh a few seconds. */
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** How a refresh ended: `rotated` and `grace` answered, the rest were refused. */
+export type RefreshOutcome = 'rotated' | 'grace' | 'reuse_detected' | 'theft_suspected' | 'expired' | 'revoked' | 'rate_limited' | 'invalid' | 'error';
+
+/**
+ * Which caches answered a guard decision: `hit` (a verified token, and in strict mode a session
+ * the liveness cache vouches for), `session_miss` (the token was cached, the session was read),
+ * `miss` (the token was verified), `none` (no token to look up).
+ */
+export type GuardCache = 'hit' | 'session_miss' | 'miss' | 'none';
+
+/** A gauge's reading: a value, or values by attribute. */
+type Reading = number | null | ReadonlyArray<readonly [number, Attributes]>;
+
+/**
+ * Metrics and spans through `@opentelemetry/api` only: without an SDK in the app every call is a
+ * no-op. Instrument names follow the OpenTelemetry conventions under `nest_sessions.`; attributes
+ * are small closed sets (never a session id, a user id, a token or a route's URL), so the number of
+ * series stays fixed. The meter is taken when the module starts: an app that registers its SDK
+ * later gets no metrics (start it before `NestFactory.create`, as OpenTelemetry's guides do).
+ */
+@Injectable()
+export class SessionTelemetry implements OnModuleInit {
+  private readonly meter: Meter = metrics.getMeter(TELEMETRY_SCOPE);
+  private readonly tracer: Tracer = trace.getTracer(TELEMETRY_SCOPE);
+  private readonly started = this.meter.createCounter('nest_sessions.sessions.started', { description: 'Sessions issued (logins).', unit: '{session}', valueType: ValueType.INT });
+  private readonly refreshes = this.meter.createCounter('nest_sessions.refreshes', { description: 'Refresh attempts by outcome.', unit: '{refresh}', valueType: ValueType.INT });
+  private readonly revocations = this.meter.createCounter('nest_sessions.revocations', { description: 'Sessions ended before their expiry, by reason.', unit: '{session}', valueType: ValueType.INT });
+  private readonly reuse = this.meter.createCounter('nest_sessions.reuse_detections', { description: 'Replayed refresh secrets (the session was revoked).', unit: '{session}', valueType: ValueType.INT });
+  private readonly csrf = this.meter.createCounter('nest_sessions.csrf.rejections', { description: 'Requests refused by CsrfGuard.', unit: '{request}', valueType: ValueType.INT });
+  private readonly decisions = this.meter.createCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT });
+  private readonly limited = this.meter.createCounter('nest_sessions.rate_limit.refusals', { description: 'Requests refused by a rate limit, by limit.', unit: '{request}', valueType: ValueType.INT });
+  private readonly socketsEnded = this.meter.createCounter('nest_sessions.sockets.ended', { description: 'Sockets disconnected because their session ended.', unit: '{socket}', valueType: ValueType.INT });
+  private readonly refreshDuration = this.histogram('nest_sessions.refresh.duration', 'Time to answer a refresh, by outcome.');
+  private readonly guardDuration = this.histogram('nest_sessions.guard.duration', 'Time of a guard decision the caches did not answer alone.');
+  private readonly revocationLag = this.histogram('nest_sessions.revocation.lag', 'From a revocation on another instance to its cache drop here.');
+  private readonly cleanupBatch = this.histogram('nest_sessions.cleanup.batch.duration', 'Time of one cleanup batch (one DELETE).');
+  /** Attribute objects made once: the guard's path adds to a counter without allocating. */
+  private readonly decisionAttributes = new Map<string, Attributes>();
+  /** The caches whose sizes `nest_sessions.cache.size` reports, summed by kind. */
+  private readonly caches: Array<{ cache: 'token' | 'session'; size: () => number }> = [];
+
+  constructor(@Optional() private readonly events?: SessionEvents) {
+    this.gauge('nest_sessions.cache.size', 'Entries in the verified-token caches (token) and the session liveness cache (session).', '{entry}', () => {
+      const sums = new Map<string, number>();
+      for (const { cache, size } of this.caches) sums.set(cache, (sums.get(cache) ?? 0) + size());
+      return [...sums].map(([cache, sum]) => [sum, { cache }] as const);
+    });
+  }
+
+  /** Adds a cache to `nest_sessions.cache.size`. */
+  watchCache(cache: 'token' | 'session', size: () => number): void {
+    this.caches.push({ cache, size });
+  }
+
+  onModuleInit(): void {
+    // Counted from the events every path already emits, after the change committed.
+    this.events?.on('revoked', (event) => this.revocations.add(1, { reason: event.reason }));
+    this.events?.on('reuse_detected', () => this.reuse.add(1));
+    this.events?.on('csrf_rejected', () => this.csrfRejected());
+  }
+
+  /** A request refused by `CsrfGuard` (through its event) or `LoginCsrfGuard`. */
+  csrfRejected(): void {
+    this.csrf.add(1);
+  }
+
+  sessionStarted(transport: 'cookie' | 'bearer', rememberMe: boolean): void {
+    this.started.add(1, { transport, remember_me: rememberMe });
+  }
+
+  refreshed(outcome: RefreshOutcome, seconds: number): void {
+    const attributes = { outcome };
+    this.refreshes.add(1, attributes);
+    this.refreshDuration.record(seconds, attributes);
+  }
+
+  /** A guard decision; `code` is the refusal's stable error code. `seconds` only when the caches did not answer alone. */
+  guardDecided(cache: GuardCache, code: string | null, seconds?: number): void {
+    const key = `${cache} ${code}`;
+    let attributes = this.decisionAttributes.get(key);
+    if (!attributes) {
+      attributes = code === null ? { outcome: 'allowed', cache } : { outcome: 'refused', cache, code };
+      // Codes are a closed set, so this map stays small.
+      this.decisionAttributes.set(key, attributes);
+    }
+    this.decisions.add(1, attributes);
+    if (seconds !== undefined) this.guardDuration.record(seconds, attributes);
+  }
+
+  rateLimited(limit: string): void {
+    this.limited.add(1, { limit });
+  }
+
+  socketEnded(reason: string): void {
+    this.socketsEnded.add(1, { reason });
+  }
+
+  /** A revocation sent at `sentAtMs` (another instance's clock) applied here now. */
+  revocationApplied(sentAtMs: number, nowMs: number): void {
+    this.revocationLag.record(Math.max(0, nowMs - sentAtMs) / 1000);
+  }
+
+  cleanupBatchDone(seconds: number): void {
+    this.cleanupBatch.record(seconds);
+  }
+
+  /**
+   * An observable gauge read from `read` when the app's SDK collects; `read` must be cheap (a
+   * field, or a value refreshed in the background).
+   */
+  gauge(name: string, description: string, unit: string, read: () => Reading | Promise<Reading>): void {
+    const gauge = this.meter.createObservableGauge(name, { description, unit });
+    gauge.addCallback(async (result: ObservableResult) => {
+      const reading = await read();
+      if (reading === null) return;
+      if (typeof reading === 'number') result.observe(reading);
+      else for (const [value, attributes] of reading) result.observe(value, attributes);
+    });
+  }
+
+  /**
+   * An observable gauge of a value that costs a query: read when the SDK collects, at most once
+   * per `everyMs` (other collections report the last value; a failed read keeps it). Nothing runs
+   * without an SDK.
+   */
+  gaugeFromQuery(name: string, description: string, unit: string, query: () => Promise<number>, everyMs = 60_000): void {
+    let value: number | null = null;
+    let readAt = -Infinity;
+    let reading: Promise<void> | null = null;
+    this.gauge(name, description, unit, async () => {
+      if (!reading && Date.now() - readAt >= everyMs) {
+        readAt = Date.now();
+        reading = query().then(
+          (n) => void (value = n),
+          () => undefined,
+        ).finally(() => (reading = null));
+      }
+      await reading;
+      return value;
+    });
+  }
+
+  /**
+   * Runs `work` in a span named `nest_sessions.<name>`, ending it with the outcome: an error's
+   * stable code (never its message, which could quote a value) marks the span failed.
+   */
+  async span<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+    return this.tracer.startActiveSpan(`nest_sessions.${name}`, { attributes }, async (span) => {
+      try {
+        return await work(span);
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : (error as Error)?.constructor?.name });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private histogram(name: string, description: string): Histogram {
+    return this.meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: SECONDS } });
+  }
+}
+
