@@ -185,6 +185,14 @@ export function judgeGoals(results) {
     judge(dbscGoal, dbsc.ratio, (x) => x >= 0.8,
       `${span(dbsc.ratio)}× (${span(dbsc.dbsc.rate, fmt)} against ${span(dbsc.plain.rate, fmt)}/s; p99 ${r2(dbsc.dbsc.p99.median)} against ${r2(dbsc.plain.p99.median)} ms)`);
 
+  // 10. Instrumentation: the guarded GET's ratio to its own unguarded route, metrics on against off
+  const telemetry = results.telemetry;
+  const telemetryGoal = '10. Guarded GET with metrics on ≥ 0.95× with metrics off (strict + cache; each a ratio to its own unguarded route, same round)';
+  if (!telemetry) notMeasured(telemetryGoal, skipped('telemetry') ?? 'telemetry scenario failed');
+  else
+    judge(telemetryGoal, telemetry.strict.onToOff, (x) => x >= 0.95,
+      `${span(telemetry.strict.onToOff)}× (${span(telemetry.strict.on)} on against ${span(telemetry.strict.off)} off); stateless ${span(telemetry.stateless.onToOff)}×`);
+
   // 7. better-auth
   if (guard) {
     for (const row of guard.rows.filter((r) => r.peer === 'better-auth')) {

@@ -19,7 +19,7 @@ export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 export const ROUND_WARMUP = Number(process.env.BENCH_ROUND_WARMUP ?? 1);
 export const BREAKDOWN_N = Number(process.env.BENCH_BREAKDOWN_N ?? 200);
 export const BA_SESSIONS = Number(process.env.BENCH_BETTER_AUTH_SESSIONS ?? 200);
-export const PARTS = ['guard', 'refresh', 'login', 'micro', 'bound', 'memory', 'cleanup', 'scale'];
+export const PARTS = ['guard', 'refresh', 'login', 'micro', 'bound', 'telemetry', 'memory', 'cleanup', 'scale'];
 export const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((p) => p.trim()).filter(Boolean) : null;
 for (const part of ONLY ?? []) if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
 export const wants = (part) => !ONLY || ONLY.includes(part);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { cleanupSection } from './report-cleanup.mjs';
 import { scaleSection } from './report-scale.mjs';
 import { boundSection } from './report-bound.mjs';
+import { telemetrySection } from './report-telemetry.mjs';
 import { runsSection } from './report-runs.mjs';
 import { tokenMicroSection } from './report-token-micro.mjs';
 import { goalsTable, judgeGoals } from './goals.mjs';
@@ -252,6 +253,7 @@ export function writeReport(results, root) {
   if (results.scale) lines.push(...scaleSection(results.scale, results.cleanup, root));
   else lines.push('## 7. Cost as the work grows', '', 'Not measured in this run.', '');
   lines.push(...boundSection(results));
+  lines.push(...telemetrySection(results));
   lines.push('## Where the time goes', '');
   lines.push(
     'Profiles taken while building this (`node --cpu-prof`, then self and inclusive time per function), on this machine:',

@@ -16,7 +16,7 @@
 //
 // Knobs (environment):
 //   BENCH_ROUNDS=5 BENCH_SECONDS=5 BENCH_CLEANUP_ROUNDS=4   rounds, seconds per run, cleanup rounds
-//   BENCH_ONLY=guard,refresh,login,micro,bound,memory,cleanup,scale  run a subset: prints the goals it can
+//   BENCH_ONLY=guard,refresh,login,micro,bound,telemetry,memory,cleanup,scale  run a subset: prints the goals it can
 //       judge (the others "not measured"), writes bench/out/results-only.json, leaves BENCHMARKS.md alone
 //   BENCH_WARMUP=2 BENCH_ROUND_WARMUP=1                      warm-up seconds (not counted)
 //   BENCH_PIN=0                                              no CPU pinning
@@ -30,7 +30,7 @@
 //   BENCH_SCALE_ENDED=10000000                               ended rows for the scale part's cleanup (0: skip it)
 //   BENCH_GUARD_MICRO_ARGS, BENCH_MEMORY_ARGS                extra node flags for bench/guard-micro.mjs, bench/memory.mjs
 //
-// The parts live beside this file: guarded-get.mjs, refresh-login.mjs, micro.mjs, bound-sessions.mjs, cleanup.mjs,
+// The parts live beside this file: guarded-get.mjs, refresh-login.mjs, micro.mjs, bound-sessions.mjs, telemetry-overhead.mjs, cleanup.mjs,
 // memory.mjs, scale.mjs; what they share (knobs, statistics, servers, wrk, pinning) is in harness.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,7 @@ import { benchGuardedGet, buildPeers } from './guarded-get.mjs';
 import { benchLogin, benchRefresh } from './refresh-login.mjs';
 import { benchMicro } from './micro.mjs';
 import { benchBoundSessions } from './bound-sessions.mjs';
+import { benchTelemetry } from './telemetry-overhead.mjs';
 import { benchScale } from './scale.mjs';
 import {
   CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
@@ -51,7 +52,7 @@ import {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  if (wants('guard') || wants('bound') || wants('memory') || wants('scale')) ensureWrk();
+  if (wants('guard') || wants('bound') || wants('telemetry') || wants('memory') || wants('scale')) ensureWrk();
   log(`parts: ${(ONLY ?? PARTS).join(', ')}${ONLY ? ' (BENCH_ONLY)' : ''}; ${PIN.note}`);
   const DATABASE_URL = await ensureDatabase();
   log(`database: ${DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')}`);
@@ -119,6 +120,7 @@ async function main() {
   if (wants('login')) await part('login', () => benchLogin(scenario));
   if (wants('micro')) await part('micro', () => benchMicro(scenario));
   if (wants('bound')) await part('bound', () => benchBoundSessions(scenario));
+  if (wants('telemetry')) await part('telemetry', () => benchTelemetry(scenario));
 
   // ------------------------------------------------------------ 5. Memory (before the cleanup scenario fills the table)
   if (wants('memory')) {

@@ -102,11 +102,10 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     const cached = token.length <= MAX_TOKEN_BYTES ? this.verified?.get(token) : undefined;
     if (cached) {
       if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.refuse(new AccessTokenExpiredError(), context, 'hit');
+      if (this.needsProof(source, cached.jkt)) return this.timed(this.proveThenAdmit(req, source, cached, context), context, 'proof', started);
       // `isKnownLive` and `assertLive` read `sid` and `sub` only, which the entry keeps.
       const live = cached as unknown as AccessClaims;
-      const known = this.sessions.isKnownLive(live);
-      if (this.needsProof(source, cached.jkt)) return this.timed(this.proveThenAdmit(req, source, cached, context), context, known ? 'hit' : 'session_miss', started);
-      if (known) {
+      if (this.sessions.isKnownLive(live)) {
         this.telemetry?.guardDecided('hit', null);
         return this.admit(req, cached, source.via);
       }

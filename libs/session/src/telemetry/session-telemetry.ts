@@ -14,9 +14,10 @@ export type RefreshOutcome = 'rotated' | 'grace' | 'reuse_detected' | 'theft_sus
 /**
  * Which caches answered a guard decision: `hit` (a verified token, and in strict mode a session
  * the liveness cache vouches for), `session_miss` (the token was cached, the session was read),
- * `miss` (the token was verified), `none` (no token to look up).
+ * `proof` (the token was cached, its DPoP proof was checked and spent), `miss` (the token was
+ * verified), `none` (no token to look up).
  */
-export type GuardCache = 'hit' | 'session_miss' | 'miss' | 'none';
+export type GuardCache = 'hit' | 'session_miss' | 'proof' | 'miss' | 'none';
 
 /** A gauge's reading: a value, or values by attribute. */
 type Reading = number | null | ReadonlyArray<readonly [number, Attributes]>;
