@@ -19,6 +19,12 @@ export type RefreshOutcome = 'rotated' | 'grace' | 'reuse_detected' | 'theft_sus
  */
 export type GuardCache = 'hit' | 'session_miss' | 'proof' | 'miss' | 'none';
 
+/** A count kept in process and reported at collection, with its attribute set (made once). */
+interface Tally {
+  count: number;
+  attributes: Attributes;
+}
+
 /** A gauge's reading: a value, or values by attribute. */
 type Reading = number | null | ReadonlyArray<readonly [number, Attributes]>;
 
@@ -38,19 +44,29 @@ export class SessionTelemetry implements OnModuleInit {
   private readonly revocations = this.meter.createCounter('nest_sessions.revocations', { description: 'Sessions ended before their expiry, by reason.', unit: '{session}', valueType: ValueType.INT });
   private readonly reuse = this.meter.createCounter('nest_sessions.reuse_detections', { description: 'Replayed refresh secrets (the session was revoked).', unit: '{session}', valueType: ValueType.INT });
   private readonly csrf = this.meter.createCounter('nest_sessions.csrf.rejections', { description: 'Requests refused by CsrfGuard.', unit: '{request}', valueType: ValueType.INT });
-  private readonly decisions = this.meter.createCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT });
   private readonly limited = this.meter.createCounter('nest_sessions.rate_limit.refusals', { description: 'Requests refused by a rate limit, by limit.', unit: '{request}', valueType: ValueType.INT });
   private readonly socketsEnded = this.meter.createCounter('nest_sessions.sockets.ended', { description: 'Sockets disconnected because their session ended.', unit: '{socket}', valueType: ValueType.INT });
   private readonly refreshDuration = this.histogram('nest_sessions.refresh.duration', 'Time to answer a refresh, by outcome.');
   private readonly guardDuration = this.histogram('nest_sessions.guard.duration', 'Time of a guard decision the caches did not answer alone.');
   private readonly revocationLag = this.histogram('nest_sessions.revocation.lag', 'From a revocation on another instance to its cache drop here.');
   private readonly cleanupBatch = this.histogram('nest_sessions.cleanup.batch.duration', 'Time of one cleanup batch (one DELETE).');
-  /** Attribute objects made once: the guard's path adds to a counter without allocating. */
-  private readonly decisionAttributes = new Map<string, Attributes>();
+  /**
+   * Guard decisions are counted here and reported when the SDK collects (an asynchronous counter):
+   * a decision costs an integer increment, where a synchronous counter would hash its attributes
+   * on every request. Admissions by cache are kept apart so the hot path looks up nothing.
+   */
+  private readonly admitted = new Map<GuardCache, Tally>();
+  private readonly refused = new Map<string, Tally>();
   /** The caches whose sizes `nest_sessions.cache.size` reports, summed by kind. */
   private readonly caches: Array<{ cache: 'token' | 'session'; size: () => number }> = [];
 
   constructor(@Optional() private readonly events?: SessionEvents) {
+    this.meter
+      .createObservableCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT })
+      .addCallback((result) => {
+        for (const tally of this.admitted.values()) result.observe(tally.count, tally.attributes);
+        for (const tally of this.refused.values()) result.observe(tally.count, tally.attributes);
+      });
     this.gauge('nest_sessions.cache.size', 'Entries in the verified-token caches (token) and the session liveness cache (session).', '{entry}', () => {
       const sums = new Map<string, number>();
       for (const { cache, size } of this.caches) sums.set(cache, (sums.get(cache) ?? 0) + size());
@@ -87,15 +103,15 @@ export class SessionTelemetry implements OnModuleInit {
 
   /** A guard decision; `code` is the refusal's stable error code. `seconds` only when the caches did not answer alone. */
   guardDecided(cache: GuardCache, code: string | null, seconds?: number): void {
-    const key = `${cache} ${code}`;
-    let attributes = this.decisionAttributes.get(key);
-    if (!attributes) {
-      attributes = code === null ? { outcome: 'allowed', cache } : { outcome: 'refused', cache, code };
-      // Codes are a closed set, so this map stays small.
-      this.decisionAttributes.set(key, attributes);
+    let tally = code === null ? this.admitted.get(cache) : this.refused.get(`${cache} ${code}`);
+    if (!tally) {
+      tally = { count: 0, attributes: code === null ? { outcome: 'allowed', cache } : { outcome: 'refused', cache, code } };
+      // Caches and codes are closed sets, so these maps stay small.
+      if (code === null) this.admitted.set(cache, tally);
+      else this.refused.set(`${cache} ${code}`, tally);
     }
-    this.decisions.add(1, attributes);
-    if (seconds !== undefined) this.guardDuration.record(seconds, attributes);
+    tally.count += 1;
+    if (seconds !== undefined) this.guardDuration.record(seconds, tally.attributes);
   }
 
   rateLimited(limit: string): void {
