@@ -92,12 +92,28 @@ export class Load {
     op.catch(() => undefined).finally(() => (user.busy = false));
   }
 
+  /**
+   * Up to `count` free users refresh at once (for a fault to land among refreshes in flight);
+   * resolves as soon as they are sent.
+   */
+  burstRefresh(count) {
+    const free = this.users.filter((u) => !u.busy).slice(0, count);
+    for (const user of free) {
+      user.busy = true;
+      this.refresh(user)
+        .catch(() => undefined)
+        .finally(() => (user.busy = false));
+    }
+    return free.length;
+  }
+
   async login(user) {
     const res = await this.retrying('login', () => call(this.url, '/auth/login', { method: 'POST', body: { email: user.email, password: PASSWORD } }));
     if (res?.status !== 200) return false;
     user.access = res.body.accessToken;
     user.refreshToken = res.body.refreshToken;
-    user.chain = { user: user.i, startedAtS: this.now(), refreshes: 0, end: null };
+    // The session id is the refresh token's first part: it ties a revocation in the table to its chain.
+    user.chain = { user: user.i, sessionId: user.refreshToken.split('.')[0], startedAtS: this.now(), refreshes: 0, end: null, lostAnswer: false };
     this.chains.push(user.chain);
     return true;
   }
@@ -116,11 +132,15 @@ export class Load {
 
   async refresh(user) {
     const presented = user.refreshToken;
-    const res = await this.retrying('refresh', () => call(this.url, '/auth/refresh', { method: 'POST', body: { refreshToken: presented } }));
+    let attempts = 0;
+    const res = await this.retrying('refresh', () => ((attempts += 1), call(this.url, '/auth/refresh', { method: 'POST', body: { refreshToken: presented } })));
     if (res?.status === 200) {
       user.access = res.body.accessToken;
-      // A grace answer (the rotation happened, its answer was lost) has no new refresh token.
       if (res.body.refreshToken) user.refreshToken = res.body.refreshToken;
+      // A retry answered from the grace window: the first attempt rotated and its answer was lost.
+      // The client keeps a secret that is reuse once the window has passed (by design: the
+      // new secret cannot be handed out again, only its hash is stored).
+      else if (attempts > 1) user.chain.lostAnswer = true;
       user.chain.refreshes += 1;
       return;
     }
@@ -168,6 +188,11 @@ export class Load {
     });
   }
 
+  /** Session ids of the chains left on a secret whose rotation answer was lost. */
+  lostAnswerSessions() {
+    return new Set(this.chains.filter((c) => c.lostAnswer).map((c) => c.sessionId));
+  }
+
   /** Every chain: continued (still open, or ended by its user's logout), ended with a stable code, or broken. */
   chainSummary() {
     const endedWithCode = {};
@@ -178,6 +203,6 @@ export class Load {
       else if (/^[A-Z_]+$/.test(chain.end) && !chain.end.startsWith('HTTP_')) endedWithCode[chain.end] = (endedWithCode[chain.end] ?? 0) + 1;
       else broken += 1;
     }
-    return { users: this.users.length, chains: this.chains.length, continued, endedWithCode, broken };
+    return { users: this.users.length, chains: this.chains.length, continued, endedWithCode, broken, lostAnswers: this.chains.filter((c) => c.lostAnswer).length };
   }
 }

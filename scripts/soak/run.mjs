@@ -115,19 +115,22 @@ async function main() {
     await at(0.3);
     const victim = instances[1];
     start = runNow();
+    // Killed among refreshes in flight, so that some rotations commit and their answers die.
+    const burst = load.burstRefresh(Math.ceil(USERS / 2));
+    await new Promise((r) => setTimeout(r, 15));
     victim.kill();
-    log(`fault: SIGKILL instance ${victim.name}`);
+    log(`fault: SIGKILL instance ${victim.name}, 15 ms after ${burst} refreshes were sent`);
     await new Promise((r) => setTimeout(r, 1_000));
     await victim.start();
     const back = runNow();
     restarts.push({ instance: victim.name, killedAtS: start, backInServiceAtS: back });
-    faults.push({ kind: 'kill', startS: start, endS: back, detail: `SIGKILL of instance ${victim.name}, restarted after 1 s; back in service at ${back.toFixed(1)} s` });
+    faults.push({ kind: 'kill', startS: start, endS: back, detail: `SIGKILL of instance ${victim.name} 15 ms after ${burst} refreshes were sent, restarted after 1 s; back in service at ${back.toFixed(1)} s` });
     log(`instance ${victim.name} back after ${(back - start).toFixed(1)} s`);
 
     await at(0.5);
     start = runNow();
-    await redis.restart(1_000);
-    faults.push({ kind: 'redis', startS: start, endS: runNow(), detail: 'Redis (the revocation bus) killed and restarted after 1 s' });
+    await redis.restart(0);
+    faults.push({ kind: 'redis', startS: start, endS: runNow(), detail: 'Redis (the revocation bus) killed and started again at once' });
     log('fault: Redis restarted');
 
     await at(0.7);
@@ -148,7 +151,11 @@ async function main() {
   for (const i of instances) await waitFor(`instance ${i.name} back`, 20_000, async () => (await fetch(`${i.url}/health`)).ok);
 
   log('collecting');
-  const reuse = await admin.query("SELECT count(*)::int AS n FROM auth_sessions WHERE revoke_reason = 'reuse_detected'");
+  // Reuse the driver explains (a retry after a lost rotation answer, whose secret the grace window
+  // then outlived) apart from reuse nobody can explain: the second is a user logged out for nothing.
+  const reused = (await admin.query("SELECT id FROM auth_sessions WHERE revoke_reason = 'reuse_detected'")).rows.map((r) => r.id);
+  const lostAnswers = load.lostAnswerSessions();
+  const reuse = { afterLostAnswer: reused.filter((id) => lostAnswers.has(id)).length, unexplained: reused.filter((id) => !lostAnswers.has(id)).length };
   const windows = faults.map((f) => [f.startS, f.endS + SETTLE_S]);
   const inWindow = (t) => windows.some(([a, b]) => t >= a && t <= b);
   const failures = responses.filter((r) => r.status === '5xx' || r.status === 'error');
@@ -183,7 +190,8 @@ async function main() {
     faults,
     fiveXx,
     refreshChains: load.chainSummary(),
-    falseReuse: reuse.rows[0].n,
+    falseReuse: reuse.unexplained,
+    reuseAfterLostAnswer: reuse.afterLostAnswer,
     revocationLag,
     lagP99,
     lagSamples: lagCount,
@@ -193,7 +201,7 @@ async function main() {
     sockets: load.sockets,
     requests: { total: responses.length, byKind },
     verdict: {
-      falseReuse0: reuse.rows[0].n === 0,
+      falseReuse0: reuse.unexplained === 0,
       no5xxOutsideFaults: fiveXx.outside === 0,
       lagP99Under1s: lagP99 !== null && (lagCount ?? 0) > 0 && lagP99 <= 1,
       allInstancesBack: restarts.every((r) => r.backInServiceAtS !== null),
@@ -202,7 +210,7 @@ async function main() {
   mkdirSync(join(OUT, 'soak'), { recursive: true });
   writeFileSync(join(OUT, 'soak', 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const { passed } = writeSoakReport(results, { markdownPath: join(OUT, 'SOAK.md'), plotDir: join(OUT, 'soak'), plotHref: 'soak' });
-  log(`false reuse ${results.falseReuse}; 5xx inside/outside fault windows ${fiveXx.inside}/${fiveXx.outside}; revocation lag p99 ${lagP99 === null ? 'none' : `${(lagP99 * 1000).toFixed(0)} ms`} over ${lagCount ?? 0} messages; chains ${JSON.stringify(results.refreshChains)}`);
+  log(`false reuse ${results.falseReuse} (reuse after a lost answer ${results.reuseAfterLostAnswer}); 5xx inside/outside fault windows ${fiveXx.inside}/${fiveXx.outside}; revocation lag p99 ${lagP99 === null ? 'none' : `${(lagP99 * 1000).toFixed(0)} ms`} over ${lagCount ?? 0} messages; chains ${JSON.stringify(results.refreshChains)}`);
   log(`${passed ? 'PASSED' : 'FAILED'}: ${JSON.stringify(results.verdict)}; wrote ${join(OUT, 'SOAK.md')}`);
   stopAll();
   relay.close();
