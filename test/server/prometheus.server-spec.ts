@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startAppProcess, type AppProcess } from '../support/processes';
@@ -77,10 +77,32 @@ describe('Prometheus scraping two sample instances (METRICS_PORT)', () => {
     const sum = (await queryValue(prometheus, `nest_sessions_revocation_lag_sum{${onB}}`))!;
     console.log(`revocation lag on B: ${count} message(s), mean ${((sum / count) * 1000).toFixed(1)} ms`);
     expect(sum / count).toBeLessThan(1);
+    // A second revocation a scrape later, so the lag histogram grows between two samples and its
+    // rate() (what the dashboard plots) has something to show.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const again = await request(a.url).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD });
+    expect((await request(b.url).get('/whoami').set('Authorization', `Bearer ${again.body.accessToken as string}`)).status).toBe(200);
+    expect((await request(a.url).post('/auth/logout').send({ refreshToken: again.body.refreshToken })).status).toBe(204);
+    await within(20_000, async () => ((await queryValue(prometheus, `nest_sessions_revocation_lag_count{${onB}}`)) ?? 0) >= 2);
+
     // Both instances are scraped and report their own view: A started the session (its next
     // scrape may come up to a second after B's), B's listener is up.
     await within(5_000, async () => ((await queryValue(prometheus, `nest_sessions_sessions_started_total{job="a"}`)) ?? 0) >= 1);
     expect(await queryValue(prometheus, `nest_sessions_listener_up{${onB}}`)).toBe(1);
     expect(await queryValue(prometheus, 'count(up{job=~"a|b"} == 1)')).toBe(2);
+
+    // Every query of docs/grafana-dashboard.json is valid PromQL over these series, and the ones
+    // this scenario feeds (revocation lag, the guard's decisions, the listeners) have an answer.
+    const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const answered = new Map<string, boolean>();
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr.replaceAll('$__rate_interval', '1m'))}`);
+        const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+        expect({ panel: panel.title, expr, status: body.status, error: body.error }).toEqual({ panel: panel.title, expr, status: 'success', error: undefined });
+        answered.set(panel.title, (answered.get(panel.title) ?? false) || (body.data?.result.length ?? 0) > 0);
+      }
+    }
+    for (const title of ['Revocation lag p99 (5 m)', 'Revocation lag', 'Guard cache hit ratio', 'Listeners down', 'Listener and heartbeat']) expect({ title, answered: answered.get(title) }).toEqual({ title, answered: true });
   });
 });

@@ -32,7 +32,9 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): SampleTele
   const readers: MetricReader[] = [];
   if (metricsPort !== null) readers.push(new PrometheusExporter({ port: metricsPort, host: env.HOST ?? '127.0.0.1' }));
   // The OTLP exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, protocol) themselves.
-  if (otlp) readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+  // The reader does not read OTEL_METRIC_EXPORT_INTERVAL itself (the SDK's node package would).
+  const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL) > 0 ? Number(env.OTEL_METRIC_EXPORT_INTERVAL) : 60_000;
+  if (otlp) readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis: Math.min(30_000, exportIntervalMillis) }));
   const meterProvider = new MeterProvider({ resource, readers });
   metrics.setGlobalMeterProvider(meterProvider);
   const tracerProvider = otlp ? new TracerProvider({ resource, spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] }) : null;
