@@ -214,4 +214,23 @@ describe('metrics and spans through @opentelemetry/api', () => {
       await t.close();
     }
   });
+
+  it('two session modules in one process report their decisions and listeners together', async () => {
+    const found = async () => {
+      const all = await collect();
+      return { hits: total(all, 'nest_sessions.guard.decisions', { outcome: 'allowed', cache: 'hit' }), up: all.get('nest_sessions.listener.up')?.dataPoints.map((p) => p.value) ?? [] };
+    };
+    const before = (await found()).hits;
+    const [one, two] = [new SessionTelemetry(), new SessionTelemetry()];
+    for (let i = 0; i < 3; i++) one.guardDecided('hit', null);
+    for (let i = 0; i < 4; i++) two.guardDecided('hit', null);
+    // An asynchronous instrument keeps the last callback's value: each must report the whole process.
+    expect((await found()).hits).toBe(before + 7);
+    const unwatchUp = one.watchListener(() => ({ up: true, ageSeconds: 1 }));
+    const unwatchDown = two.watchListener(() => ({ up: false, ageSeconds: 9 }));
+    expect((await found()).up).toEqual([0]);
+    unwatchDown();
+    expect((await found()).up).toEqual([1]);
+    unwatchUp();
+  });
 });

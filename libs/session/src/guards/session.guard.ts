@@ -67,8 +67,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
 
   /** Its cache's size joins `nest_sessions.cache.size` (each guard instance has its own cache). */
   onModuleInit(): void {
-    const verified = this.verified;
-    if (verified) this.telemetry?.watchCache('token', () => verified.size);
+    if (this.verified) this.telemetry?.watchCache('token', this.verified, (cache) => cache.size);
   }
 
   /**

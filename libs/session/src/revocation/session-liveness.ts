@@ -50,6 +50,8 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   /** Moves on every revocation seen here: a read that overlapped one is not cached. */
   private revocations = 0;
   private refusedCount = 0;
+  /** Removes this listener from the process's listener gauges. */
+  private unwatch: (() => void) | null = null;
   private refusedLoggedAt = 0;
   private closed = false;
   private readonly endedListeners = new Set<(sessionIds: readonly string[]) => void>();
@@ -66,13 +68,8 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const cache = this.cache;
-    if (cache) this.telemetry?.watchCache('session', () => cache.size);
-    this.telemetry?.gauge('nest_sessions.listener.up', 'Whether this instance hears revocations from the others (1) or not (0); absent without a bus.', '1', () => {
-      const listening = this.isListenerConnected();
-      return listening === null ? null : Number(listening);
-    });
-    this.telemetry?.gauge('nest_sessions.listener.heartbeat.age', 'Seconds since this instance last heard its own heartbeat on the bus.', 's', () => this.heartbeat?.ageSeconds(Date.now()) ?? null);
+    if (this.cache) this.telemetry?.watchCache('session', this.cache, (cache) => cache.size);
+    this.unwatch = this.telemetry?.watchListener(() => ({ up: this.isListenerConnected(), ageSeconds: this.heartbeat?.ageSeconds(Date.now()) ?? null })) ?? null;
     if (this.options.revocation !== 'strict') return;
     const transport = this.createTransport(this.origin);
     if (!transport) return;
@@ -104,6 +101,7 @@ export class SessionLiveness implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    this.unwatch?.();
     this.heartbeat?.stop();
     await this.transport?.close();
   }

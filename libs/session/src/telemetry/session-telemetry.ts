@@ -25,6 +25,25 @@ interface Tally {
   attributes: Attributes;
 }
 
+/** A revocation listener's state: `up` null when there is no listener (no bus). */
+export interface ListenerReading {
+  up: boolean | null;
+  ageSeconds: number | null;
+}
+
+/**
+ * What every session module of the process reports together. Guard decisions are counted here
+ * and reported when the SDK collects (an asynchronous counter): a decision costs an integer
+ * increment, where a synchronous counter hashes its attributes on every call. Admissions are kept
+ * by cache so the hot path builds no key.
+ */
+const processView = {
+  admitted: new Map<GuardCache, Tally>(),
+  refused: new Map<string, Tally>(),
+  caches: new Set<{ cache: 'token' | 'session'; target: WeakRef<object>; size: (target: object) => number }>(),
+  listeners: new Set<() => ListenerReading>(),
+};
+
 /** A gauge's reading: a value, or values by attribute. */
 type Reading = number | null | ReadonlyArray<readonly [number, Attributes]>;
 
@@ -50,33 +69,43 @@ export class SessionTelemetry implements OnModuleInit {
   private readonly guardDuration = this.histogram('nest_sessions.guard.duration', 'Time of a guard decision the caches did not answer alone.');
   private readonly revocationLag = this.histogram('nest_sessions.revocation.lag', 'From a revocation on another instance to its cache drop here.');
   private readonly cleanupBatch = this.histogram('nest_sessions.cleanup.batch.duration', 'Time of one cleanup batch (one DELETE).');
-  /**
-   * Guard decisions are counted here and reported when the SDK collects (an asynchronous counter):
-   * a decision costs an integer increment, where a synchronous counter would hash its attributes
-   * on every request. Admissions by cache are kept apart so the hot path looks up nothing.
-   */
-  private readonly admitted = new Map<GuardCache, Tally>();
-  private readonly refused = new Map<string, Tally>();
-  /** The caches whose sizes `nest_sessions.cache.size` reports, summed by kind. */
-  private readonly caches: Array<{ cache: 'token' | 'session'; size: () => number }> = [];
-
   constructor(@Optional() private readonly events?: SessionEvents) {
+    // Every module registers the same callbacks over the same process-wide state: an asynchronous
+    // instrument reports the last callback's values, so each must report the whole process.
     this.meter
       .createObservableCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT })
       .addCallback((result) => {
-        for (const tally of this.admitted.values()) result.observe(tally.count, tally.attributes);
-        for (const tally of this.refused.values()) result.observe(tally.count, tally.attributes);
+        for (const tally of processView.admitted.values()) result.observe(tally.count, tally.attributes);
+        for (const tally of processView.refused.values()) result.observe(tally.count, tally.attributes);
       });
-    this.gauge('nest_sessions.cache.size', 'Entries in the verified-token caches (token) and the session liveness cache (session).', '{entry}', () => {
+    this.gauge('nest_sessions.cache.size', 'Entries in the verified-token caches (token) and the session liveness caches (session).', '{entry}', () => {
       const sums = new Map<string, number>();
-      for (const { cache, size } of this.caches) sums.set(cache, (sums.get(cache) ?? 0) + size());
+      for (const watched of processView.caches) {
+        const target = watched.target.deref();
+        if (target) sums.set(watched.cache, (sums.get(watched.cache) ?? 0) + watched.size(target));
+        else processView.caches.delete(watched);
+      }
       return [...sums].map(([cache, sum]) => [sum, { cache }] as const);
+    });
+    this.gauge('nest_sessions.listener.up', 'Whether this process hears revocations from the other instances (1) or not (0); absent without a bus.', '1', () => {
+      const states = [...processView.listeners].map((read) => read().up).filter((up): up is boolean => up !== null);
+      return states.length === 0 ? null : Number(states.every(Boolean));
+    });
+    this.gauge('nest_sessions.listener.heartbeat.age', 'Seconds since this process last heard its own heartbeat on the bus.', 's', () => {
+      const ages = [...processView.listeners].map((read) => read().ageSeconds).filter((age): age is number => age !== null);
+      return ages.length === 0 ? null : Math.max(...ages);
     });
   }
 
-  /** Adds a cache to `nest_sessions.cache.size`. */
-  watchCache(cache: 'token' | 'session', size: () => number): void {
-    this.caches.push({ cache, size });
+  /** Adds a cache to `nest_sessions.cache.size` for as long as `target` lives; `size` reads it. */
+  watchCache<T extends object>(cache: 'token' | 'session', target: T, size: (target: T) => number): void {
+    processView.caches.add({ cache, target: new WeakRef(target), size: size as (target: object) => number });
+  }
+
+  /** Adds a revocation listener to `nest_sessions.listener.*`; returns what removes it (at shutdown). */
+  watchListener(read: () => ListenerReading): () => void {
+    processView.listeners.add(read);
+    return () => void processView.listeners.delete(read);
   }
 
   onModuleInit(): void {
@@ -103,12 +132,12 @@ export class SessionTelemetry implements OnModuleInit {
 
   /** A guard decision; `code` is the refusal's stable error code. `seconds` only when the caches did not answer alone. */
   guardDecided(cache: GuardCache, code: string | null, seconds?: number): void {
-    let tally = code === null ? this.admitted.get(cache) : this.refused.get(`${cache} ${code}`);
+    let tally = code === null ? processView.admitted.get(cache) : processView.refused.get(`${cache} ${code}`);
     if (!tally) {
       tally = { count: 0, attributes: code === null ? { outcome: 'allowed', cache } : { outcome: 'refused', cache, code } };
       // Caches and codes are closed sets, so these maps stay small.
-      if (code === null) this.admitted.set(cache, tally);
-      else this.refused.set(`${cache} ${code}`, tally);
+      if (code === null) processView.admitted.set(cache, tally);
+      else processView.refused.set(`${cache} ${code}`, tally);
     }
     tally.count += 1;
     if (seconds !== undefined) this.guardDuration.record(seconds, tally.attributes);
