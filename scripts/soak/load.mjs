@@ -124,7 +124,9 @@ export class Load {
       kind === 'rest'
         ? await call(this.url, '/me', { token: user.access })
         : await call(this.url, '/graphql', { method: 'POST', token: user.access, body: { query: '{ me { id } }' } });
-    this.record(kind, statusOf(res));
+    // GraphQL answers a resolver's error with HTTP 200: its status is in the error's extensions.
+    const graphqlStatus = kind === 'graphql' ? res?.body?.errors?.[0]?.extensions?.statusCode : undefined;
+    this.record(kind, typeof graphqlStatus === 'number' ? statusOf({ status: graphqlStatus }) : statusOf(res));
     const code = kind === 'rest' ? res?.body?.code : res?.body?.errors?.[0]?.extensions?.code;
     if (code === 'ACCESS_TOKEN_EXPIRED') await this.refresh(user);
     else if (code === 'SESSION_REVOKED') await this.chainEnded(user, code);
@@ -158,6 +160,8 @@ export class Load {
 
   async chainEnded(user, code) {
     user.chain.end = code;
+    // The one ending the driver can explain: reuse after a lost rotation answer (see refresh()).
+    user.chain.explained = code === 'SESSION_REVOKED' && user.chain.lostAnswer;
     await this.login(user);
   }
 
@@ -203,6 +207,7 @@ export class Load {
       else if (/^[A-Z_]+$/.test(chain.end) && !chain.end.startsWith('HTTP_')) endedWithCode[chain.end] = (endedWithCode[chain.end] ?? 0) + 1;
       else broken += 1;
     }
-    return { users: this.users.length, chains: this.chains.length, continued, endedWithCode, broken, lostAnswers: this.chains.filter((c) => c.lostAnswer).length };
+    const unexpected = this.chains.filter((c) => c.end !== null && c.end !== 'logout' && !c.explained).length;
+    return { users: this.users.length, chains: this.chains.length, continued, endedWithCode, broken, unexpected, lostAnswers: this.chains.filter((c) => c.lostAnswer).length };
   }
 }

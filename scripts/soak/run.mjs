@@ -30,6 +30,9 @@ const SEED = Number(process.env.SOAK_SEED ?? 1);
 const OUT = process.env.SOAK_OUT ?? ROOT;
 /** After a fault ends, the time the system is given to settle before a 5xx counts against it. */
 const SETTLE_S = 3;
+/** How often a revocation is probed end to end (a logout on one instance, refused on the others). */
+const PROBE_EVERY_MS = 5_000;
+const PROBE_PASSWORD = 'soak probe password 0123456789';
 const STALL_MS = 5_000;
 
 const log = (message) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -103,13 +106,14 @@ async function main() {
   const faults = [];
   const restarts = [];
   const at = (fraction) => new Promise((r) => setTimeout(r, Math.max(0, fraction * SECONDS * 1000 - (Date.now() - runT0))));
+  await post(haproxy.url, '/auth/register', { email: `soak-probe-${SEED}@example.test`, password: PROBE_PASSWORD });
   log('load running');
   load.start();
   const schedule = (async () => {
     await at(0.15);
     let start = runNow();
     const { rows } = await admin.query('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
-    faults.push({ kind: 'listeners', startS: start, endS: runNow(), detail: `pg_terminate_backend of every app connection (${rows[0].n})` });
+    faults.push({ kind: 'connections', startS: start, endS: runNow(), detail: `pg_terminate_backend of every app connection to PostgreSQL (${rows[0].n}; the bus is Redis, restarted below)` });
     log(`fault: terminated ${rows[0].n} database connections`);
 
     await at(0.3);
@@ -122,10 +126,16 @@ async function main() {
     log(`fault: SIGKILL instance ${victim.name}, 15 ms after ${burst} refreshes were sent`);
     await new Promise((r) => setTimeout(r, 1_000));
     await victim.start();
-    const back = runNow();
+    // Back in service: HAProxy sends it traffic again and Prometheus sees its revocation listener up.
+    const back = await waitFor(`instance ${victim.name} in service`, 30_000, async () =>
+      (await haproxy.serves(victim.name)) && (await prometheus.instant(`nest_sessions_listener_up{name="${victim.name}"}`, Date.now() / 1000)) === 1,
+    ).then(
+      () => runNow(),
+      () => null,
+    );
     restarts.push({ instance: victim.name, killedAtS: start, backInServiceAtS: back });
-    faults.push({ kind: 'kill', startS: start, endS: back, detail: `SIGKILL of instance ${victim.name} 15 ms after ${burst} refreshes were sent, restarted after 1 s; back in service at ${back.toFixed(1)} s` });
-    log(`instance ${victim.name} back after ${(back - start).toFixed(1)} s`);
+    faults.push({ kind: 'kill', startS: start, endS: back ?? runNow(), detail: `SIGKILL of instance ${victim.name} 15 ms after ${burst} refreshes were sent, restarted after 1 s; ${back === null ? 'never back in service' : `back in service at ${back.toFixed(1)} s`}` });
+    log(`instance ${victim.name} ${back === null ? 'never back in service' : `back in service after ${(back - start).toFixed(1)} s`}`);
 
     await at(0.5);
     start = runNow();
@@ -140,8 +150,17 @@ async function main() {
     log('fault: PostgreSQL stalled for 5 s');
   })();
 
+  const probes = [];
+  const probeEmail = `soak-probe-${SEED}@example.test`;
+  const probing = (async () => {
+    for (let k = 0; runNow() < SECONDS - 6; k++) {
+      await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+      probes.push(await probe(instances, k, probeEmail, runNow));
+    }
+  })();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   await schedule;
+  await probing;
   log('stopping the load');
   await load.stop();
   clearInterval(sampler);
@@ -176,6 +195,18 @@ async function main() {
   const lagCount = await prometheus.instant(`sum(increase(nest_sessions_revocation_lag_count[${Math.ceil(endS) + 5}s]))`, startUnix + endS + 2);
   await admin.end();
 
+  const probeOutside = probes.filter((p) => !p.skipped && !inWindow(p.t));
+  const probeInside = probes.filter((p) => !p.skipped && inWindow(p.t));
+  const slowest = (list) => (list.length === 0 ? null : list.some((p) => p.ms === null) ? null : Math.max(...list.map((p) => p.ms)));
+  const probeSummary = {
+    outside: probeOutside.length,
+    inside: probeInside.length,
+    skipped: probes.filter((p) => p.skipped).length,
+    lateOutside: probeOutside.filter((p) => p.ms === null || p.ms > 1000).length,
+    slowestOutsideMs: slowest(probeOutside),
+    slowestInsideMs: slowest(probeInside),
+  };
+  const listenersUpAtEnd = (await prometheus.instant('min(nest_sessions_listener_up)', Date.now() / 1000)) === 1;
   const byKind = {};
   for (const r of responses) byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
   const fiveXx = { inside: failures.filter((r) => inWindow(r.t)).length, outside: failures.filter((r) => !inWindow(r.t)).length };
@@ -199,12 +230,16 @@ async function main() {
     dbConnections: samples.dbConnections,
     restarts,
     sockets: load.sockets,
+    probes: probeSummary,
+    probeRuns: probes,
     requests: { total: responses.length, byKind },
     verdict: {
       falseReuse0: reuse.unexplained === 0,
       no5xxOutsideFaults: fiveXx.outside === 0,
       lagP99Under1s: lagP99 !== null && (lagCount ?? 0) > 0 && lagP99 <= 1,
-      allInstancesBack: restarts.every((r) => r.backInServiceAtS !== null),
+      allInstancesBack: restarts.every((r) => r.backInServiceAtS !== null) && listenersUpAtEnd,
+      revocationReachesAll: probeSummary.outside > 0 && probeSummary.lateOutside === 0,
+      chainsEndAsExpected: load.chainSummary().unexpected === 0 && load.chainSummary().broken === 0,
     },
   };
   mkdirSync(join(OUT, 'soak'), { recursive: true });
@@ -216,6 +251,48 @@ async function main() {
   relay.close();
   await drop();
   return passed;
+}
+
+/** A JSON request with the bearer transport; null when no answer came. */
+async function post(base, path, body, token) {
+  const headers = { 'content-type': 'application/json', 'x-session-transport': 'bearer' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  return res ? { status: res.status, body: await res.json().catch(() => null) } : null;
+}
+
+const whoamiStatus = (base, token) =>
+  fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) }).then(
+    (r) => r.status,
+    () => null,
+  );
+
+/**
+ * One end-to-end revocation probe: a session made on one instance (in turn), read on the other two
+ * (so their caches hold it), logged out where it was made; the time until both others refuse it.
+ * Skipped when an instance does not answer (it is down).
+ */
+async function probe(instances, k, email, now) {
+  const t = now();
+  const origin = instances[k % instances.length];
+  const others = instances.filter((i) => i !== origin);
+  const login = await post(origin.url, '/auth/login', { email, password: PROBE_PASSWORD });
+  if (login?.status !== 200) return { t, skipped: `login on ${origin.name}: ${login?.status ?? 'no answer'}` };
+  const token = login.body.accessToken;
+  for (const other of others) if ((await whoamiStatus(other.url, token)) !== 200) return { t, skipped: `${other.name} did not answer` };
+  const out = await post(origin.url, '/auth/logout', { refreshToken: login.body.refreshToken });
+  if (out?.status !== 204) return { t, skipped: `logout on ${origin.name}: ${out?.status ?? 'no answer'}` };
+  const loggedOut = Date.now();
+  const refusedAfter = await Promise.all(
+    others.map(async (other) => {
+      while (Date.now() - loggedOut < 5_000) {
+        if ((await whoamiStatus(other.url, token)) === 401) return Date.now() - loggedOut;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return null;
+    }),
+  );
+  return { t, origin: origin.name, ms: refusedAfter.includes(null) ? null : Math.max(...refusedAfter) };
 }
 
 const nullIfNaN = (x) => (x === undefined || x === null || !Number.isFinite(x) ? null : x);

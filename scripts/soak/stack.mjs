@@ -128,6 +128,7 @@ export async function startInstance(name, main, env) {
 export async function startHaproxy(instances) {
   const bin = requireBinary('/usr/sbin/haproxy', 'haproxy');
   const port = await freePort();
+  const statsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ns-soak-haproxy-'));
   const config = [
     'global',
@@ -146,13 +147,29 @@ export async function startHaproxy(instances) {
     'backend instances',
     '  balance roundrobin',
     ...instances.map((i) => `  server ${i.name} 127.0.0.1:${i.port} check inter 500ms fall 2 rise 2`),
+    'listen stats',
+    `  bind 127.0.0.1:${statsPort}`,
+    '  stats enable',
+    '  stats uri /stats',
     '',
   ].join('\n');
   writeFileSync(join(dir, 'haproxy.cfg'), config);
   execFileSync(bin, ['-c', '-q', '-f', join(dir, 'haproxy.cfg')]);
   track(spawn(bin, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' }));
   await waitFor('haproxy', 10_000, () => tcpOpen(port));
-  return { url: `http://127.0.0.1:${port}` };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** Whether HAProxy sends traffic to the instance (its health checks pass: status UP). */
+    async serves(name) {
+      const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
+      const header = csv.split('\n')[0].replace(/^# /, '').split(',');
+      const status = header.indexOf('status');
+      return csv.split('\n').some((line) => {
+        const cells = line.split(',');
+        return cells[0] === 'instances' && cells[1] === name && cells[status] === 'UP';
+      });
+    },
+  };
 }
 
 /** Prometheus (Debian's package) scraping every instance's METRICS_PORT each second. */

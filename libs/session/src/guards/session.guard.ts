@@ -86,7 +86,6 @@ export class SessionGuard implements CanActivate, OnModuleInit {
    * while the composed guard still has to authenticate someone.
    */
   authenticate(context: ExecutionContext): boolean | Promise<boolean> {
-    const started = performance.now();
     const req = this.getRequest(context);
     let source: AccessTokenSource | null;
     try {
@@ -101,7 +100,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     const cached = token.length <= MAX_TOKEN_BYTES ? this.verified?.get(token) : undefined;
     if (cached) {
       if (isExpired(cached, Date.now(), this.options.clockSkewMs / 1000)) return this.refuse(new AccessTokenExpiredError(), context, 'hit');
-      if (this.needsProof(source, cached.jkt)) return this.timed(this.proveThenAdmit(req, source, cached, context), context, 'proof', started);
+      if (this.needsProof(source, cached.jkt)) return this.timed(() => this.proveThenAdmit(req, source, cached, context), context, 'proof');
       // `isKnownLive` and `assertLive` read `sid` and `sub` only, which the entry keeps.
       const live = cached as unknown as AccessClaims;
       if (this.sessions.isKnownLive(live)) {
@@ -109,15 +108,16 @@ export class SessionGuard implements CanActivate, OnModuleInit {
         return this.admit(req, cached, source.via);
       }
       const via = source.via;
-      return this.timed(this.sessions.assertLive(live).then(() => this.admit(req, cached, via)), context, 'session_miss', started);
+      return this.timed(() => this.sessions.assertLive(live).then(() => this.admit(req, cached, via)), context, 'session_miss');
     }
     if (!isWellFormedJwt(token)) return this.refuse(new UnauthenticatedError(), context, 'miss');
-    return this.timed(this.verifyThenAdmit(req, source, context), context, 'miss', started);
+    return this.timed(() => this.verifyThenAdmit(req, source, context), context, 'miss');
   }
 
   /** A decision the caches did not answer alone: counted with its time, a failure through `fail`. */
-  private timed(decision: Promise<true>, context: ExecutionContext, cache: GuardCache, started: number): Promise<boolean> {
-    return decision.then(
+  private timed(decide: () => Promise<true>, context: ExecutionContext, cache: GuardCache): Promise<boolean> {
+    const started = performance.now();
+    return decide().then(
       (admitted) => {
         this.telemetry?.guardDecided(cache, null, (performance.now() - started) / 1000);
         return admitted;

@@ -131,8 +131,9 @@ export class RefreshMachine {
         await ender.end(sessionId, decision.reason, now);
         throw new ReauthenticationRequiredError();
       case 'reuse':
-        seen.outcome = 'reuse_detected';
         await ender.end(sessionId, 'reuse_detected', now);
+        // After the revocation stands: a failed one is an error, not a detection.
+        seen.outcome = 'reuse_detected';
         logger.warn(`refresh token reuse detected; session ${sessionId} of user ${row!.userId} revoked`);
         events.emit('reuse_detected', { sessionId, userId: restoreUserId(row!.userId, row!.userIdNumeric), at: now });
         throw new SessionRevokedError();

@@ -377,7 +377,6 @@ export class SessionStore {
     return rows[0].deleted;
   }
 
-  /** `name`: a prepared statement, for the hot paths (planned once per connection). */
   /**
    * Sessions open now (`live`), or ended more than `retentionSeconds` ago (`backlog`, what the
    * cleanup has yet to delete): exact up to `cap` rows (an index scan that stops there), the
@@ -392,6 +391,7 @@ export class SessionStore {
     return Math.max(cap, plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? cap);
   }
 
+  /** `name`: a prepared statement, for the hot paths (planned once per connection). */
   private run<T = unknown>(sql: string, params: unknown[], name?: string): Promise<T[]> {
     return runStatement<T>(this.dataSource, this.logger, sql, params, name);
   }

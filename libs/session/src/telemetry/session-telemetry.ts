@@ -1,9 +1,16 @@
-import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { SpanStatusCode, ValueType, metrics, trace, type Attributes, type Histogram, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
+import { Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { SpanStatusCode, ValueType, metrics, trace, type Attributes, type Histogram, type Meter, type Observable, type ObservableCallback, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
 import { SessionEvents } from '../events/session-events';
+import type { RevokeReason } from '../session.types';
 
 /** Instrumentation scope: what a backend shows as the source of these metrics and spans. */
 export const TELEMETRY_SCOPE = 'nest-sessions';
+
+/** How long a collection waits for a gauge's query before it reports the last value. */
+const QUERY_WAIT_MS = 1_000;
+
+/** The reasons a revocation is counted under; anything else (a JavaScript caller's string) is `other`. */
+const REVOKE_REASONS = new Set<string>(['logout', 'logout_all', 'revoked', 'reuse_detected', 'transport_mismatch', 'not_before', 'user_disabled', 'idle_timeout', 'absolute_timeout', 'not_delivered', 'logout_others', 'session_limit', 'password_changed'] satisfies RevokeReason[]);
 
 /** Seconds: a guard miss is a fraction of a millisecond, a stalled refresh a few seconds. */
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -55,7 +62,7 @@ type Reading = number | null | ReadonlyArray<readonly [number, Attributes]>;
  * later gets no metrics (start it before `NestFactory.create`, as OpenTelemetry's guides do).
  */
 @Injectable()
-export class SessionTelemetry implements OnModuleInit {
+export class SessionTelemetry implements OnModuleInit, OnApplicationShutdown {
   private readonly meter: Meter = metrics.getMeter(TELEMETRY_SCOPE);
   private readonly tracer: Tracer = trace.getTracer(TELEMETRY_SCOPE);
   private readonly started = this.meter.createCounter('nest_sessions.sessions.started', { description: 'Sessions issued (logins).', unit: '{session}', valueType: ValueType.INT });
@@ -69,15 +76,17 @@ export class SessionTelemetry implements OnModuleInit {
   private readonly guardDuration = this.histogram('nest_sessions.guard.duration', 'Time of a guard decision the caches did not answer alone.');
   private readonly revocationLag = this.histogram('nest_sessions.revocation.lag', 'From a revocation on another instance to its cache drop here.');
   private readonly cleanupBatch = this.histogram('nest_sessions.cleanup.batch.duration', 'Time of one cleanup batch (one DELETE).');
+  /** What removes this module's callbacks from the SDK. */
+  private readonly registered: Array<() => void> = [];
+
   constructor(@Optional() private readonly events?: SessionEvents) {
     // Every module registers the same callbacks over the same process-wide state: an asynchronous
     // instrument reports the last callback's values, so each must report the whole process.
-    this.meter
-      .createObservableCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT })
-      .addCallback((result) => {
-        for (const tally of processView.admitted.values()) result.observe(tally.count, tally.attributes);
-        for (const tally of processView.refused.values()) result.observe(tally.count, tally.attributes);
-      });
+    const decisions = this.meter.createObservableCounter('nest_sessions.guard.decisions', { description: 'SessionGuard decisions by outcome and the caches that answered.', unit: '{request}', valueType: ValueType.INT });
+    this.observe(decisions, (result) => {
+      for (const tally of processView.admitted.values()) result.observe(tally.count, tally.attributes);
+      for (const tally of processView.refused.values()) result.observe(tally.count, tally.attributes);
+    });
     this.gauge('nest_sessions.cache.size', 'Entries in the verified-token caches (token) and the session liveness caches (session).', '{entry}', () => {
       const sums = new Map<string, number>();
       for (const watched of processView.caches) {
@@ -110,7 +119,7 @@ export class SessionTelemetry implements OnModuleInit {
 
   onModuleInit(): void {
     // Counted from the events every path already emits, after the change committed.
-    this.events?.on('revoked', (event) => this.revocations.add(1, { reason: event.reason }));
+    this.events?.on('revoked', (event) => this.revocations.add(1, { reason: REVOKE_REASONS.has(event.reason) ? event.reason : 'other' }));
     this.events?.on('reuse_detected', () => this.reuse.add(1));
     this.events?.on('csrf_rejected', () => this.csrfRejected());
   }
@@ -166,12 +175,22 @@ export class SessionTelemetry implements OnModuleInit {
    */
   gauge(name: string, description: string, unit: string, read: () => Reading | Promise<Reading>): void {
     const gauge = this.meter.createObservableGauge(name, { description, unit });
-    gauge.addCallback(async (result: ObservableResult) => {
+    this.observe(gauge, async (result: ObservableResult) => {
       const reading = await read();
       if (reading === null) return;
       if (typeof reading === 'number') result.observe(reading);
       else for (const [value, attributes] of reading) result.observe(value, attributes);
     });
+  }
+
+  /** Registers a callback until the app shuts down: a closed app's callbacks would keep it reachable. */
+  private observe(instrument: Observable, callback: ObservableCallback): void {
+    instrument.addCallback(callback);
+    this.registered.push(() => instrument.removeCallback(callback));
+  }
+
+  onApplicationShutdown(): void {
+    for (const remove of this.registered.splice(0)) remove();
   }
 
   /**
@@ -191,7 +210,10 @@ export class SessionTelemetry implements OnModuleInit {
           () => undefined,
         ).finally(() => (reading = null));
       }
-      await reading;
+      // A slow database must not hold the whole collection (a scrape): past a second, the last value.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([reading, new Promise((resolve) => (timer = setTimeout(resolve, QUERY_WAIT_MS)))]);
+      clearTimeout(timer);
       return value;
     });
   }
