@@ -69,4 +69,24 @@ describe('the sample with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     for (const value of [refreshed.body.refreshToken.split('.')[1], login.body.refreshToken.split('.')[1], refreshed.body.accessToken, login.body.accessToken]) expect(exported).not.toContain(value);
     expect(receiver.spans.flatMap((s) => (s.attributes ?? []).map((a) => a.key)).filter((key) => /param|values/i.test(key))).toEqual([]);
   });
+
+  it('flushes what its exporters hold when it is stopped (SIGTERM), before the next export would have come', async () => {
+    const quiet = await otlpReceiver();
+    // Exports a minute apart: only the flush at shutdown can deliver within this test.
+    const short = await startAppProcess({ OTEL_EXPORTER_OTLP_ENDPOINT: quiet.url, OTEL_METRIC_EXPORT_INTERVAL: '60000', OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    try {
+      const email = uniqueEmail('otlp-flush');
+      expect((await request(short.url).post('/auth/register').send({ email, password: PASSWORD })).status).toBe(201);
+      expect((await request(short.url).post('/auth/login').set('X-Session-Transport', 'bearer').send({ email, password: PASSWORD })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(quiet.metricNames.has('nest_sessions.sessions.started')).toBe(false);
+      await short.stop();
+      expect(short.child.signalCode === 'SIGKILL').toBe(false);
+      expect(quiet.metricNames).toContain('nest_sessions.sessions.started');
+      expect(quiet.spans.map((s) => s.name)).toContain('nest_sessions.issue');
+    } finally {
+      await short.stop();
+      quiet.server.close();
+    }
+  });
 });

@@ -17,6 +17,7 @@ import { HealthController } from './health/health.controller';
 import { JsonOnlyMiddleware } from './http/json-only.middleware';
 import { BenchController } from './bench/bench.controller';
 import { WebController } from './web/web.controller';
+import { TelemetryFlush } from './telemetry.flush';
 import { CreateSampleTables1764200001000 } from './migrations/1764200001000-create-sample-tables';
 import { CreateSecurityEvents1764200009000 } from './migrations/1764200009000-create-security-events';
 import { SecurityEvent } from './audit/security-event.entity';
@@ -67,7 +68,7 @@ import { ServiceModule } from './service/service.module';
     ServiceModule,
   ],
   controllers: [WebController, MeController, AdminController, HealthController, ...(process.env.BENCH_ROUTES === 'true' ? [BenchController] : [])],
-  providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }],
+  providers: [{ provide: APP_GUARD, useExisting: CsrfGuard }, TelemetryFlush],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
