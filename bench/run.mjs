@@ -45,6 +45,7 @@ import { benchMicro } from './micro.mjs';
 import { benchBoundSessions } from './bound-sessions.mjs';
 import { benchTelemetry } from './telemetry-overhead.mjs';
 import { benchScale } from './scale.mjs';
+import { UNLIMITED_RATE_LIMITS } from '../scripts/unlimited-rate-limits.mjs';
 import {
   CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
   libraryContext, log, pool, post, require, rssMiB, runJsonChild, sleep, splitArgs, startServer, stopServer, wants, wrk,
@@ -69,12 +70,7 @@ async function main() {
     JWT_SECRET: secrets.jwtSecret,
     SESSION_SECRET: secrets.sessionSecret,
     ACCESS_TOKEN_TTL: '1h',
-    LOGIN_RATE_LIMIT: '100000000',
-    REGISTER_RATE_LIMIT: '100000000',
-    LOGIN_ACCOUNT_RATE_LIMIT: '100000000',
-    REGISTER_ACCOUNT_RATE_LIMIT: '100000000',
-    REFRESH_RATE_LIMIT: '100000000',
-    REFRESH_SESSION_RATE_LIMIT: '100000000',
+    ...UNLIMITED_RATE_LIMITS,
     SESSION_CLEANUP: 'false',
     BENCH_ROUTES: 'true',
   };
