@@ -37,6 +37,11 @@ export function judgeGoals(results) {
     if (!guard) notMeasured(goal, skipped('guard') ?? 'guard scenario failed');
     else judge(goal, guard.ratios[key], pass);
   }
+  // Context: how much of the gap any guard leaves (Nest's pipeline, a new req.user), and the library's work beside it.
+  if (guard?.ratios.userGuardToUnguarded) {
+    out.push({ goal: '1–2. A guard that only sets req.user / unguarded (same process, same round), for context', figure: `${span(guard.ratios.userGuardToUnguarded)}×`, status: 'info' });
+    out.push({ goal: '1–2. Strict + cache / a guard that only sets req.user (same process, same round), for context', figure: `${span(guard.ratios.strictToUserGuard)}×`, status: 'info' });
+  }
   // Context, no longer a goal: it measures the peer as much as the library.
   if (guard?.ratios.strictToExpress) out.push({ goal: '2. Strict + cache against express-session (same round), for context', figure: `${span(guard.ratios.strictToExpress)}×`, status: 'info' });
 
@@ -126,6 +131,8 @@ export function judgeGoals(results) {
       if (cached) judge(`6. Guard micro, ${name} < 1 unit`, path.units, (x) => x < 1, figure);
       else out.push({ goal: `6. Guard micro, ${name} (not a cached path), for context`, figure, status: 'info' });
     }
+    const own = micro.data.breakdown?.own;
+    if (own) out.push({ goal: '6. Guard micro, stateless cached path less the harness\'s own cost and `req.user` (§6 breakdown), for context', figure: `${r2(own.units)} units (${fmt(own.ns)} ns)`, status: 'info' });
   }
 
   // 8. Scale: each size against the smallest, round by round

@@ -93,9 +93,13 @@ export async function benchGuardedGet({ results, strict, sampleMain, sampleEnv, 
   const BETTER_AUTH_CACHE_MAX_AGE = maxAgeSeen ? Number(maxAgeSeen) : DEFAULT_BETTER_AUTH_CACHE_MAX_AGE;
   const bearer = (tokens) => ({ tokens, header: 'Authorization', prefix: 'Bearer ' });
   const targets = [
-    { key: 'unguarded', name: 'unguarded route (same app)', server: strict, path: '/bench/unguarded', ...bearer(files.ns) },
+    { key: 'unguarded', name: 'unguarded route (the strict server)', server: strict, path: '/bench/unguarded', ...bearer(files.ns) },
+    // One more guard that only leaves req.user: Nest's pipeline and Express's cost of a new request property, no session work.
+    { key: 'userGuard', name: 'a guard that only sets req.user (the strict server)', server: strict, path: '/bench/user-guard', ...bearer(files.ns) },
+    // Each mode is taken against the unguarded route of its own process: two processes on one core differ by more than the guard.
+    { key: 'unguardedStateless', name: 'unguarded route (the stateless server)', server: stateless, path: '/bench/unguarded', ...bearer(files.ns) },
     { key: 'recipe', name: 'NestJS docs recipe (passport-jwt, string secret)', server: recipe, path: '/whoami', ...bearer(files.recipe) },
-    { key: 'stateless', name: 'nest-sessions stateless', server: stateless, path: '/whoami', ...bearer(files.ns) },
+    { key: 'stateless', name: 'nest-sessions stateless', server: stateless, path: '/whoami', reference: 'unguardedStateless', ...bearer(files.ns) },
     { key: 'strict', name: 'nest-sessions strict + cache', server: strict, path: '/whoami', ...bearer(files.ns) },
     { key: 'nocache', name: 'nest-sessions strict, no cache', server: noCache, path: '/whoami', ...bearer(files.ns) },
     { key: 'express', name: 'express-session + connect-pg-simple', server: expressSession, path: '/whoami', tokens: files.es, header: 'Cookie' },
@@ -139,11 +143,14 @@ export async function benchGuardedGet({ results, strict, sampleMain, sampleEnv, 
     rows: targets.map((t) =>
       t.error || !guarded[t.key]
         ? { key: t.key, name: t.name, peer: t.peer, note: t.error }
-        : { key: t.key, name: t.name, peer: t.peer, rps: range(guarded[t.key]), ratio: per(t.key, 'unguarded'), strictToIt: per('strict', t.key) },
+        : { key: t.key, name: t.name, peer: t.peer, rps: range(guarded[t.key]), ratio: per(t.key, t.reference ?? 'unguarded'), strictToIt: per('strict', t.key) },
     ),
     ratios: {
-      statelessToUnguarded: per('stateless', 'unguarded'),
+      statelessToUnguarded: per('stateless', 'unguardedStateless'),
       strictToUnguarded: per('strict', 'unguarded'),
+      userGuardToUnguarded: per('userGuard', 'unguarded'),
+      strictToUserGuard: per('strict', 'userGuard'),
+      statelessToUserGuard: per('stateless', 'userGuard'),
       strictToStateless: per('strict', 'stateless'),
       strictToExpress: per('strict', 'express'),
     },

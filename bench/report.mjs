@@ -76,7 +76,7 @@ export function writeReport(results, root) {
 
   lines.push('## 1. Guarded GET (`GET /whoami`, wrk: 1 thread, 64 connections, 1,000 distinct tokens)', '');
   if (guard) {
-    lines.push('| server | requests/s, median (min–max) | ratio to unguarded | strict + cache / this (same round) |', '| --- | --- | --- | --- |');
+    lines.push('| server | requests/s, median (min–max) | ratio to the unguarded route of its process (peers: of the strict server) | strict + cache / this (same round) |', '| --- | --- | --- | --- |');
     for (const row of guard.rows) {
       if (!row.rps) lines.push(`| ${row.name} | ${row.note ?? 'not measured'} | — | — |`);
       else lines.push(`| ${row.name} | ${span(row.rps, (v) => fmt(v))} | ${span(row.ratio)} | ${row.key === 'strict' ? '—' : span(row.strictToIt)} |`);
@@ -88,10 +88,21 @@ export function writeReport(results, root) {
         `Against express-session, for context (no longer a goal: it measures the peer as much as the library): ${span(guard.ratios.strictToExpress)}×.`,
       '',
     );
+    if (guard.ratios.userGuardToUnguarded) {
+      lines.push(
+        `A guard that does nothing but leave a new \`req.user\` (\`/bench/user-guard\`, the least any Passport-style guard does) ` +
+          `runs at ${span(guard.ratios.userGuardToUnguarded)}× the unguarded route of the same process: that much of the gap is Nest's ` +
+          `pipeline for one more guard and Express's cost of a new property on its request, whichever guard it is. Against that route, ` +
+          `the library's own work: strict + cache ${span(guard.ratios.strictToUserGuard)}× (same process), stateless ` +
+          `${span(guard.ratios.statelessToUserGuard)}× (another process).`,
+        '',
+      );
+    }
     lines.push(
-      'The unguarded route is `/bench/unguarded` in the same sample-app process (its global CSRF guard, middleware and error filter ' +
+      'The unguarded route is `/bench/unguarded` in each sample-app process (its global CSRF guard, middleware and error filter ' +
         'included), registered only with `BENCH_ROUTES=true`: `GET /whoami` without `SessionGuard`, with the same parameter decorators ' +
-        'and a body of the same shape and size, so the ratio isolates the session guard. The recipe, express-session and ' +
+        'and a body of the same shape and size, so the ratio isolates the session guard. Each mode is taken against the route of its ' +
+        'own process (two processes sharing one core drift apart by more than the guard costs). The recipe, express-session and ' +
         'better-auth peers are in `bench/peers/`, each a minimal Nest app configured as its documentation shows. ' +
         `better-auth's rows cycle through ${fmt(guard.betterAuthSessions ?? 200)} distinct sessions rather than 1,000 (each sign-in costs it a scrypt; ` +
         'its session rows all sit in shared buffers either way).',
@@ -234,6 +245,16 @@ export function writeReport(results, root) {
         lines.push(`| ${step.name} | ${span(step.ns, fmt)} | ${piece === null ? '—' : fmt(piece)} |`);
       });
       lines.push('');
+      const own = gm.data.breakdown.own;
+      if (own) {
+        lines.push(
+          `The first row is what any code pays to be handed a young request (the harness with nothing to do), and \`req.user\` is V8 ` +
+            `copying the request's hidden class, which any Passport-style guard pays (the route with a guard that only sets it, in §1, ` +
+            `measures it over HTTP). Without those two the stateless cached path's own work is ${fmt(own.ns)} ns, ${r2(own.units)} HS256 ` +
+            'verifications (medians of this run).',
+          '',
+        );
+      }
     }
   } else lines.push(`${gm?.error ?? 'Not measured in this run'}.`, '');
   lines.push('### Access-token sign and verify, operations per second on one core', '');
@@ -332,6 +353,8 @@ function noiseSection(results) {
     add('strict + cache / unguarded', g.ratios.strictToUnguarded);
     add('strict + cache / stateless', g.ratios.strictToStateless);
     add('strict + cache / express-session', g.ratios.strictToExpress);
+    add('a guard that only sets req.user / unguarded', g.ratios.userGuardToUnguarded);
+    add('strict + cache / a guard that only sets req.user', g.ratios.strictToUserGuard);
     for (const row of g.rows) if (row.peer && row.rps) add(`${row.name} / unguarded`, row.ratio);
   }
   if (results.refresh) {
