@@ -2,16 +2,17 @@ import request from 'supertest';
 import { Logger } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose';
 import type { SigningKey } from 'nest-sessions';
 import { startBareApp } from './support/bare-app';
 import { startApp, type TestApp } from './support/app';
 import { PASSWORD, uniqueEmail } from './support/browser';
+import { keyPair } from './support/key-pairs';
 
 type BareApp = Awaited<ReturnType<typeof startBareApp>>;
 
-const pem = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+const pem = () => keyPair('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
 const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()) as Record<string, unknown>;
 const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const listen = (server: Server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -108,7 +109,7 @@ describe('signing keys', () => {
   });
 
   it('EdDSA (Ed25519) keys: the guards, logout and the JWK Set work with them; jose verifies the tokens; a tampered one is refused', async () => {
-    const ed = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const ed = keyPair('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     const app = await startBareApp({ session: { jwtSecret: undefined, signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed }] } });
     try {
       const login = await request(app.server).post('/login').set('X-Session-Transport', 'bearer').send({ id: 'ed-user' });

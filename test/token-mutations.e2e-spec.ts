@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startApp, TEST_JWT_SECRET, TEST_SESSION_SECRET, type TestApp } from './support/app';
@@ -18,6 +18,7 @@ import {
 import { resolveSessionOptions } from '../libs/session/src/resolve-options';
 import { mintCsrfToken } from '../libs/session/src/tokens/csrf-token';
 import { report } from './support/report';
+import { keyPair } from './support/key-pairs';
 
 /**
  * Wycheproof-style mutations of the three tokens a client holds, sent over HTTP
@@ -190,8 +191,8 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
     }
     cases.push({ label: 'alg HS384, app key', token: jws({ ...HEADER, alg: 'HS384' }, claims, KEY, 'sha384'), expected: 'UNAUTHENTICATED' });
     cases.push({ label: 'alg HS512, app key', token: jws({ ...HEADER, alg: 'HS512' }, claims, KEY, 'sha512'), expected: 'UNAUTHENTICATED' });
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const rsa = keyPair('rsa', { modulusLength: 2048 });
+    const ec = keyPair('ec', { namedCurve: 'prime256v1' });
     cases.push({ label: 'alg RS256, own RSA key', token: jwsAsymmetric({ ...HEADER, alg: 'RS256' }, claims, rsa.privateKey, 'rsa'), expected: 'UNAUTHENTICATED' });
     cases.push({ label: 'alg ES256, own EC key', token: jwsAsymmetric({ ...HEADER, alg: 'ES256' }, claims, ec.privateKey, 'ec'), expected: 'UNAUTHENTICATED' });
     for (const alg of ['RS256', 'ES256', 'PS256', 'EdDSA']) {
@@ -299,8 +300,8 @@ describe('token mutations over HTTP (Wycheproof-style)', () => {
   });
 
   it('header: jwk / jku / x5u / x5c are ignored: never trusted, and no request goes out', async () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const rsa = keyPair('rsa', { modulusLength: 2048 });
+    const ec = keyPair('ec', { namedCurve: 'prime256v1' });
     const octJwk = { kty: 'oct', k: ATTACKER_KEY.toString('base64url') };
     const embedded: Array<[string, Record<string, unknown>]> = [
       ['jwk (oct, the attacker key)', { jwk: octJwk }],

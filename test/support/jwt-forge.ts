@@ -1,4 +1,5 @@
-import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
+import { createHmac, sign as rsaSign } from 'node:crypto';
+import { keyPair } from './key-pairs';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
@@ -13,7 +14,7 @@ export function unsigned(header: object, payload: object): string {
 }
 
 export function rs256(header: object, payload: object): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${rsaSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
 }

@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomBytes, randomUUID, verify as cryptoVerify } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, verify as cryptoVerify } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
 import { compactVerify } from 'jose';
 import { resolveSessionOptions, type ResolvedSessionOptions } from '../resolve-options';
@@ -8,6 +8,7 @@ import { MAX_TOKEN_BYTES } from '../session.constants';
 import { SessionJwtStrategy } from '../guards/jwt.strategy';
 import { AccessTokenService } from './access-token';
 import { ACCESS_TOKEN_TYP, isExpired, isWellFormedJwt, type AccessClaims } from './access-claims';
+import { keyPair } from '../../../../test/support/key-pairs';
 
 /**
  * A fresh random secret. The library's placeholder heuristic also refuses the rare random value
@@ -376,7 +377,7 @@ describe('one signer, one verifier', () => {
   });
 
   it('EdDSA tokens are signed by jose and verify with node:crypto alone; ES256 ones (jsonwebtoken) verify with jose', async () => {
-    const ed = generateKeyPairSync('ed25519');
+    const ed = keyPair('ed25519');
     const edService = makeService({ jwtSecret: undefined, signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }).service;
     const edToken = (await edService.sign(user, sid, NOW_MS, SESSION_END_MS)).token;
     const [h, p, s] = edToken.split('.');
@@ -384,7 +385,7 @@ describe('one signer, one verifier', () => {
     expect(cryptoVerify(null, Buffer.from(`${h}.${p}`), ed.publicKey, Buffer.from(s, 'base64url'))).toBe(true);
     expect((await edService.verify(edToken, NOW_MS)).sid).toBe(sid);
 
-    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const ec = keyPair('ec', { namedCurve: 'prime256v1' });
     const esService = makeService({ jwtSecret: undefined, signingKeys: [{ kid: 'es-1', alg: 'ES256', key: ec.privateKey }] }).service;
     const esToken = (await esService.sign(user, sid, NOW_MS, SESSION_END_MS)).token;
     const { protectedHeader } = await compactVerify(esToken, ec.publicKey, { algorithms: ['ES256'] });

@@ -1,10 +1,11 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { KeyProofError, embeddedKey, signedBy, splitProof, storedKey } from './key-proof';
+import { keyPair } from '../../../../test/support/key-pairs';
 
-const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const otherEc = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const smallRsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+const ec = keyPair('ec', { namedCurve: 'prime256v1' });
+const otherEc = keyPair('ec', { namedCurve: 'prime256v1' });
+const smallRsa = keyPair('rsa', { modulusLength: 1024 });
 
 async function proof(options: { key?: KeyObject; headerKey?: KeyObject; alg?: string; typ?: string; extra?: Record<string, unknown>; jwkExtra?: Record<string, unknown> } = {}): Promise<string> {
   const signer = options.key ?? ec.privateKey;
@@ -50,7 +51,7 @@ describe('proofs signed by an embedded key', () => {
   it.each([
     { name: 'another typ', make: () => proof({ typ: 'JWT' }) },
     { name: 'a crit header', make: () => proof({ extra: { crit: ['exp'], exp: 1 } }) },
-    { name: 'an alg not offered', make: () => proof({ alg: 'ES384', key: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey, headerKey: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey }) },
+    { name: 'an alg not offered', make: () => proof({ alg: 'ES384', key: keyPair('ec', { namedCurve: 'secp384r1' }).privateKey, headerKey: keyPair('ec', { namedCurve: 'secp384r1' }).publicKey }) },
     { name: 'a private member in the key', make: async () => proof({ jwkExtra: { d: (await exportJWK(ec.privateKey)).d } }) },
     { name: 'a key of another type than the alg', make: () => proof({ alg: 'RS256', key: smallRsa.privateKey }) },
     { name: 'an RSA key under 2048 bits', make: () => proof({ alg: 'RS256', key: smallRsa.privateKey, headerKey: smallRsa.publicKey }) },

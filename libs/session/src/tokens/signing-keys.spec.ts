@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { resolveSessionOptions } from '../resolve-options';
 import type { SessionModuleOptions } from '../session.options';
 import { SessionConfigError } from '../errors/session-config-error';
@@ -7,12 +7,13 @@ import type { ResolvedSessionOptions } from '../resolve-options';
 import { AccessTokenService } from './access-token';
 import { readHeader } from './access-claims';
 import { keyForHeader, publicJwks, resolveKeySet, type SigningKey } from './signing-keys';
+import { keyPair } from '../../../../test/support/key-pairs';
 
 const secret = () => randomBytes(32).toString('base64url');
 const sessionSecret = secret();
-const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ed = generateKeyPairSync('ed25519');
+const ec = keyPair('ec', { namedCurve: 'prime256v1' });
+const rsa = keyPair('rsa', { modulusLength: 2048 });
+const ed = keyPair('ed25519');
 
 const resolve = (overrides: Partial<SessionModuleOptions>) =>
   resolveSessionOptions({ sessionSecret, loadUser: () => null, ...overrides }, {}, { NODE_ENV: 'test' });
@@ -159,7 +160,7 @@ describe('signing keys', () => {
     ];
     for (const forged of forgeries) await expect(service.verify(forged, now)).rejects.toThrow('Authentication required');
     // Signed by another Ed25519 key under the same kid.
-    const stranger = tokensFor(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey }] }));
+    const stranger = tokensFor(resolve({ signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: keyPair('ed25519').privateKey }] }));
     await expect(service.verify((await stranger.sign(claims, sid, now, now + 86_400_000)).token, now)).rejects.toThrow('Authentication required');
     // Another issuer or audience, validly signed.
     const elsewhere = tokensFor(resolve({ issuer: 'other', signingKeys: [{ kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey }] }));
@@ -185,14 +186,14 @@ describe('signing keys', () => {
     it.each<[string, SigningKey[], RegExp]>([
       ['a short HMAC secret', [{ kid: 'a', alg: 'HS256', key: 'too-short' }], /signingKeys "a" is 9 bytes; use at least 32 random bytes/],
       ['a placeholder HMAC secret', [{ kid: 'a', alg: 'HS256', key: 'a-string-secret-at-least-256-bits-long' }], /looks like a placeholder/],
-      ['an EC key on P-384 for ES256', [{ kid: 'a', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey }], /P-256 curve \(prime256v1\); got an EC key on secp384r1/],
-      ['an EC key on secp256k1 for ES256', [{ kid: 'a', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey }], /got an EC key on secp256k1/],
-      ['an RSA key of 1024 bits', [{ kid: 'a', alg: 'RS256', key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }], /at least 2048 bits; got an RSA key of 1024 bits/],
+      ['an EC key on P-384 for ES256', [{ kid: 'a', alg: 'ES256', key: keyPair('ec', { namedCurve: 'secp384r1' }).privateKey }], /P-256 curve \(prime256v1\); got an EC key on secp384r1/],
+      ['an EC key on secp256k1 for ES256', [{ kid: 'a', alg: 'ES256', key: keyPair('ec', { namedCurve: 'secp256k1' }).privateKey }], /got an EC key on secp256k1/],
+      ['an RSA key of 1024 bits', [{ kid: 'a', alg: 'RS256', key: keyPair('rsa', { modulusLength: 1024 }).privateKey }], /at least 2048 bits; got an RSA key of 1024 bits/],
       ['an RSA key for ES256', [{ kid: 'a', alg: 'ES256', key: rsa.privateKey }], /got an RSA key of 2048 bits/],
       ['an asymmetric key for HS256', [{ kid: 'a', alg: 'HS256', key: ec.privateKey }], /HS256 takes a secret, not a private key/],
       ['a secret for ES256', [{ kid: 'a', alg: 'ES256', key: createSecretKey(randomBytes(32)) }], /an asymmetric algorithm takes a private or public key, not a secret/],
       ['alg none', [{ kid: 'a', alg: 'none' as never, key: secret() }], /alg must be "HS256", "ES256", "RS256" or "EdDSA"; got "none"/],
-      ['an Ed448 key for EdDSA', [{ kid: 'a', alg: 'EdDSA', key: generateKeyPairSync('ed448').privateKey }], /EdDSA needs an Ed25519 key; got a ed448 key/],
+      ['an Ed448 key for EdDSA', [{ kid: 'a', alg: 'EdDSA', key: keyPair('ed448').privateKey }], /EdDSA needs an Ed25519 key; got a ed448 key/],
       ['an EC key for EdDSA', [{ kid: 'a', alg: 'EdDSA', key: ec.privateKey }], /EdDSA needs an Ed25519 key; got an EC key/],
       ['HS384', [{ kid: 'a', alg: 'HS384' as never, key: secret() }], /got "HS384"/],
       ['a bad kid', [{ kid: '../a', alg: 'HS256', key: secret() }], /kid must be 1 to 64 letters/],
@@ -223,7 +224,7 @@ describe('signing keys', () => {
         { kid: 'es-1', alg: 'ES256', key: ec.privateKey },
         { kid: 'hs-1', alg: 'HS256', key: hs },
         { kid: 'rs-1', alg: 'RS256', key: rsa.privateKey.export({ format: 'jwk' }) },
-        { kid: 'es-0', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey },
+        { kid: 'es-0', alg: 'ES256', key: keyPair('ec', { namedCurve: 'prime256v1' }).publicKey },
         { kid: 'ed-1', alg: 'EdDSA', key: ed.privateKey },
       ],
       hs256Migration: true,
@@ -311,7 +312,7 @@ describe('resolveKeySet, keyForHeader and publicJwks, each rule on its own', () 
   });
 
   it('a weak RSA key names its size; an ES256 key on another curve names it', () => {
-    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const small = keyPair('rsa', { modulusLength: 1024 });
     expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'RS256', key: small.privateKey }], undefined)).toThrow('got an RSA key of 1024 bits.');
     expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'RS256', key: ec.privateKey }], undefined)).toThrow('got an EC key on prime256v1.');
     expect(() => resolveKeySet(undefined, [{ kid: 'a', alg: 'ES256', key: ed.privateKey }], undefined)).toThrow('got a ed25519 key.');
