@@ -123,7 +123,11 @@ export async function benchGuardedGet({ results, strict, sampleMain, sampleEnv, 
   const measured = live.filter((t) => !t.error);
   pinSelf(LOAD_CPUS);
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of measured.filter((m) => !m.error)) {
+    // Each round starts one target further along, so no target is always first (after the previous
+    // round's heaviest peer) or always follows the same neighbour: order effects spread over all.
+    const inRound = measured.filter((m) => !m.error);
+    const shift = (round - 1) % inRound.length;
+    for (const t of [...inRound.slice(shift), ...inRound.slice(0, shift)]) {
       try {
         if (ROUND_WARMUP > 0) wrk(t, ROUND_WARMUP);
         const { rps } = wrk(t, SECONDS);
@@ -155,6 +159,7 @@ export async function benchGuardedGet({ results, strict, sampleMain, sampleEnv, 
       strictToExpress: per('strict', 'express'),
     },
     betterAuthCacheMaxAge: BETTER_AUTH_CACHE_MAX_AGE,
+    orderRotates: true,
     betterAuthSessions: BA_SESSIONS,
   };
   // the chart and the old readers of results.json
