@@ -1,4 +1,7 @@
-import { KeyProofError, embeddedKey, parseSegment, signedBy, splitProof, storedKey, type ProofKey, type ProofParts } from '../tokens/key-proof';
+import { KeyCache, KeyProofError, embeddedKey, parseSegment, signedBy, splitProof, storedKey, type ProofKey, type ProofParts } from '../tokens/key-proof';
+
+/** Distinct device keys kept parsed (one per DBSC-bound session refreshing on this instance). */
+const DEVICE_KEY_CACHE_SIZE = 10_000;
 
 /** What the registration header offers; Chromium signs with the first it supports (ES256). */
 export const DBSC_ALGORITHMS = ['ES256', 'RS256'] as const;
@@ -21,17 +24,28 @@ export async function verifyDbscRegistration(jwt: string): Promise<DbscRegistrat
   return { publicJwk: JSON.stringify(key.publicJwk), jkt: key.jkt, jti: answeredChallenge(parts, key) };
 }
 
+/** Device keys sessions registered, by their stored JWK text: read once per device, not on every refresh. */
+const deviceKeys = new KeyCache<{ verify: ProofKey['verify']; alg: string }>(DEVICE_KEY_CACHE_SIZE);
+
 /** Verifies a refresh's `Secure-Session-Response` JWT against the key the session registered; returns its `jti`. */
 export async function verifyDbscRefresh(jwt: string, publicJwk: string): Promise<string> {
   const parts = splitProof(jwt);
-  const key = await storedKey(publicJwk);
+  const cached = deviceKeys.get(publicJwk);
+  const key = cached ?? (await deviceKeyOf(publicJwk));
   const header = parseSegment(parts.headerText);
-  if (header.typ !== 'dbsc+jwt' || header.crit !== undefined || header.alg !== key.publicJwk.alg) throw new KeyProofError('typ, crit or alg');
-  return answeredChallenge(parts, key);
+  if (header.typ !== 'dbsc+jwt' || header.crit !== undefined || header.alg !== key.alg) throw new KeyProofError('typ, crit or alg');
+  const jti = answeredChallenge(parts, key);
+  if (!cached) deviceKeys.remember(publicJwk, key);
+  return jti;
+}
+
+async function deviceKeyOf(publicJwk: string): Promise<{ verify: ProofKey['verify']; alg: string }> {
+  const { verify, publicJwk: jwk } = await storedKey(publicJwk);
+  return { verify, alg: jwk.alg };
 }
 
 /** The challenge a proof answers (its `jti`), once its signature is the key's. */
-function answeredChallenge(parts: ProofParts, key: ProofKey): string {
+function answeredChallenge(parts: ProofParts, key: Pick<ProofKey, 'verify'>): string {
   const { jti } = parseSegment(parts.payloadText);
   if (typeof jti !== 'string') throw new KeyProofError('jti');
   if (!signedBy(parts, key)) throw new KeyProofError('signature');

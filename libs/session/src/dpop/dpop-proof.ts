@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DPOP_ALGORITHMS } from './dpop-algorithms';
-import { KeyProofError, embeddedKey, parseSegment, signedBy, splitProof, type ProofKey } from '../tokens/key-proof';
+import { KeyCache, KeyProofError, embeddedKey, parseSegment, signedBy, splitProof, type ProofKey } from '../tokens/key-proof';
 
 /** Distinct client keys whose parsed header is kept (one per client; evicted oldest first). */
 const KEY_CACHE_SIZE = 10_000;
@@ -28,14 +28,8 @@ export interface VerifiedDpopProof {
   nonce: unknown;
 }
 
-/** A proof header that checked out, keyed by its base64url text. */
-type CachedKey = Pick<ProofKey, 'verify' | 'jkt'>;
-
-/**
- * Proof headers seen before, keyed by the header's base64url text: a client sends the same header
- * with every proof, so the JSON, the key import and the thumbprint are done once per key.
- */
-const keys = new Map<string, CachedKey>();
+/** Proof headers that checked out, keyed by their base64url text (one per client key). */
+const keys = new KeyCache<Pick<ProofKey, 'verify' | 'jkt'>>(KEY_CACHE_SIZE);
 
 /**
  * Verifies a DPoP proof JWT (RFC 9449 §4.3) in full, except the replay check, which needs shared
@@ -59,14 +53,8 @@ export async function verifyDpopProof(proof: string, expected: DpopExpectation):
     if (ath !== createHash('sha256').update(expected.accessToken).digest('base64url')) throw new KeyProofError('ath');
   }
   if (!signedBy(parts, proofKey)) throw new KeyProofError('signature');
-  // Kept only once a proof of the key verified: made-up headers cannot push real clients' keys out.
-  if (!cached) remember(parts.headerText, { verify: proofKey.verify, jkt: proofKey.jkt });
+  if (!cached) keys.remember(parts.headerText, { verify: proofKey.verify, jkt: proofKey.jkt });
   return { jkt: proofKey.jkt, jti, nonce };
-}
-
-function remember(headerText: string, proofKey: CachedKey): void {
-  if (keys.size >= KEY_CACHE_SIZE) keys.delete(keys.keys().next().value as string);
-  keys.set(headerText, proofKey);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { exportJWK } from 'jose';
-import { KeyProofError, embeddedKey, signedBy, splitProof, storedKey } from './key-proof';
+import { KeyCache, KeyProofError, embeddedKey, signedBy, splitProof, storedKey } from './key-proof';
 import { keyPair } from '../../../../test/support/key-pairs';
 
 const ec = keyPair('ec', { namedCurve: 'prime256v1' });
@@ -73,5 +73,17 @@ describe('proofs signed by an embedded key', () => {
   it('refuses a stored key without its alg, or one that is not JSON', async () => {
     await expect(storedKey(JSON.stringify(await exportJWK(ec.publicKey)))).rejects.toBeInstanceOf(KeyProofError);
     await expect(storedKey('{')).rejects.toBeInstanceOf(KeyProofError);
+  });
+});
+
+describe('KeyCache', () => {
+  it('keeps at most its bound, lets the oldest go first, and never replaces a key it holds', () => {
+    const cache = new KeyCache<string>(2);
+    cache.remember('a', 'key a');
+    cache.remember('b', 'key b');
+    cache.remember('a', 'another key under a');
+    expect(cache.get('a')).toBe('key a');
+    cache.remember('c', 'key c');
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 'key b', 'key c']);
   });
 });

@@ -38,6 +38,28 @@ export function splitProof(proof: string): ProofParts {
   return { headerText, payloadText, signatureText };
 }
 
+/**
+ * Keys parsed before, by the text they came from (a proof header, a stored JWK): a client sends the
+ * same key with every proof, so its JSON, its import and its thumbprint are worked out once. At most
+ * `max` keys; the oldest goes first. Keep only keys a proof has verified against, so made-up headers
+ * cannot push real clients' keys out.
+ */
+export class KeyCache<T> {
+  private readonly keys = new Map<string, T>();
+
+  constructor(private readonly max: number) {}
+
+  get(text: string): T | undefined {
+    return this.keys.get(text);
+  }
+
+  remember(text: string, key: T): void {
+    if (this.keys.has(text)) return;
+    if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value as string);
+    this.keys.set(text, key);
+  }
+}
+
 /** True when the signature of `parts` is `key`'s. */
 export function signedBy(parts: ProofParts, key: Pick<ProofKey, 'verify'>): boolean {
   return key.verify(Buffer.from(`${parts.headerText}.${parts.payloadText}`), Buffer.from(parts.signatureText, 'base64url'));
