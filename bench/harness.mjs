@@ -87,6 +87,26 @@ export async function ensureDatabase() {
 }
 
 
+/**
+ * The server's version and the settings that move the figures: with autovacuum off (as on this
+ * machine kind's CI server), dead row versions of the hot tables are only reclaimed by the
+ * parts' own VACUUMs and by page pruning, which a reader comparing runs needs to know.
+ */
+export async function serverSettings(DATABASE_URL) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT current_setting('server_version') AS version, current_setting('autovacuum') AS autovacuum, current_setting('fsync') AS fsync,
+              current_setting('synchronous_commit') AS "synchronousCommit", current_setting('shared_buffers') AS "sharedBuffers"`,
+    );
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startServer(name, script, env) {
   const port = await freePort();
   const child = spawn(...pinned(process.execPath, [script], SERVER_CPUS), { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -57,7 +57,7 @@ export function writeReport(results, root) {
   lines.push('# Benchmarks', '');
   lines.push(
     `Measured ${results.date.slice(0, 10)} (${results.date}) on ${results.machine.cores} cores (${results.machine.cpu}), ` +
-      `${results.machine.memoryGiB} GiB, Node ${results.machine.node}, PostgreSQL server on loopback. ` +
+      `${results.machine.memoryGiB} GiB, Node ${results.machine.node}, ${postgresText(results.machine.postgres)}. ` +
       `Command: \`npm run bench\` (${results.rounds} interleaved rounds of ${results.seconds} s per scenario). ` +
       'The machine is shared and noisy: compare ratios measured side by side in this run, not absolute figures across runs.',
     '',
@@ -320,8 +320,17 @@ export function writeReport(results, root) {
       'library\'s own frames came to about 54 µs per refresh; the rest of the difference is what its features cost in code it calls: ' +
       '`pg` binding 17 parameters and parsing 13 columns (four of them timestamps) against 3 and 2, jsonwebtoken signing through ' +
       '`@nestjs/jwt` where the reference writes the JWT by hand, two more HMACs for the rate-limit keys, the CSRF guard and the ' +
-      '`refreshed` event. The reference has no rate limits, grace window, reuse detection or expiry rules: the 0.8 goal asks them ' +
-      'to fit in a fifth of a refresh, and they take about a quarter.',
+      '`refreshed` event.',
+    '- **The minimal app\'s refresh, by part** (2026-12-07, the same app alone, three pairs of 5 s runs per setting, the CPU of the ' +
+      'Node process and of every Postgres process from `/proc`, per refresh): with the default limits the library\'s route ran at ' +
+      '0.77–0.79× the reference (Node 724–838 µs against 579–635 µs; Postgres 563–613 µs against 390–430 µs). With the per-address ' +
+      'limit off and the per-session limit still spent in the rotation\'s statement: 0.88, 1.06 and 1.05× (Node 568–662 µs, Postgres ' +
+      '382–464 µs, the reference\'s within the same ranges). So the route itself costs what the hand-written one does, and the ' +
+      'address\'s limit, a statement and a transaction of its own before the rotation, is the fifth of a refresh that the 0.8 goal ' +
+      'leaves no room for: about 170 µs of Postgres CPU and 100 µs of Node per refresh. Its index writes are not the cost: dropping ' +
+      '`auth_rate_limits`\' `tat_us` index made every one of its updates HOT and left Postgres CPU per refresh where it was (570–624 µs), ' +
+      'as did keeping the session\'s `expires_at` still so the rotation\'s own update could be HOT. The server runs with autovacuum off ' +
+      '(this machine kind\'s CI setting, which a run\'s first line now names): a refresh leaves a dead row version in both tables, which only page pruning and the parts\' own `VACUUM`s reclaim.',
     '- **Cleanup** shares two cores and one WAL with the refresh traffic beside it. Measured while building it (1,000,000 rows, ' +
       'after a `CHECKPOINT`): each deleted row writes about 240 bytes of WAL, three quarters of it full-page images ' +
       '(`pg_waldump --stats`), so a purge writes about 240 MB; a refresh commit must flush whatever WAL is ahead of it. ' +
@@ -388,4 +397,13 @@ function noiseSection(results) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   writeReport(JSON.parse(readFileSync(join(root, 'bench', 'out', 'results.json'), 'utf8')), root);
+}
+
+/** The server as the run found it; runs from before it was recorded say only where it was. */
+function postgresText(pg) {
+  if (!pg) return 'PostgreSQL server on loopback';
+  return (
+    `PostgreSQL ${pg.version} server on loopback (autovacuum ${pg.autovacuum}, fsync ${pg.fsync}, ` +
+    `synchronous_commit ${pg.synchronousCommit}, shared_buffers ${pg.sharedBuffers})`
+  );
 }

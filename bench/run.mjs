@@ -47,7 +47,7 @@ import { benchTelemetry } from './telemetry-overhead.mjs';
 import { benchScale } from './scale.mjs';
 import { UNLIMITED_RATE_LIMITS } from '../scripts/unlimited-rate-limits.mjs';
 import {
-  CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt,
+  CLEANUP_ROUNDS, ONLY, OUT, PARTS, PIN, ROOT, ROUNDS, ROUND_WARMUP, SECONDS, WARMUP, children, ensureDatabase, ensureWrk, fmt, serverSettings,
   libraryContext, log, pool, post, require, rssMiB, runJsonChild, sleep, splitArgs, startServer, stopServer, wants, wrk,
 } from './harness.mjs';
 
@@ -76,7 +76,7 @@ async function main() {
   };
   const results = {
     date: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: await serverSettings(DATABASE_URL) },
     rounds: ROUNDS,
     seconds: SECONDS,
     warmup: { first: WARMUP, perRun: ROUND_WARMUP },
