@@ -160,7 +160,7 @@ Module({
       revocation: { bus: 'none' },
       csrf: { appOrigin: 'https://bench.localhost' },
       cleanup: { enabled: false },
-      // Spent on every refresh as in production, set high enough that the benchmark never reaches them.
+      // Applied on every refresh as in production (the session's spent, the address's read), set high enough that the benchmark never reaches them.
       rateLimits: { refreshPerIp: { limit: 100_000_000, window: '1m' }, refreshPerSession: { limit: 100_000_000, window: '1m' } },
     }),
   ],

@@ -45,6 +45,46 @@ describe('refresh rate limits', () => {
     }
   });
 
+  it.each([['postgres' as const], ['memory' as const]])(
+    "case 47: per address only failures count (store '%s'): good refreshes from one address do not use its attempts, failures do, and once they are spent a good token is refused too",
+    async (store) => {
+      const app = await behindProxy({ refreshPerIp: { limit: 3, window: '1m' }, refreshPerSession: false, store });
+      const clock = useFakeDate();
+      try {
+        const from = '203.0.113.50';
+        let token = await bearerSession(app, 'erin');
+        const other = await bearerSession(app, 'frank');
+        for (let i = 0; i < 5; i++) {
+          const res = await refresh(app, token, from);
+          expect(res.status).toBe(200);
+          token = res.body.refreshToken as string;
+        }
+        for (let i = 0; i < 3; i++) expect((await refresh(app, 'not-a-token', from)).status).toBe(401);
+        // A known session's wrong secret is a failure too, and is charged as one.
+        const limited = await refresh(app, guess(other.split('.')[0]), from);
+        expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '20']);
+        expect((await refresh(app, token, from)).status).toBe(429);
+        expect((await refresh(app, token, '203.0.113.51')).status).toBe(200);
+      } finally {
+        clock.restore();
+        await app.close();
+      }
+    },
+  );
+
+  it('case 47: a failure the rotation classifies (a wrong secret of a known session) is charged to the address before it is answered', async () => {
+    const app = await behindProxy({ refreshPerIp: { limit: 2, window: '1m' }, refreshPerSession: false });
+    const clock = useFakeDate();
+    try {
+      const [sessionId] = (await bearerSession(app, 'gina')).split('.');
+      for (let i = 0; i < 2; i++) expect((await refresh(app, guess(sessionId), '203.0.113.60')).status).toBe(401);
+      expect((await refresh(app, guess(sessionId), '203.0.113.60')).status).toBe(429);
+    } finally {
+      clock.restore();
+      await app.close();
+    }
+  });
+
   it('case 47: per session id, guesses at one session from many addresses are limited; the holder waits Retry-After; other sessions and the session itself are untouched', async () => {
     const app = await behindProxy({ refreshPerIp: false, refreshPerSession: { limit: 4, window: '1m' } });
     const clock = useFakeDate();

@@ -4,11 +4,11 @@ import { startBareApp } from './support/bare-app';
 import type { UserId } from 'nest-sessions';
 
 /**
- * The common refresh (the current secret) is two statements: the per-address limit on its own
- * (its row is shared by every client behind the address, so it must not stay locked through the
- * rotation's commit), then one that spends the per-session limit and rotates the secret. The
- * app's loadUser runs after that write; when it fails, the rotation is undone, so the secret the
- * client still holds stays current.
+ * The common refresh (the current secret) is one statement: it reads the per-address limit
+ * without locking its row (shared by every client behind the address, it must not stay locked
+ * through the rotation's commit; only failures are charged to it, in a statement of their own),
+ * spends the per-session limit and rotates the secret. The app's loadUser runs after that write;
+ * when it fails, the rotation is undone, so the secret the client still holds stays current.
  */
 describe('the refresh path', () => {
   let app: Awaited<ReturnType<typeof startBareApp>>;
@@ -36,7 +36,7 @@ describe('the refresh path', () => {
   };
   const refresh = (refreshToken: string) => request(app.server).post('/auth/refresh').send({ refreshToken });
 
-  it('rotates the current secret in two round trips to the database: the address\'s limit, committed asynchronously, then the session\'s limit and the rotation', async () => {
+  it('rotates the current secret in one round trip to the database: the address\'s limit read, the session\'s spent and the rotation; a failure then charges the address on its own', async () => {
     const { refreshToken } = await login();
     const pg = createRequire(require.resolve('typeorm'))('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
     const spy = jest.spyOn(pg.Client.prototype, 'query');
@@ -45,10 +45,16 @@ describe('the refresh path', () => {
       expect(res.status).toBe(200);
       expect(res.body.refreshToken).toEqual(expect.any(String));
       const statements = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
-      expect(statements).toHaveLength(2);
-      expect(statements[0]).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
-      expect(statements[0]).not.toMatch(/auth_sessions/);
-      expect(statements[1]).toMatch(/auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatch(/SELECT 1 WHERE NOT EXISTS \(\s*SELECT 1 FROM auth_rate_limits[\s\S]*INSERT INTO auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+      spy.mockClear();
+      // The secret just rotated out, past the grace window: reuse, which is a failure.
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect((await refresh(refreshToken)).status).toBe(401);
+      const failed = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
+      const charge = failed.at(-1)!;
+      expect(charge).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
+      expect(charge).not.toMatch(/auth_sessions/);
     } finally {
       spy.mockRestore();
     }

@@ -6,8 +6,8 @@ import { startBareApp } from '../support/bare-app';
  * Every client behind one address (a NAT, a proxy that is not trusted) shares one per-address
  * refresh limit, one row of `auth_rate_limits`. A refresh must not hold that row while it waits
  * for anything else: here session A's row is locked by another transaction, so A's refresh waits;
- * a refresh of session B from the same address must still go through at once. If the address's
- * row were charged inside A's rotation, B would wait for A (and, in production, every refresh
+ * a refresh of session B from the same address must still go through at once. The rotation only
+ * reads the address's row; if it charged it, B would wait for A (and, in production, every refresh
  * from the address for the commit of the one before it).
  */
 describe('refreshes from one address (PostgreSQL server)', () => {
@@ -41,7 +41,7 @@ describe('refreshes from one address (PostgreSQL server)', () => {
   it('a refresh waiting on its own session does not hold up another session\'s refresh from the same address', async () => {
     const a = await login(`shared-a-${Date.now()}`);
     const b = await login(`shared-b-${Date.now()}`);
-    // Both addresses are the same (loopback), and both limits have been charged once by now.
+    // Both come from the same address (loopback).
     await locker.query('BEGIN');
     const locked = await locker.query('SELECT 1 FROM auth_sessions WHERE id = $1 FOR UPDATE', [a.sessionId]);
     expect(locked.rowCount).toBe(1);

@@ -84,10 +84,10 @@ export interface SessionModuleOptions<Id extends UserId = any> {
    */
   graceRefreshLimit?: number;
   /**
-   * Refresh attempts per client address and per session id, counted before the token is checked
-   * (so failing attempts count), in a store every instance shares. Beyond them: 429
-   * `RATE_LIMITED` with `Retry-After`. Defaults: 120 per minute per address, 30 per minute per
-   * session, in Postgres.
+   * Refresh attempts per session id (every attempt) and failed refresh attempts per client
+   * address, in a store every instance shares. Beyond them: 429 `RATE_LIMITED` with
+   * `Retry-After`, for any token, before it is checked. Defaults: 30 per minute per session, 120
+   * failures per minute per address, in Postgres.
    */
   rateLimits?: SessionRateLimitOptions;
   /** Allowed clock difference when checking `exp`, `nbf` and `iat`. Default 5 s. */
@@ -262,7 +262,11 @@ export interface SessionCleanupOptions {
 
 /** `SessionModuleOptions.rateLimits`. */
 export interface SessionRateLimitOptions {
-  /** Refresh attempts per client address (the adapter's `req.ip`: set trust proxy behind a proxy). Default 120 per minute; `false` turns it off. */
+  /**
+   * Failed refresh attempts per client address (the adapter's `req.ip`: set trust proxy behind a
+   * proxy); once they are spent, every refresh from the address is refused until one refills.
+   * Default 120 per minute; `false` turns it off.
+   */
   refreshPerIp?: RateLimit | false;
   /** Refresh attempts per session id, whatever the secret. Default 30 per minute; `false` turns it off. */
   refreshPerSession?: RateLimit | false;

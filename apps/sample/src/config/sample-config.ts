@@ -198,7 +198,7 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return n;
 }
 
-/** `REFRESH_RATE_LIMIT` (per client address) and `REFRESH_SESSION_RATE_LIMIT` (per session), per `RATE_LIMIT_WINDOW`. */
+/** `REFRESH_RATE_LIMIT` (failed attempts per client address) and `REFRESH_SESSION_RATE_LIMIT` (attempts per session), per `RATE_LIMIT_WINDOW`. */
 function refreshRateLimits(env: NodeJS.ProcessEnv): SessionModuleOptions['rateLimits'] {
   const set = (name: string) => env[name] !== undefined && env[name] !== '';
   if (!set('REFRESH_RATE_LIMIT') && !set('REFRESH_SESSION_RATE_LIMIT')) return undefined;

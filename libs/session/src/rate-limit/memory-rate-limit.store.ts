@@ -19,4 +19,10 @@ export class MemoryRateLimitStore implements SessionRateLimitStore {
     if (step.allowed && step.tatUs !== null) this.tats.set(key, step.tatUs);
     return { allowed: step.allowed, retryAfterMs: step.retryAfterMs };
   }
+
+  /** Whether `consume` would allow an attempt now; spends nothing. */
+  async peek(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict> {
+    const { allowed, retryAfterMs } = gcraStep(this.tats.peek(key) ?? null, nowMs * 1000, rule);
+    return { allowed, retryAfterMs };
+  }
 }

@@ -26,6 +26,16 @@ export function gcraUpsertSql(p: GcraParams, when?: string): string {
     RETURNING 1`;
 }
 
+/**
+ * `gcraStep`'s verdict without the charge, for a data-modifying CTE: a row when an attempt would
+ * be allowed now. Reads the key's row without locking it.
+ */
+export function gcraCheckSql(p: GcraParams, when?: string): string {
+  return `SELECT 1 WHERE NOT EXISTS (
+      SELECT 1 FROM auth_rate_limits r WHERE r.key = $${p.key}::text AND r.tat_us <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
+         AND GREATEST(r.tat_us, $${p.nowUs}::bigint) + $${p.intervalUs}::bigint > $${p.nowUs}::bigint + $${p.windowUs}::bigint)${when ? ` AND ${when}` : ''}`;
+}
+
 /** The parameters `gcraUpsertSql` expects, in the order of `GcraParams`. */
 export function gcraValues(key: string, rule: RateLimitRule, nowUs: number): unknown[] {
   return [key, nowUs, emissionIntervalUs(rule), rule.windowMs * 1000];

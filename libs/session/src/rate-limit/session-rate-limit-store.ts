@@ -9,4 +9,9 @@ import type { RateLimitRule, RateLimitVerdict } from './gcra';
 export interface SessionRateLimitStore {
   /** Spends one attempt of `key` under `rule` at `nowMs`, if the rule allows it; atomic across callers. */
   consume(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict>;
+  /**
+   * Whether `consume` would allow an attempt now, spending nothing. Optional: with it, the
+   * per-address refresh limit counts failed attempts only; without it, every attempt.
+   */
+  peek?(key: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict>;
 }

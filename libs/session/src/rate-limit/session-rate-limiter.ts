@@ -20,6 +20,11 @@ export interface PendingRateLimit {
   perIp: string | null;
   /** What metrics call the limit. */
   name: string;
+  /**
+   * Charged only if the attempt fails (the address's limit): until then it is only checked, by
+   * the rotation's statement, so a good refresh from a busy address takes no row lock of it.
+   */
+  onFailure?: boolean;
 }
 
 /**
@@ -56,23 +61,44 @@ export class SessionRateLimiter {
   }
 
   /**
-   * A refresh attempt, counted before the token is looked at, so failing attempts count too:
-   * per client address, then per session id (ids are public; the secret is not). Any store but
-   * Postgres spends both here and returns none. With the Postgres store the address is spent
-   * here, in a statement of its own, and the session's limit comes back unspent for the
-   * rotation's statement (its row is the session's alone). The address's row is shared by every
-   * client behind one address (a NAT, a proxy that is not trusted): spent inside the rotation,
-   * its lock would be held until the rotation's commit reached the disk, and every refresh from
-   * that address would wait for the one before it (BENCHMARKS.md §2).
+   * A refresh attempt, looked at before the token is. Per session id (ids are public; the secret
+   * is not) every attempt counts. Per client address, the failed ones count, which are the ones
+   * a guesser makes: good refreshes are limited per session, so many clients behind one address
+   * (a NAT, a proxy that is not trusted) do not use up each other's attempts. An address with
+   * none left is refused before its token is checked, however good the token; a failed attempt
+   * is charged before it is answered (`chargeFailed`). Attempts running side by side are checked
+   * before any of them is charged, so a burst can pass the limit by as many as run at once.
+   *
+   * With the Postgres store nothing is spent here: the address is checked and the session's
+   * limit spent in the rotation's own statement. A store with `peek` checks the address here and
+   * spends the session's limit; a store without it spends both here, every attempt.
    */
   async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<PendingRateLimit[]> {
     const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
-    if (refreshPerIp && ip) await this.spend([{ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip, name: 'refresh_ip' }]);
     const pending: PendingRateLimit[] = [];
+    if (refreshPerIp && ip) pending.push({ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip, name: 'refresh_ip', onFailure: true });
     if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null, name: 'refresh_session' });
     if (this.store instanceof PostgresRateLimitStore) return pending;
-    await this.spend(pending);
-    return [];
+    const peek = this.store.peek?.bind(this.store);
+    const checked: PendingRateLimit[] = [];
+    for (const limit of pending) {
+      if (limit.onFailure && peek) {
+        const verdict = await peek(limit.key, limit.rule, Date.now());
+        if (!verdict.allowed) this.refuse(limit, verdict.retryAfterMs);
+        checked.push(limit);
+      } else {
+        await this.spend([{ ...limit, onFailure: false }]);
+      }
+    }
+    return checked;
+  }
+
+  /**
+   * Charges the limits a failed refresh owes (the address's), before it is answered. One with no
+   * attempts left is not charged again; the failure's own answer stands.
+   */
+  async chargeFailed(pending: PendingRateLimit[]): Promise<void> {
+    for (const limit of pending) if (limit.onFailure) await this.store.consume(limit.key, limit.rule, Date.now());
   }
 
   /**
@@ -89,7 +115,7 @@ export class SessionRateLimiter {
     return this.hashKey(key);
   }
 
-  /** Spends pending limits on their own (a refresh that never reaches the rotation's statement). */
+  /** Spends pending limits on their own (a refresh that fails before the rotation's statement: all of them are owed). */
   async spend(pending: PendingRateLimit[]): Promise<void> {
     for (const limit of pending) {
       const verdict = await this.store.consume(limit.key, limit.rule, Date.now());

@@ -154,7 +154,7 @@ interface World {
   revoked: string[][];
   signed: Array<{ user: SessionUser<UserId>; nowMs: number; endsAtMs: number; authenticatedAtMs: number | undefined }>;
   loadUser: jest.Mock;
-  limiter: { refreshAttempt: jest.Mock; spend: jest.Mock; refusedInline: jest.Mock; explainFailure: jest.Mock };
+  limiter: { refreshAttempt: jest.Mock; spend: jest.Mock; chargeFailed: jest.Mock; refusedInline: jest.Mock; explainFailure: jest.Mock };
   warnings: string[];
   /** What each refresh reported to telemetry. */
   outcomes: string[];
@@ -175,6 +175,7 @@ function world(row: FakeRow | null = session(), options: Partial<RefreshMachineP
   const limiter = {
     refreshAttempt: jest.fn(async () => [{ key: 'k', rule: { limit: 1, windowMs: 1000 }, perIp: null }]),
     spend: jest.fn(async () => undefined),
+    chargeFailed: jest.fn(async () => undefined),
     refusedInline: jest.fn((): never => {
       throw new RateLimitedError(7);
     }),
@@ -719,6 +720,23 @@ describe('RefreshMachine: failure paths keep their promises', () => {
     expect(w.limiter.refreshAttempt).toHaveBeenCalledWith('203.0.113.9', SID);
     expect(w.limiter.spend).not.toHaveBeenCalled();
     expect(w.limiter.refusedInline).toHaveBeenCalledWith(expect.objectContaining({ key: 'k' }), null, T0);
+  });
+
+  it('a refusal the client earned charges the failure to the address before it is answered; a rotation, a grace refresh and a store failure do not', async () => {
+    const refused = world();
+    await outcomeOf(refused, cookie(0));
+    expect(refused.limiter.chargeFailed).toHaveBeenCalledTimes(1);
+    const limited = world();
+    limited.store.limitedAt = 0;
+    await outcomeOf(limited, cookie(2));
+    expect(limited.limiter.chargeFailed).toHaveBeenCalledTimes(1);
+    const rotated = world();
+    expect((await outcomeOf(rotated, cookie(2))).outcome).toBe('rotated');
+    expect((await outcomeOf(rotated, cookie(2))).outcome).toBe('grace');
+    const failing = world();
+    jest.spyOn(failing.store, 'rotateCurrent').mockRejectedValueOnce(new Error('connection reset'));
+    await outcomeOf(failing, cookie(2));
+    for (const w of [rotated, failing]) expect(w.limiter.chargeFailed).not.toHaveBeenCalled();
   });
 
   it('the failure event names the session and its user once the row was read', async () => {

@@ -25,7 +25,7 @@ export interface RefreshMachineParts {
   >;
   store: RefreshStore;
   tokens: Pick<AccessTokenService, 'sign'>;
-  limiter: Pick<SessionRateLimiter, 'refreshAttempt' | 'spend' | 'refusedInline' | 'explainFailure'>;
+  limiter: Pick<SessionRateLimiter, 'refreshAttempt' | 'spend' | 'chargeFailed' | 'refusedInline' | 'explainFailure'>;
   events: Pick<SessionEvents, 'emit'>;
   ender: Pick<SessionEnder, 'end'>;
   users: Pick<SessionUsers, 'current'>;
@@ -83,7 +83,7 @@ export class RefreshMachine {
   }
 
   private async rotate(presented: PresentedRefreshToken, client: RefreshClient, seen: Seen): Promise<SessionGrant> {
-    const { store, limiter } = this.parts;
+    const { limiter } = this.parts;
     const parsed = parseRefreshToken(presented.token);
     seen.sessionId = parsed?.sessionId ?? null;
     // Counted before the secret is checked: guessing costs attempts, and a session id alone
@@ -101,15 +101,26 @@ export class RefreshMachine {
       await limiter.spend(limits);
       throw error;
     }
-    const rotated = await this.rotateCurrent(parsed.sessionId, hashes, presented.via, jkt, limits, seen);
+    try {
+      return await this.rotateParsed(parsed.sessionId, hashes, presented.via, jkt, limits, seen);
+    } catch (error) {
+      // A refusal the client earned (not a failure of the store or of loadUser) costs the address
+      // an attempt, before it is answered. The address's own 429 costs nothing: it has none left.
+      if (error instanceof SessionError && error.getStatus() < 500) await limiter.chargeFailed(limits);
+      throw error;
+    }
+  }
+
+  private async rotateParsed(sessionId: string, hashes: Buffer[], via: PresentedRefreshToken['via'], jkt: string | null, limits: PendingRateLimit[], seen: Seen): Promise<SessionGrant> {
+    const rotated = await this.rotateCurrent(sessionId, hashes, via, jkt, limits, seen);
     if (rotated) return rotated;
     // Not the current secret of an open session of this transport: classify it with the full
     // row. A second pass only follows a lost compare-and-swap, which makes the secret previous.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const row = await store.findForRefresh(parsed.sessionId);
+      const row = await this.parts.store.findForRefresh(sessionId);
       if (row) seen.userId = restoreUserId(row.userId, row.userIdNumeric);
-      const match = row ? await this.classify(parsed.sessionId, row, hashes) : null;
-      const granted = await this.apply(parsed.sessionId, row, match, presented.via, jkt, seen);
+      const match = row ? await this.classify(sessionId, row, hashes) : null;
+      const granted = await this.apply(sessionId, row, match, via, jkt, seen);
       if (granted) return granted;
     }
     throw new SessionRevokedError();

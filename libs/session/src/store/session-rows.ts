@@ -45,8 +45,11 @@ export interface CurrentRotation {
   jkt: string | null;
   /** Only a session bound to `jkt` rotates (`dpop: 'required'`, a bearer refresh). */
   keyRequired: boolean;
-  /** Rate limits to spend first, in order; each only if the ones before allowed the attempt. */
-  limits: Array<{ key: string; rule: RateLimitRule }>;
+  /**
+   * Rate limits to apply first, in order; each only if the ones before allowed the attempt. One
+   * marked `onFailure` is checked, not spent (the caller charges it if the attempt fails).
+   */
+  limits: Array<{ key: string; rule: RateLimitRule; onFailure?: boolean }>;
 }
 
 /** What `rotateCurrent` did. */

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
 import { runInTransaction, runStatement } from './run-statement';
 import type { RevokeReason } from '../session.types';
-import { gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
+import { gcraCheckSql, gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
 import type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
 
 export type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
@@ -111,8 +111,8 @@ export class SessionStore {
   }
 
   /**
-   * The common refresh in one statement and one round trip: spends the pending refresh rate
-   * limits (the session's own; `SessionRateLimiter.refreshAttempt` spent the address's) and,
+   * The common refresh in one statement and one round trip: checks the pending refresh rate
+   * limits (the address's, charged only if the attempt fails), spends the others (the session's) and,
    * when they allow it and the presented secret is the current one of an open session of this
    * transport, rotates it (the same compare-and-swap as `rotate`, the old hash joining the
    * lineage). Anything else rotates nothing and says so; the caller then classifies the secret
@@ -129,7 +129,8 @@ export class SessionStore {
       params.push(...gcraValues(limit.key, limit.rule, nowUs));
       const p = { key: base + 1, nowUs: base + 2, intervalUs: base + 3, windowUs: base + 4 };
       ctes.push(`prior${i} AS (SELECT tat_us FROM auth_rate_limits WHERE key = $${p.key})`);
-      ctes.push(`limit${i} AS (${gcraUpsertSql(p, i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined)})`);
+      const when = i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined;
+      ctes.push(`limit${i} AS (${limit.onFailure ? gcraCheckSql(p, when) : gcraUpsertSql(p, when)})`);
       checks.push(`EXISTS (SELECT 1 FROM limit${i}) AS "allowed${i}", (SELECT tat_us FROM prior${i})::text AS "prior${i}"`);
     });
     const allowed = r.limits.length > 0 ? `AND EXISTS (SELECT 1 FROM limit${r.limits.length - 1})` : '';
@@ -148,7 +149,7 @@ export class SessionStore {
        SELECT ${[...checks, 'r.*', 'b.rotated_at AS "previousRotatedAt"'].join(', ')}
          FROM (SELECT 1) one LEFT JOIN rotated r ON true LEFT JOIN before b ON r."userId" IS NOT NULL`,
       params,
-      `nest_sessions_rotate_current_${r.limits.length}${r.keyRequired ? '_bound' : ''}`,
+      `nest_sessions_rotate_current_${r.limits.map((l) => (l.onFailure ? 'c' : 's')).join('')}${r.keyRequired ? '_bound' : ''}`,
     );
     const result = rows[0];
     for (let i = 0; i < r.limits.length; i++) {
