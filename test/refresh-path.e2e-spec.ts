@@ -46,7 +46,7 @@ describe('the refresh path', () => {
       expect(res.body.refreshToken).toEqual(expect.any(String));
       const statements = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
       expect(statements).toHaveLength(1);
-      expect(statements[0]).toMatch(/SELECT 1 WHERE NOT EXISTS \(\s*SELECT 1 FROM auth_rate_limits[\s\S]*INSERT INTO auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+      expect(statements[0]).toMatch(/prior0 AS \(SELECT tat_us FROM auth_rate_limits[\s\S]*SELECT 1 WHERE NOT EXISTS \(\s*SELECT 1 FROM prior0[\s\S]*INSERT INTO auth_rate_limits[\s\S]*UPDATE auth_sessions/);
       spy.mockClear();
       // The secret just rotated out, past the grace window: reuse, which is a failure.
       await new Promise((r) => setTimeout(r, 1_200));

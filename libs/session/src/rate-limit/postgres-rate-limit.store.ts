@@ -28,11 +28,11 @@ export function gcraUpsertSql(p: GcraParams, when?: string): string {
 
 /**
  * `gcraStep`'s verdict without the charge, for a data-modifying CTE: a row when an attempt would
- * be allowed now. Reads the key's row without locking it.
+ * be allowed now. `prior` names the CTE that read the key's `tat_us` (without locking it).
  */
-export function gcraCheckSql(p: GcraParams, when?: string): string {
+export function gcraCheckSql(p: Omit<GcraParams, 'key'>, prior: string, when?: string): string {
   return `SELECT 1 WHERE NOT EXISTS (
-      SELECT 1 FROM auth_rate_limits r WHERE r.key = $${p.key}::text AND r.tat_us <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
+      SELECT 1 FROM ${prior} r WHERE r.tat_us <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
          AND GREATEST(r.tat_us, $${p.nowUs}::bigint) + $${p.intervalUs}::bigint > $${p.nowUs}::bigint + $${p.windowUs}::bigint)${when ? ` AND ${when}` : ''}`;
 }
 

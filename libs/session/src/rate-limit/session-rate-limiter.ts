@@ -25,6 +25,8 @@ export interface PendingRateLimit {
    * the rotation's statement, so a good refresh from a busy address takes no row lock of it.
    */
   onFailure?: boolean;
+  /** Set once this request found the limit spent: a failure owes it nothing more. */
+  refused?: boolean;
 }
 
 /**
@@ -87,18 +89,18 @@ export class SessionRateLimiter {
         if (!verdict.allowed) this.refuse(limit, verdict.retryAfterMs);
         checked.push(limit);
       } else {
-        await this.spend([{ ...limit, onFailure: false }]);
+        await this.spend([limit]);
       }
     }
     return checked;
   }
 
   /**
-   * Charges the limits a failed refresh owes (the address's), before it is answered. One with no
-   * attempts left is not charged again; the failure's own answer stands.
+   * Charges the limits a failed refresh owes (the address's), before it is answered. One this
+   * request already found spent costs no statement; the failure's own answer stands.
    */
   async chargeFailed(pending: PendingRateLimit[]): Promise<void> {
-    for (const limit of pending) if (limit.onFailure) await this.store.consume(limit.key, limit.rule, Date.now());
+    for (const limit of pending) if (limit.onFailure && !limit.refused) await this.store.consume(limit.key, limit.rule, Date.now());
   }
 
   /**
@@ -134,6 +136,7 @@ export class SessionRateLimiter {
   }
 
   private refuse(limit: PendingRateLimit, retryAfterMs: number): never {
+    limit.refused = true;
     this.telemetry?.rateLimited(limit.name);
     if (limit.perIp) this.warnIfProxy(limit.perIp);
     throw new RateLimitedError(Math.max(1, Math.ceil(retryAfterMs / 1000)));

@@ -106,6 +106,7 @@ export class RefreshMachine {
     } catch (error) {
       // A refusal the client earned (not a failure of the store or of loadUser) costs the address
       // an attempt, before it is answered. The address's own 429 costs nothing: it has none left.
+      // (`refusedInline` marks it, so `chargeFailed` skips it without a statement.)
       if (error instanceof SessionError && error.getStatus() < 500) await limiter.chargeFailed(limits);
       throw error;
     }

@@ -130,7 +130,7 @@ export class SessionStore {
       const p = { key: base + 1, nowUs: base + 2, intervalUs: base + 3, windowUs: base + 4 };
       ctes.push(`prior${i} AS (SELECT tat_us FROM auth_rate_limits WHERE key = $${p.key})`);
       const when = i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined;
-      ctes.push(`limit${i} AS (${limit.onFailure ? gcraCheckSql(p, when) : gcraUpsertSql(p, when)})`);
+      ctes.push(`limit${i} AS (${limit.onFailure ? gcraCheckSql(p, `prior${i}`, when) : gcraUpsertSql(p, when)})`);
       checks.push(`EXISTS (SELECT 1 FROM limit${i}) AS "allowed${i}", (SELECT tat_us FROM prior${i})::text AS "prior${i}"`);
     });
     const allowed = r.limits.length > 0 ? `AND EXISTS (SELECT 1 FROM limit${r.limits.length - 1})` : '';
