@@ -109,15 +109,73 @@ export async function fillLive(admin) {
  * Records the server time of every batch the cleaner of `app` deletes (what its report's
  * `slowestBatchMs` is the maximum of), by wrapping its store's range delete: measurement only.
  */
-function watchBatches(app, into) {
+function watchBatches(app, into, endedAt = []) {
   const { SessionStore } = require(join(ROOT, 'dist/apps/sample/libs/session/src/store/session.store.js'));
   const store = app.get(SessionStore, { strict: false });
   const deleteEndedRange = store.deleteEndedRange.bind(store);
   store.deleteEndedRange = async (...args) => {
     const batch = await deleteEndedRange(...args);
-    if (batch.locked) into.push(batch.serverMs);
+    if (batch.locked) {
+      into.push(batch.serverMs);
+      endedAt.push(Date.now());
+    }
     return batch;
   };
+}
+
+/**
+ * What the server did beside a purge, from a connection of its own: the WAL it wrote, and every
+ * checkpoint that completed (polled every 50 ms from the control file: its start, and when it was
+ * seen complete), by whom it was asked for. Slow batches are then set beside the checkpoints.
+ */
+async function watchServer(DATABASE_URL) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  const read = async () =>
+    (
+      await client.query(
+        `SELECT pg_current_wal_lsn()::text AS lsn, extract(epoch FROM checkpoint_time) * 1000 AS started,
+                (SELECT checkpoints_req FROM pg_stat_bgwriter) AS req, (SELECT checkpoints_timed FROM pg_stat_bgwriter) AS timed
+           FROM pg_control_checkpoint()`,
+      )
+    ).rows[0];
+  const first = await read();
+  const checkpoints = [];
+  let last = first.started;
+  let stop = false;
+  const polling = (async () => {
+    while (!stop) {
+      const now = await read();
+      if (now.started !== last) {
+        checkpoints.push({ startedAt: Number(now.started), seenAt: Date.now() });
+        last = now.started;
+      }
+      await sleep(50);
+    }
+  })();
+  return async () => {
+    stop = true;
+    await polling;
+    const end = await read();
+    const [{ bytes }] = (await client.query('SELECT pg_wal_lsn_diff($1, $2)::float8 AS bytes', [end.lsn, first.lsn])).rows;
+    await client.end();
+    return { walBytes: bytes, requested: Number(end.req) - Number(first.req), timed: Number(end.timed) - Number(first.timed), checkpoints };
+  };
+}
+
+/**
+ * Each batch over 50 ms with the checkpoint nearest its end: how long after that checkpoint's
+ * start and before it was seen complete (a checkpoint's last phase flushes every file it wrote).
+ */
+function slowBatchesBesideCheckpoints(batchMs, endedAt, checkpoints) {
+  return batchMs.flatMap((ms, i) => {
+    if (ms <= 50) return [];
+    const end = endedAt[i];
+    const during = checkpoints.find((c) => c.startedAt <= end && end <= c.seenAt + 50);
+    const nearest = during ?? checkpoints.reduce((best, c) => (!best || Math.abs(c.seenAt - end) < Math.abs(best.seenAt - end) ? c : best), null);
+    return [{ ms: Math.round(ms * 10) / 10, duringCheckpoint: Boolean(during), msAfterStart: nearest ? end - nearest.startedAt : null, msBeforeComplete: nearest ? nearest.seenAt - end : null }];
+  });
 }
 
 export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, rounds, log, endedRows = ENDED_ROWS, defaultsOnly = false }) {
@@ -193,7 +251,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
   );
   const walCompressionNote = lz4[0]?.ok ? null : 'not measured: the server lacks lz4 WAL compression or this role may not set it';
   if (!walCompressionNote && !process.env.BENCH_CLEANUP_CONFIGS && !defaultsOnly) CONFIGS.splice(1, 0, WAL_COMPRESSION);
-  const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], batchMs: [], ratios: [], rate: [] }));
+  const samples = CONFIGS.map(() => ({ idle: [], during: [], rowsPerSecond: [], slowestBatchMs: [], batchMs: [], ratios: [], rate: [], server: [] }));
   for (let round = 1; round <= rounds; round++) {
     for (const [i, config] of CONFIGS.entries()) {
       const s = samples[i];
@@ -201,6 +259,7 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
       let runPurge;
       let close = async () => {};
       const batchMs = [];
+      const batchEndedAt = [];
       if (config.unbatched) {
         runPurge = purgeUnbatched;
       } else if (config.reference) {
@@ -208,12 +267,14 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
       } else {
         const { app, lib } = await cleanerContext(config.options, config.pgOptions);
         const cleaner = app.get(lib.SessionCleanupService);
-        watchBatches(app, batchMs);
+        watchBatches(app, batchMs, batchEndedAt);
         runPurge = () => cleaner.runOnce();
         close = () => app.close();
       }
       const idle = await withRotationLoad(() => sleep(2_000));
+      const server = await watchServer(DATABASE_URL);
       const purge = await withRotationLoad(runPurge);
+      const seen = await server();
       await close();
       const report = purge.result;
       if (report.deleted !== endedRows) throw new Error(`${config.name}: deleted ${report.deleted} of ${endedRows} rows`);
@@ -222,11 +283,19 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
       s.rowsPerSecond.push(report.deleted / (report.durationMs / 1000));
       s.slowestBatchMs.push(report.slowestBatchMs);
       s.batchMs.push(...batchMs);
+      s.server.push({
+        walBytesPerRow: seen.walBytes / report.deleted,
+        checkpointsRequested: seen.requested,
+        checkpointsTimed: seen.timed,
+        slowBatches: slowBatchesBesideCheckpoints(batchMs, batchEndedAt, seen.checkpoints),
+      });
       s.ratios.push(pct(purge.latencies, 99) / pct(idle.latencies, 99));
       s.rate.push(idle.rate);
       log(
         `cleanup round ${round}/${rounds}, ${config.name}: ${Math.round(report.deleted / (report.durationMs / 1000))} rows/s, ` +
-          `slowest batch ${report.slowestBatchMs} ms, rotation p99 ${pct(idle.latencies, 99).toFixed(1)} ms idle, ${pct(purge.latencies, 99).toFixed(1)} ms during`,
+          `slowest batch ${report.slowestBatchMs} ms, rotation p99 ${pct(idle.latencies, 99).toFixed(1)} ms idle, ${pct(purge.latencies, 99).toFixed(1)} ms during; ` +
+          `${Math.round(seen.walBytes / report.deleted)} B of WAL per row, ${seen.requested} checkpoint(s) asked for by WAL volume, ${seen.timed} timed` +
+          (batchMs.some((ms) => ms > 50) ? `; batches over 50 ms: ${JSON.stringify(slowBatchesBesideCheckpoints(batchMs, batchEndedAt, seen.checkpoints))}` : ''),
       );
     }
   }
@@ -269,6 +338,9 @@ export async function runCleanupBench({ DATABASE_URL, cleanerContext, loadIds, r
         slowestBatchMs: Math.max(...s.slowestBatchMs),
         // Every library batch's server time over the rounds: one slow batch against how many.
         batches: s.batchMs.length ? { count: s.batchMs.length, p50: pct(s.batchMs, 50), p99: pct(s.batchMs, 99), over50: s.batchMs.filter((ms) => ms > 50).length } : null,
+        // Per round: WAL per deleted row, the checkpoints that completed during the purge, and
+        // where each batch over 50 ms fell beside them.
+        server: s.server,
         idleP99: pct(s.idle, 99),
         duringP99: pct(s.during, 99),
         idleP50: pct(s.idle, 50),

@@ -116,6 +116,35 @@ describe('refresh rate limits', () => {
     }
   });
 
+  it.each([['postgres' as const], ['memory' as const]])(
+    "case 47: per session id, good refreshes count too (store '%s'); with Postgres the count is kept in the session's own row, so a refresh writes no auth_rate_limits row",
+    async (store) => {
+      const app = await behindProxy({ refreshPerIp: false, refreshPerSession: { limit: 3, window: '1m' }, store });
+      const dataSource = app.app.get(DataSource);
+      const clock = useFakeDate();
+      try {
+        await dataSource.query(`DELETE FROM auth_rate_limits`);
+        let token = await bearerSession(app, 'hana');
+        const [sessionId] = token.split('.');
+        for (let i = 0; i < 3; i++) {
+          const res = await refresh(app, token);
+          expect(res.status).toBe(200);
+          token = res.body.refreshToken as string;
+        }
+        const limited = await refresh(app, token);
+        expect([limited.status, limited.body.code, limited.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '20']);
+        expect(Number((await dataSource.query(`SELECT count(*) FROM auth_rate_limits`))[0].count)).toBe(0);
+        const [{ tat }] = await dataSource.query(`SELECT refresh_tat_us AS tat FROM auth_sessions WHERE id = $1`, [sessionId]);
+        expect(tat === null).toBe(store === 'memory');
+        clock.advance(20_000);
+        expect((await refresh(app, token)).status).toBe(200);
+      } finally {
+        clock.restore();
+        await app.close();
+      }
+    },
+  );
+
   it('case 47: the defaults are 30 per minute per session and 120 per minute per address', async () => {
     const app = await behindProxy(undefined);
     // A still clock: at 120 a minute, half a second of real time would refill one attempt.

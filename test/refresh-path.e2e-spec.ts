@@ -6,8 +6,9 @@ import type { UserId } from 'nest-sessions';
 /**
  * The common refresh (the current secret) is one statement: it reads the per-address limit
  * without locking its row (shared by every client behind the address, it must not stay locked
- * through the rotation's commit; only failures are charged to it, in a statement of their own),
- * spends the per-session limit and rotates the secret. The app's loadUser runs after that write;
+ * through the rotation's commit; only failures are charged to it, in a statement of their own)
+ * and rotates the secret, spending the per-session limit in the same update of the session's
+ * row: no second table is written. The app's loadUser runs after that write;
  * when it fails, the rotation is undone, so the secret the client still holds stays current.
  */
 describe('the refresh path', () => {
@@ -36,7 +37,7 @@ describe('the refresh path', () => {
   };
   const refresh = (refreshToken: string) => request(app.server).post('/auth/refresh').send({ refreshToken });
 
-  it('rotates the current secret in one round trip to the database: the address\'s limit read, the session\'s spent and the rotation; a failure then charges the address on its own', async () => {
+  it('rotates the current secret in one round trip to the database: the address\'s limit read, the session\'s spent by the rotation; a failure then charges the address and the session after it', async () => {
     const { refreshToken } = await login();
     const pg = createRequire(require.resolve('typeorm'))('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
     const spy = jest.spyOn(pg.Client.prototype, 'query');
@@ -46,15 +47,18 @@ describe('the refresh path', () => {
       expect(res.body.refreshToken).toEqual(expect.any(String));
       const statements = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
       expect(statements).toHaveLength(1);
-      expect(statements[0]).toMatch(/prior0 AS \(SELECT tat_us FROM auth_rate_limits[\s\S]*SELECT 1 WHERE NOT EXISTS \(\s*SELECT 1 FROM prior0[\s\S]*INSERT INTO auth_rate_limits[\s\S]*UPDATE auth_sessions/);
+      expect(statements[0]).toMatch(/prior0 AS \(SELECT tat_us FROM auth_rate_limits[\s\S]*SELECT 1 WHERE NOT EXISTS \(SELECT 1 FROM prior0[\s\S]*UPDATE auth_sessions s\s+SET [\s\S]*refresh_tat_us = [\s\S]*WHERE s.id = \$1/);
+      expect(statements[0]).not.toMatch(/INSERT INTO auth_rate_limits/);
       spy.mockClear();
       // The secret just rotated out, past the grace window: reuse, which is a failure.
       await new Promise((r) => setTimeout(r, 1_200));
       expect((await refresh(refreshToken)).status).toBe(401);
       const failed = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
-      const charge = failed.at(-1)!;
-      expect(charge).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
-      expect(charge).not.toMatch(/auth_sessions/);
+      const [address, session] = failed.slice(-2);
+      expect(address).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
+      expect(address).not.toMatch(/auth_sessions/);
+      expect(session).toMatch(/UPDATE auth_sessions s SET refresh_tat_us = [\s\S]*set_config\('synchronous_commit', 'off', true\)/);
+      expect(session).not.toMatch(/auth_rate_limits/);
     } finally {
       spy.mockRestore();
     }

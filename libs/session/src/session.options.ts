@@ -271,8 +271,9 @@ export interface SessionRateLimitOptions {
   /** Refresh attempts per session id, whatever the secret. Default 30 per minute; `false` turns it off. */
   refreshPerSession?: RateLimit | false;
   /**
-   * Where the counts live: `'postgres'` (default; the `auth_rate_limits` table, shared by every
-   * instance), `'memory'` (this process only: N instances allow N times the limit), or your own.
+   * Where the counts live: `'postgres'` (default; the `auth_rate_limits` table, and a session's
+   * own refresh count in its row, shared by every instance), `'memory'` (this process only: N
+   * instances allow N times the limit), or your own.
    */
   store?: 'postgres' | 'memory' | SessionRateLimitStore;
 }

@@ -12,17 +12,26 @@ export interface GcraParams {
   windowUs: number;
 }
 
+/** `gcraStep`'s next state for `tat` (a column, null for fresh state): it allows the attempt if not past `gcraAllowsSql`. */
+export function gcraNextSql(tat: string, p: Omit<GcraParams, 'key'>): string {
+  // The start is now for fresh or foreign state (null, or beyond the window: a clock that moved back).
+  return `CASE WHEN ${tat} > $${p.nowUs}::bigint + $${p.windowUs}::bigint THEN $${p.nowUs}::bigint ELSE GREATEST(${tat}, $${p.nowUs}::bigint) END + $${p.intervalUs}::bigint`;
+}
+
+/** Whether `gcraStep` allows an attempt on `tat`: one interval past the start stays within the window. */
+export function gcraAllowsSql(tat: string, p: Omit<GcraParams, 'key'>): string {
+  return `${gcraNextSql(tat, p)} <= $${p.nowUs}::bigint + $${p.windowUs}::bigint`;
+}
+
 /**
  * `gcraStep` as one upsert, for a data-modifying CTE: returns a row when the attempt is allowed
- * (and charges it), none when refused (and charges nothing). The start is now for fresh or
- * foreign state; one interval past it must stay within the window. `when`: an extra condition
- * for charging at all (an earlier limit of the same request allowed it).
+ * (and charges it), none when refused (and charges nothing). `when`: an extra condition for
+ * charging at all (an earlier limit of the same request allowed it).
  */
 export function gcraUpsertSql(p: GcraParams, when?: string): string {
-  const start = `CASE WHEN r.tat_us > $${p.nowUs}::bigint + $${p.windowUs}::bigint THEN $${p.nowUs}::bigint ELSE GREATEST(r.tat_us, $${p.nowUs}::bigint) END`;
   return `INSERT INTO auth_rate_limits AS r (key, tat_us) SELECT $${p.key}::text, $${p.nowUs}::bigint + $${p.intervalUs}::bigint${when ? ` WHERE ${when}` : ''}
-    ON CONFLICT (key) DO UPDATE SET tat_us = ${start} + $${p.intervalUs}::bigint
-     WHERE ${start} + $${p.intervalUs}::bigint <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
+    ON CONFLICT (key) DO UPDATE SET tat_us = ${gcraNextSql('r.tat_us', p)}
+     WHERE ${gcraAllowsSql('r.tat_us', p)}
     RETURNING 1`;
 }
 
@@ -31,9 +40,7 @@ export function gcraUpsertSql(p: GcraParams, when?: string): string {
  * be allowed now. `prior` names the CTE that read the key's `tat_us` (without locking it).
  */
 export function gcraCheckSql(p: Omit<GcraParams, 'key'>, prior: string, when?: string): string {
-  return `SELECT 1 WHERE NOT EXISTS (
-      SELECT 1 FROM ${prior} r WHERE r.tat_us <= $${p.nowUs}::bigint + $${p.windowUs}::bigint
-         AND GREATEST(r.tat_us, $${p.nowUs}::bigint) + $${p.intervalUs}::bigint > $${p.nowUs}::bigint + $${p.windowUs}::bigint)${when ? ` AND ${when}` : ''}`;
+  return `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${prior} r WHERE NOT (${gcraAllowsSql('r.tat_us', p)}))${when ? ` AND ${when}` : ''}`;
 }
 
 /** The parameters `gcraUpsertSql` expects, in the order of `GcraParams`. */
@@ -83,6 +90,30 @@ export class PostgresRateLimitStore implements SessionRateLimitStore {
       this.explainMissingTable(error);
       throw error;
     }
+    const { allowed, prior } = rows[0];
+    return allowed ? { allowed: true, retryAfterMs: 0 } : refusedVerdict(prior, rule, nowUs);
+  }
+
+  /**
+   * Spends one attempt of a session's own refresh limit, kept in its row (`refresh_tat_us`): the
+   * charge of a refresh that did not rotate (a rotation spends it in its own update). A session
+   * that does not exist has nothing to charge and is allowed: its attempts are the address's.
+   * Commits asynchronously, as `consume` does.
+   */
+  async consumeInSession(sessionId: string, rule: RateLimitRule, nowMs: number): Promise<RateLimitVerdict> {
+    const nowUs = nowMs * 1000;
+    const p = { nowUs: 2, intervalUs: 3, windowUs: 4 };
+    const rows = await runStatement<{ allowed: boolean; prior: string | null }>(
+      this.dataSource,
+      this.logger,
+      `WITH prior AS (SELECT refresh_tat_us AS tat_us FROM auth_sessions WHERE id = $1),
+            granted AS (UPDATE auth_sessions s SET refresh_tat_us = ${gcraNextSql('s.refresh_tat_us', p)}
+                         WHERE s.id = $1 AND ${gcraAllowsSql('s.refresh_tat_us', p)} RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM granted) OR NOT EXISTS (SELECT 1 FROM prior) AS allowed, (SELECT tat_us FROM prior)::text AS prior,
+              set_config('synchronous_commit', 'off', true) AS "asyncCommit"`,
+      gcraValues(sessionId, rule, nowUs),
+      'nest_sessions_rate_limit_session',
+    );
     const { allowed, prior } = rows[0];
     return allowed ? { allowed: true, retryAfterMs: 0 } : refusedVerdict(prior, rule, nowUs);
   }

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { RESOLVED_SESSION_OPTIONS, SESSION_DATA_SOURCE } from '../session.constants';
 import type { ResolvedSessionOptions } from '../resolve-options';
 import { RateLimitedError } from '../errors/session-error';
-import type { RateLimitRule } from './gcra';
+import type { RateLimitRule, RateLimitVerdict } from './gcra';
 import { rateLimitName, resolveRateLimit, type RateLimit } from './rate-limit-options';
 import { SessionTelemetry } from '../telemetry/session-telemetry';
 import type { SessionRateLimitStore } from './session-rate-limit-store';
@@ -13,7 +13,7 @@ import { PostgresRateLimitStore, refusedVerdict } from './postgres-rate-limit.st
 
 /** A refresh limit not spent yet: the session store spends it in the rotation's own statement. */
 export interface PendingRateLimit {
-  /** The key as stored (an HMAC). */
+  /** The key as stored (an HMAC); the session's id for a limit kept in its row (`inSessionRow`). */
   key: string;
   rule: RateLimitRule;
   /** Per client address: a refusal may mean an untrusted proxy. */
@@ -25,6 +25,12 @@ export interface PendingRateLimit {
    * the rotation's statement, so a good refresh from a busy address takes no row lock of it.
    */
   onFailure?: boolean;
+  /**
+   * Kept in the session's own row (the session's limit, with the Postgres store): the rotation's
+   * update spends it, so a refresh writes no second table; a refresh that did not rotate is
+   * charged after it, as the address is.
+   */
+  inSessionRow?: boolean;
   /** Set once this request found the limit spent: a failure owes it nothing more. */
   refused?: boolean;
 }
@@ -71,16 +77,21 @@ export class SessionRateLimiter {
    * is charged before it is answered (`chargeFailed`). Attempts running side by side are checked
    * before any of them is charged, so a burst can pass the limit by as many as run at once.
    *
-   * With the Postgres store nothing is spent here: the address is checked and the session's
-   * limit spent in the rotation's own statement. A store with `peek` checks the address here and
-   * spends the session's limit; a store without it spends both here, every attempt.
+   * With the Postgres store nothing is spent here: the address is checked in the rotation's own
+   * statement, and the session's limit, kept in the session's row, is spent by the rotation's
+   * update, or after a refresh that did not rotate (`chargeFailed`). A store with `peek` checks
+   * the address here and spends the session's limit; a store without it spends both here, every
+   * attempt.
    */
   async refreshAttempt(ip: string | undefined, sessionId: string | null): Promise<PendingRateLimit[]> {
     const { refreshPerIp, refreshPerSession } = this.options.rateLimits;
     const pending: PendingRateLimit[] = [];
     if (refreshPerIp && ip) pending.push({ key: this.hashKey(`refresh:ip:${ip}`), rule: refreshPerIp, perIp: ip, name: 'refresh_ip', onFailure: true });
+    if (this.store instanceof PostgresRateLimitStore) {
+      if (refreshPerSession && sessionId) pending.push({ key: sessionId, rule: refreshPerSession, perIp: null, name: 'refresh_session', inSessionRow: true });
+      return pending;
+    }
     if (refreshPerSession && sessionId) pending.push({ key: this.hashKey(`refresh:session:${sessionId}`), rule: refreshPerSession, perIp: null, name: 'refresh_session' });
-    if (this.store instanceof PostgresRateLimitStore) return pending;
     const peek = this.store.peek?.bind(this.store);
     const checked: PendingRateLimit[] = [];
     for (const limit of pending) {
@@ -96,11 +107,15 @@ export class SessionRateLimiter {
   }
 
   /**
-   * Charges the limits a failed refresh owes (the address's), before it is answered. One this
-   * request already found spent costs no statement; the failure's own answer stands.
+   * Charges the limits a failed refresh owes (the address's, and the session's when its row keeps
+   * it), before it is answered. The one this request found spent, and those after it, cost no
+   * statement (they were not reached); the failure's own answer stands.
    */
   async chargeFailed(pending: PendingRateLimit[]): Promise<void> {
-    for (const limit of pending) if (limit.onFailure && !limit.refused) await this.store.consume(limit.key, limit.rule, Date.now());
+    for (const limit of pending) {
+      if (limit.refused) return;
+      if (limit.onFailure || limit.inSessionRow) await this.charge(limit);
+    }
   }
 
   /**
@@ -120,7 +135,7 @@ export class SessionRateLimiter {
   /** Spends pending limits on their own (a refresh that fails before the rotation's statement: all of them are owed). */
   async spend(pending: PendingRateLimit[]): Promise<void> {
     for (const limit of pending) {
-      const verdict = await this.store.consume(limit.key, limit.rule, Date.now());
+      const verdict = await this.charge(limit);
       if (!verdict.allowed) this.refuse(limit, verdict.retryAfterMs);
     }
   }
@@ -133,6 +148,12 @@ export class SessionRateLimiter {
   /** The rotation's statement failed: a missing table is named once, as `consume` does. */
   explainFailure(error: unknown): void {
     if (this.store instanceof PostgresRateLimitStore) this.store.explainMissingTable(error);
+  }
+
+  private charge(limit: PendingRateLimit): Promise<RateLimitVerdict> {
+    const nowMs = Date.now();
+    if (limit.inSessionRow && this.store instanceof PostgresRateLimitStore) return this.store.consumeInSession(limit.key, limit.rule, nowMs);
+    return this.store.consume(limit.key, limit.rule, nowMs);
   }
 
   private refuse(limit: PendingRateLimit, retryAfterMs: number): never {

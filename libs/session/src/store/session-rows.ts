@@ -47,9 +47,11 @@ export interface CurrentRotation {
   keyRequired: boolean;
   /**
    * Rate limits to apply first, in order; each only if the ones before allowed the attempt. One
-   * marked `onFailure` is checked, not spent (the caller charges it if the attempt fails).
+   * marked `onFailure` is checked, not spent (the caller charges it if the attempt fails); one
+   * marked `inSessionRow` (its key is the session's id) is kept in the session's row and spent
+   * only by the rotation (the caller charges an attempt that did not rotate).
    */
-  limits: Array<{ key: string; rule: RateLimitRule; onFailure?: boolean }>;
+  limits: Array<{ key: string; rule: RateLimitRule; onFailure?: boolean; inSessionRow?: boolean }>;
 }
 
 /** What `rotateCurrent` did. */

@@ -44,6 +44,13 @@ export class SessionEntity {
   @Column('integer', { name: 'grace_hits', default: 0 })
   graceHits!: number;
 
+  /**
+   * The session's refresh limit (GCRA state, microseconds) when the rate limits are in Postgres:
+   * the rotation spends it in the same update. Null until the first refresh.
+   */
+  @Column('bigint', { name: 'refresh_tat_us', nullable: true })
+  refreshTatUs!: string | null;
+
   /** Rotation count; the compare-and-swap version of a refresh. */
   @Column('integer', { default: 0 })
   generation!: number;

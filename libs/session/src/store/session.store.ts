@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { SESSION_DATA_SOURCE } from '../session.constants';
 import { runInTransaction, runStatement } from './run-statement';
 import type { RevokeReason } from '../session.types';
-import { gcraCheckSql, gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
+import { gcraAllowsSql, gcraCheckSql, gcraNextSql, gcraUpsertSql, gcraValues } from '../rate-limit/postgres-rate-limit.store';
 import type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
 
 export type { CleanupCursor, CurrentRotation, CurrentRotationResult, LiveSessionRow, NewSessionRow, RefreshRow, RotatedRow } from './session-rows';
@@ -112,9 +112,10 @@ export class SessionStore {
 
   /**
    * The common refresh in one statement and one round trip: checks the pending refresh rate
-   * limits (the address's, charged only if the attempt fails), spends the others (the session's) and,
-   * when they allow it and the presented secret is the current one of an open session of this
-   * transport, rotates it (the same compare-and-swap as `rotate`, the old hash joining the
+   * limits (the address's, charged only if the attempt fails), spends the others (the session's:
+   * in its own row, by the rotating update itself, or in `auth_rate_limits` for a key of its own)
+   * and, when they allow it and the presented secret is the current one of an open session of
+   * this transport, rotates it (the same compare-and-swap as `rotate`, the old hash joining the
    * lineage). Anything else rotates nothing and says so; the caller then classifies the secret
    * with the full read. The hash is matched by the database's equality: it is an HMAC of a
    * 256-bit secret, so an attacker cannot steer its bytes, and timing reveals nothing usable.
@@ -122,34 +123,47 @@ export class SessionStore {
   async rotateCurrent(r: CurrentRotation): Promise<CurrentRotationResult> {
     const params: unknown[] = [r.id, r.hashes, r.newHash, r.now, r.idleTimeoutMs, r.lineageSize, r.viaCookie, r.jkt];
     const nowUs = r.now.getTime() * 1000;
-    const ctes: string[] = [];
+    // The row as it was, for the answer: when it last rotated, and its own limit's state.
+    const ctes = ['before AS (SELECT rotated_at, refresh_tat_us AS tat_us FROM auth_sessions WHERE id = $1)'];
     const checks: string[] = [];
+    const spendInRow = { set: '', where: '' };
     r.limits.forEach((limit, i) => {
+      const when = i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined;
+      if (limit.inSessionRow) {
+        const base = params.length - 1;
+        params.push(...gcraValues(limit.key, limit.rule, nowUs).slice(1));
+        const p = { nowUs: base + 2, intervalUs: base + 3, windowUs: base + 4 };
+        // Checked on the row as read, for the answer; spent under the update's lock, on the row as it is then.
+        ctes.push(`limit${i} AS (${gcraCheckSql(p, 'before', when)})`);
+        checks.push(`EXISTS (SELECT 1 FROM limit${i}) AS "allowed${i}", (SELECT tat_us FROM before)::text AS "prior${i}"`);
+        spendInRow.set = `, refresh_tat_us = ${gcraNextSql('s.refresh_tat_us', p)}`;
+        spendInRow.where = ` AND ${gcraAllowsSql('s.refresh_tat_us', p)}`;
+        return;
+      }
       const base = params.length;
       params.push(...gcraValues(limit.key, limit.rule, nowUs));
       const p = { key: base + 1, nowUs: base + 2, intervalUs: base + 3, windowUs: base + 4 };
       ctes.push(`prior${i} AS (SELECT tat_us FROM auth_rate_limits WHERE key = $${p.key})`);
-      const when = i > 0 ? `EXISTS (SELECT 1 FROM limit${i - 1})` : undefined;
       ctes.push(`limit${i} AS (${limit.onFailure ? gcraCheckSql(p, `prior${i}`, when) : gcraUpsertSql(p, when)})`);
       checks.push(`EXISTS (SELECT 1 FROM limit${i}) AS "allowed${i}", (SELECT tat_us FROM prior${i})::text AS "prior${i}"`);
     });
     const allowed = r.limits.length > 0 ? `AND EXISTS (SELECT 1 FROM limit${r.limits.length - 1})` : '';
     const rows = await this.run<Record<string, unknown>>(
-      `WITH ${[...ctes, `before AS (SELECT rotated_at FROM auth_sessions WHERE id = $1)`].join(',\n')},
+      `WITH ${ctes.join(',\n')},
        rotated AS (
          UPDATE auth_sessions s
             SET previous_hashes = (array_prepend(s.secret_hash, s.previous_hashes))[1:$6],
                 secret_hash = $3, rotated_at = $4, last_seen_at = $4, generation = s.generation + 1, grace_hits = 0,
-                expires_at = LEAST(s.absolute_expires_at, $4::timestamptz + COALESCE(s.idle_timeout_ms::float8, $5::float8) * interval '1 millisecond')
+                expires_at = LEAST(s.absolute_expires_at, $4::timestamptz + COALESCE(s.idle_timeout_ms::float8, $5::float8) * interval '1 millisecond')${spendInRow.set}
           WHERE s.id = $1 AND s.secret_hash = ANY($2::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > $4
-            AND (s.transport = 'cookie') = $7 AND ${r.keyRequired ? 's.key_jkt = $8::text' : '(s.key_jkt IS NULL OR s.key_jkt = $8::text)'} ${allowed}
+            AND (s.transport = 'cookie') = $7 AND ${r.keyRequired ? 's.key_jkt = $8::text' : '(s.key_jkt IS NULL OR s.key_jkt = $8::text)'} ${allowed}${spendInRow.where}
           RETURNING s.user_id AS "userId", s.user_id_numeric AS "userIdNumeric", s.transport, s.generation,
                     s.expires_at AS "expiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
                     COALESCE(s.authenticated_at, s.created_at) AS "authenticatedAt", s.persistent, s.key_jkt AS "keyJkt")
        SELECT ${[...checks, 'r.*', 'b.rotated_at AS "previousRotatedAt"'].join(', ')}
          FROM (SELECT 1) one LEFT JOIN rotated r ON true LEFT JOIN before b ON r."userId" IS NOT NULL`,
       params,
-      `nest_sessions_rotate_current_${r.limits.map((l) => (l.onFailure ? 'c' : 's')).join('')}${r.keyRequired ? '_bound' : ''}`,
+      `nest_sessions_rotate_current_${r.limits.map((l) => (l.onFailure ? 'c' : l.inSessionRow ? 'r' : 's')).join('')}${r.keyRequired ? '_bound' : ''}`,
     );
     const result = rows[0];
     for (let i = 0; i < r.limits.length; i++) {
