@@ -55,7 +55,8 @@ export function scaleSection(scale, cleanup, root) {
         `${fmt(run.rowsPerSecond.median)} rows/s, slowest batch ${fmt(run.slowestBatchMs, 1)} ms (goal ≤ 50: ${run.slowestBatchMs <= 50 ? 'met' : '**missed**'})${batchSpread(run)}, ` +
         `refresh p99 ${r2(run.idleP99)} ms idle → ${r2(run.duringP99)} ms during = ${r2(run.ratio)}× (goal ≤ 1.5: ${run.ratio <= 1.5 ? 'met' : '**missed**'}; ` +
         `${fmt(run.samples.idle)} and ${fmt(run.samples.during)} rotations). Each batch walks its own slice of the \`(expires_at, id)\` index from ` +
-        'the previous batch\'s cursor, so its cost does not grow with the rows before or after it.',
+        'the previous batch\'s cursor, so its cost does not grow with the rows before or after it.' +
+        serverBesidePurge(run),
       '',
     );
   }
@@ -165,4 +166,17 @@ function scaleChart(scale, cleanup) {
   legend.push(`<text x="10" y="${H + 26}" font-size="10">Cleanup panel: blue = rows/s ÷ the SKIP LOCKED form, red dashed = refresh p99 during ÷ idle (section 4). Working set: cycles through the tokens, default cache bounds.</text>`);
   const width = W * panels.length;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + 34}" font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="#fff"/>\n${panels.join('\n')}\n${legend.join('\n')}\n</svg>`;
+}
+
+/** What the server did during the purge (bench/cleanup.mjs watchServer): WAL per row, checkpoints, and where slow batches fell. */
+function serverBesidePurge(run) {
+  const server = run.server?.[0];
+  if (!server) return '';
+  const slow = server.slowBatches ?? [];
+  const inSync = slow.filter((b) => b.duringCheckpoint && b.msBeforeComplete !== null && b.msBeforeComplete <= 500).length;
+  return (
+    ` The server meanwhile: ${fmt(server.walBytesPerRow)} bytes of WAL per deleted row, ${server.checkpointsRequested} checkpoint(s) asked for by WAL volume ` +
+    `(\`max_wal_size\` reached) and ${server.checkpointsTimed} on schedule; ` +
+    (slow.length ? `of the ${slow.length} batch(es) over 50 ms, ${inSync} ended in the last half second of a checkpoint (its flush of every file it wrote).` : 'no batch over 50 ms.')
+  );
 }
