@@ -145,6 +145,30 @@ describe('refresh rate limits', () => {
     },
   );
 
+  it.each([['postgres' as const], ['memory' as const]])(
+    "case 47: per session id, a grace answer counts too (store '%s'): the previous secret cannot mint access tokens past the session's limit",
+    async (store) => {
+      const app = await behindProxy({ refreshPerIp: false, refreshPerSession: { limit: 3, window: '1m' }, store });
+      const clock = useFakeDate();
+      try {
+        const token = await bearerSession(app, 'ines');
+        const rotated = await refresh(app, token);
+        expect(rotated.status).toBe(200);
+        expect(rotated.body.refreshToken).toEqual(expect.any(String));
+        for (let i = 0; i < 2; i++) {
+          const grace = await refresh(app, token);
+          expect(grace.status).toBe(200);
+          expect(grace.body.refreshToken).toBeUndefined();
+        }
+        const limited = await refresh(app, token);
+        expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
+      } finally {
+        clock.restore();
+        await app.close();
+      }
+    },
+  );
+
   it('case 47: the defaults are 30 per minute per session and 120 per minute per address', async () => {
     const app = await behindProxy(undefined);
     // A still clock: at 120 a minute, half a second of real time would refill one attempt.

@@ -37,7 +37,7 @@ describe('the refresh path', () => {
   };
   const refresh = (refreshToken: string) => request(app.server).post('/auth/refresh').send({ refreshToken });
 
-  it('rotates the current secret in one round trip to the database: the address\'s limit read, the session\'s spent by the rotation; a failure then charges the address and the session after it', async () => {
+  it('rotates the current secret in one round trip to the database: the address\'s limit read, the session\'s spent by the rotation; a secret it did not rotate then pays the session\'s limit before it is classified, and a failure the address\'s before it is answered', async () => {
     const { refreshToken } = await login();
     const pg = createRequire(require.resolve('typeorm'))('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
     const spy = jest.spyOn(pg.Client.prototype, 'query');
@@ -54,7 +54,9 @@ describe('the refresh path', () => {
       await new Promise((r) => setTimeout(r, 1_200));
       expect((await refresh(refreshToken)).status).toBe(401);
       const failed = spy.mock.calls.map((call) => String(typeof call[0] === 'string' ? call[0] : (call[0] as { text?: string })?.text));
-      const [address, session] = failed.slice(-2);
+      // Not the current secret: the session's own limit is paid right after the rotation's
+      // statement, before the secret is classified; the address's charge comes last, before the answer.
+      const [session, address] = [failed[1], failed.at(-1)!];
       expect(address).toMatch(/INSERT INTO auth_rate_limits[\s\S]*set_config\('synchronous_commit', 'off', true\)/);
       expect(address).not.toMatch(/auth_sessions/);
       expect(session).toMatch(/UPDATE auth_sessions s SET refresh_tat_us = [\s\S]*set_config\('synchronous_commit', 'off', true\)/);

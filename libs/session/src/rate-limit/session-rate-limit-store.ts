@@ -1,8 +1,9 @@
 import type { RateLimitRule, RateLimitVerdict } from './gcra';
 
 /**
- * Where rate-limit state lives. The default keeps it in the app's Postgres (`auth_rate_limits`),
- * so limits hold across every instance; an app with Redis or another shared store can provide
+ * Where rate-limit state lives. The default keeps it in the app's Postgres (`auth_rate_limits`,
+ * and a session's own refresh count in its `auth_sessions` row), so limits hold across every
+ * instance; an app with Redis or another shared store can provide
  * its own. An implementation spends one attempt of `key` atomically, applying `gcraStep` to the
  * key's stored state, and never charges a refused attempt.
  */

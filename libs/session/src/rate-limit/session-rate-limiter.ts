@@ -27,12 +27,14 @@ export interface PendingRateLimit {
   onFailure?: boolean;
   /**
    * Kept in the session's own row (the session's limit, with the Postgres store): the rotation's
-   * update spends it, so a refresh writes no second table; a refresh that did not rotate is
-   * charged after it, as the address is.
+   * update spends it, so a refresh writes no second table; a refresh that did not rotate spends
+   * it before its secret is classified (`spendInRow`).
    */
   inSessionRow?: boolean;
   /** Set once this request found the limit spent: a failure owes it nothing more. */
   refused?: boolean;
+  /** Set once this request has paid the limit: a failure owes it nothing more. */
+  spent?: boolean;
 }
 
 /**
@@ -79,7 +81,7 @@ export class SessionRateLimiter {
    *
    * With the Postgres store nothing is spent here: the address is checked in the rotation's own
    * statement, and the session's limit, kept in the session's row, is spent by the rotation's
-   * update, or after a refresh that did not rotate (`chargeFailed`). A store with `peek` checks
+   * update, or, when the secret was not the current one, before it is classified (`spendInRow`). A store with `peek` checks
    * the address here and spends the session's limit; a store without it spends both here, every
    * attempt.
    */
@@ -107,14 +109,28 @@ export class SessionRateLimiter {
   }
 
   /**
-   * Charges the limits a failed refresh owes (the address's, and the session's when its row keeps
-   * it), before it is answered. The one this request found spent, and those after it, cost no
+   * Spends the limits kept in the session's row, for a refresh the rotation's statement did not
+   * rotate (a grace answer, a failure, a lost race): before the secret is classified, under the
+   * row's lock, so parallel attempts count each other and one beyond the limit is refused (429).
+   */
+  async spendInRow(pending: PendingRateLimit[]): Promise<void> {
+    for (const limit of pending) {
+      if (!limit.inSessionRow || limit.spent) continue;
+      const verdict = await this.charge(limit);
+      if (!verdict.allowed) this.refuse(limit, verdict.retryAfterMs);
+      limit.spent = true;
+    }
+  }
+
+  /**
+   * Charges the limits a failed refresh owes (the address's, and the session's if not paid yet),
+   * before it is answered. The one this request found spent, and those after it, cost no
    * statement (they were not reached); the failure's own answer stands.
    */
   async chargeFailed(pending: PendingRateLimit[]): Promise<void> {
     for (const limit of pending) {
       if (limit.refused) return;
-      if (limit.onFailure || limit.inSessionRow) await this.charge(limit);
+      if (limit.onFailure || (limit.inSessionRow && !limit.spent)) await this.charge(limit);
     }
   }
 

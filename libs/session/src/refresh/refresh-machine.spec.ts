@@ -154,7 +154,7 @@ interface World {
   revoked: string[][];
   signed: Array<{ user: SessionUser<UserId>; nowMs: number; endsAtMs: number; authenticatedAtMs: number | undefined }>;
   loadUser: jest.Mock;
-  limiter: { refreshAttempt: jest.Mock; spend: jest.Mock; chargeFailed: jest.Mock; refusedInline: jest.Mock; explainFailure: jest.Mock };
+  limiter: { refreshAttempt: jest.Mock; spend: jest.Mock; spendInRow: jest.Mock; chargeFailed: jest.Mock; refusedInline: jest.Mock; explainFailure: jest.Mock };
   warnings: string[];
   /** What each refresh reported to telemetry. */
   outcomes: string[];
@@ -175,6 +175,7 @@ function world(row: FakeRow | null = session(), options: Partial<RefreshMachineP
   const limiter = {
     refreshAttempt: jest.fn(async () => [{ key: 'k', rule: { limit: 1, windowMs: 1000 }, perIp: null }]),
     spend: jest.fn(async () => undefined),
+    spendInRow: jest.fn(async () => undefined),
     chargeFailed: jest.fn(async () => undefined),
     refusedInline: jest.fn((): never => {
       throw new RateLimitedError(7);
@@ -737,6 +738,24 @@ describe('RefreshMachine: failure paths keep their promises', () => {
     jest.spyOn(failing.store, 'rotateCurrent').mockRejectedValueOnce(new Error('connection reset'));
     await outcomeOf(failing, cookie(2));
     for (const w of [rotated, failing]) expect(w.limiter.chargeFailed).not.toHaveBeenCalled();
+  });
+
+  it('a secret the rotation did not rotate pays the session\'s own limit before it is classified (a grace answer too); a rotation pays in its update; a limit refused there pays nothing more', async () => {
+    const rotated = world();
+    expect((await outcomeOf(rotated, cookie(2))).outcome).toBe('rotated');
+    expect(rotated.limiter.spendInRow).not.toHaveBeenCalled();
+    expect((await outcomeOf(rotated, cookie(2))).outcome).toBe('grace');
+    expect(rotated.limiter.spendInRow).toHaveBeenCalledTimes(1);
+    const wrong = world();
+    wrong.limiter.spendInRow.mockImplementationOnce(async () => {
+      throw new RateLimitedError(3);
+    });
+    expect((await outcomeOf(wrong, cookie(0))).outcome).toBe('RATE_LIMITED');
+    expect(wrong.events.some(([name]) => name === 'reuse_detected')).toBe(false);
+    const limited = world();
+    limited.store.limitedAt = 0;
+    await outcomeOf(limited, cookie(2));
+    expect(limited.limiter.spendInRow).not.toHaveBeenCalled();
   });
 
   it('the failure event names the session and its user once the row was read', async () => {

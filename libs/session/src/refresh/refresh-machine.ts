@@ -25,7 +25,7 @@ export interface RefreshMachineParts {
   >;
   store: RefreshStore;
   tokens: Pick<AccessTokenService, 'sign'>;
-  limiter: Pick<SessionRateLimiter, 'refreshAttempt' | 'spend' | 'chargeFailed' | 'refusedInline' | 'explainFailure'>;
+  limiter: Pick<SessionRateLimiter, 'refreshAttempt' | 'spend' | 'spendInRow' | 'chargeFailed' | 'refusedInline' | 'explainFailure'>;
   events: Pick<SessionEvents, 'emit'>;
   ender: Pick<SessionEnder, 'end'>;
   users: Pick<SessionUsers, 'current'>;
@@ -105,8 +105,8 @@ export class RefreshMachine {
       return await this.rotateParsed(parsed.sessionId, hashes, presented.via, jkt, limits, seen);
     } catch (error) {
       // A refusal the client earned (not a failure of the store or of loadUser) costs the address
-      // an attempt, before it is answered. The address's own 429 costs nothing: it has none left.
-      // (`refusedInline` marks it, so `chargeFailed` skips it without a statement.)
+      // an attempt (and the session one, if not paid yet), before it is answered. A limit's own
+      // 429 costs nothing: it has none left (`refuse` marks it, so `chargeFailed` skips it).
       if (error instanceof SessionError && error.getStatus() < 500) await limiter.chargeFailed(limits);
       throw error;
     }
@@ -184,9 +184,9 @@ export class RefreshMachine {
   }
 
   /**
-   * The common refresh: the session's limit is spent and the current secret rotates in one
-   * statement (the address's limit went just before, in its own). Null when the secret is not
-   * the current one of an open session of this transport (the caller classifies it). The app's `loadUser` runs after the write, as no
+   * The common refresh: the address's limit is read, the session's spent and the current secret
+   * rotated in one statement. Null when the secret is not the current one of an open session of
+   * this transport (the caller classifies it). The app's `loadUser` runs after the write, as no
    * connection is held then; if it fails, the rotation is undone, so the secret the client still
    * holds stays current instead of turning into reuse.
    */
@@ -209,7 +209,12 @@ export class RefreshMachine {
       throw error;
     });
     if (result.outcome === 'limited') limiter.refusedInline(limits[result.index], result.prior, nowMs);
-    if (result.outcome !== 'rotated') return null;
+    if (result.outcome !== 'rotated') {
+      // Not rotated, so the update spent nothing of the session's own limit: it is paid now, before
+      // the classification can answer (a grace answer too), as every attempt on a session counts.
+      await limiter.spendInRow(limits);
+      return null;
+    }
     const row = result.row;
     const userId = restoreUserId(row.userId, row.userIdNumeric);
     seen.userId = userId;
